@@ -1,0 +1,122 @@
+//! What each service really mounts at run time: its final mount table plus the anonymous volumes
+//! the engine creates for image `VOLUME`s left unmounted, and what the image is known to store.
+
+use std::path::Path;
+
+use crate::images::{self, ImageFacts, KnowledgeBase};
+use crate::model::{Mount, MountSyntax, Project, Service};
+use crate::mounts::{self, MountKind};
+
+/// One service with everything stowage knows about its data.
+#[derive(Debug, Clone)]
+pub struct ServiceAnalysis {
+    /// Index into `Project::services`.
+    pub service: usize,
+    /// The written mounts in compose's order, then implicit ones.
+    pub mounts: Vec<Mount>,
+    /// Facts about the image (or the base image of a local Dockerfile).
+    pub facts: Option<ImageFacts>,
+    /// Where the image `VOLUME`s came from.
+    pub volumes_from: VolumeSource,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VolumeSource {
+    /// No image facts and no Dockerfile: nothing is known about image volumes.
+    Unknown,
+    KnowledgeBase,
+    /// The service builds a local Dockerfile (path as shown to the user).
+    Dockerfile(String),
+}
+
+pub fn analyse(project: &Project, kb: &KnowledgeBase) -> Vec<ServiceAnalysis> {
+    project
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| analyse_service(i, s, kb))
+        .collect()
+}
+
+fn analyse_service(index: usize, service: &Service, kb: &KnowledgeBase) -> ServiceAnalysis {
+    let env = |name: &str| service.environment.get(name).cloned().flatten();
+    let mut facts = None;
+    let mut volume_paths: Vec<String> = Vec::new();
+    let mut volumes_from = VolumeSource::Unknown;
+    if let Some((dockerfile, shown)) = service.build.as_ref().and_then(read_dockerfile) {
+        let parsed = images::parse_dockerfile(&dockerfile);
+        volumes_from = VolumeSource::Dockerfile(shown);
+        if let Some(base) = parsed
+            .base_image
+            .as_deref()
+            .and_then(images::parse_image_ref)
+        {
+            facts = kb.lookup(&base, &env);
+        }
+        volume_paths.extend(facts.iter().flat_map(|f| f.volume_paths.iter().cloned()));
+        volume_paths.extend(parsed.volumes.into_iter().filter(|v| v.starts_with('/')));
+    } else if let Some(image) = service
+        .image
+        .as_ref()
+        .and_then(|i| images::parse_image_ref(&i.value))
+    {
+        facts = kb.lookup(&image, &env);
+        if let Some(f) = &facts {
+            volumes_from = VolumeSource::KnowledgeBase;
+            volume_paths.extend(f.volume_paths.iter().cloned());
+        }
+    }
+    let mut mounts = service.mounts.clone();
+    let mut seen: Vec<String> = Vec::new();
+    for path in volume_paths {
+        let target = mounts::clean_path(&path);
+        // The engine skips an image VOLUME only when something is mounted at exactly that path.
+        if seen.contains(&target) || mounts.iter().any(|m| m.target == target) {
+            continue;
+        }
+        seen.push(target.clone());
+        mounts.push(Mount {
+            kind: MountKind::Anonymous,
+            source: None,
+            resolved_source: None,
+            target,
+            read_only: false,
+            loc: None,
+            syntax: MountSyntax::Implicit,
+            volume_key: None,
+            nocopy: false,
+            ignored_options: Vec::new(),
+            unresolved: false,
+        });
+    }
+    ServiceAnalysis {
+        service: index,
+        mounts,
+        facts,
+        volumes_from,
+    }
+}
+
+/// The Dockerfile a local build uses, and its path for display; None for remote or missing ones.
+fn read_dockerfile(build: &crate::model::Build) -> Option<(String, String)> {
+    if let Some(inline) = &build.inline {
+        return Some((inline.clone(), "dockerfile_inline".into()));
+    }
+    let context = build.context.as_ref()?;
+    let path = if Path::new(&build.dockerfile).is_absolute() {
+        Path::new(&build.dockerfile).to_path_buf()
+    } else {
+        context.join(&build.dockerfile)
+    };
+    let text = std::fs::read_to_string(&path).ok()?;
+    Some((text, path.display().to_string()))
+}
+
+/// Whether a mount at `target` holds the data at `path` (at the path or an ancestor of it).
+pub fn covers(target: &str, path: &str) -> bool {
+    target == path
+        || target == "/"
+        || path
+            .strip_prefix(target)
+            .is_some_and(|rest| rest.starts_with('/'))
+}

@@ -1,0 +1,213 @@
+//! Which projects the command-line paths stand for: compose's own file discovery for a directory
+//! or no argument, a walk of a repository (honouring `.gitignore`), and override files paired
+//! with their base file.
+
+use std::path::{Path, PathBuf};
+
+/// Base file names in compose's order of preference.
+pub const BASE_NAMES: [&str; 4] = [
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yml",
+    "docker-compose.yaml",
+];
+/// Override file names in compose's order of preference.
+pub const OVERRIDE_NAMES: [&str; 4] = [
+    "compose.override.yml",
+    "compose.override.yaml",
+    "docker-compose.override.yml",
+    "docker-compose.override.yaml",
+];
+
+/// One project to load: its files in merge order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectFiles {
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DiscoverError {
+    #[error("{0}: no such file or directory")]
+    Missing(String),
+    #[error(
+        "no compose file found in {0} or any parent directory (looked for compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml)"
+    )]
+    NothingFound(String),
+}
+
+/// Whether a file name looks like a compose file (`compose*.y*ml`, `docker-compose*.y*ml`).
+pub fn is_compose_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    (lower.starts_with("compose") || lower.starts_with("docker-compose"))
+        && (lower.ends_with(".yml") || lower.ends_with(".yaml"))
+}
+
+fn is_override_name(name: &str) -> bool {
+    OVERRIDE_NAMES.contains(&name)
+}
+
+/// compose's discovery in one directory: the first base file, then the first override file.
+pub fn default_files(dir: &Path) -> Option<Vec<PathBuf>> {
+    let base = BASE_NAMES
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())?;
+    let mut files = vec![base];
+    if let Some(o) = OVERRIDE_NAMES
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
+    {
+        files.push(o);
+    }
+    Some(files)
+}
+
+/// No path given: `COMPOSE_FILE`, else the working directory and then each parent.
+pub fn from_working_dir(
+    cwd: &Path,
+    compose_file: Option<&str>,
+    separator: Option<&str>,
+) -> Result<ProjectFiles, DiscoverError> {
+    if let Some(list) = compose_file.filter(|s| !s.is_empty()) {
+        let sep = separator.filter(|s| !s.is_empty()).unwrap_or(":");
+        let files = list
+            .split(sep)
+            .filter(|s| !s.is_empty())
+            .map(|f| cwd.join(f))
+            .collect();
+        return Ok(ProjectFiles { files });
+    }
+    let mut dir = Some(cwd);
+    while let Some(d) = dir {
+        if let Some(files) = default_files(d) {
+            return Ok(ProjectFiles { files });
+        }
+        dir = d.parent();
+    }
+    Err(DiscoverError::NothingFound(cwd.display().to_string()))
+}
+
+/// The projects one command-line path stands for.
+pub fn from_path(path: &Path) -> Result<Vec<ProjectFiles>, DiscoverError> {
+    if path.is_file() {
+        return Ok(vec![ProjectFiles {
+            files: file_project(path),
+        }]);
+    }
+    if !path.is_dir() {
+        return Err(DiscoverError::Missing(path.display().to_string()));
+    }
+    let mut dirs: Vec<(PathBuf, Vec<String>)> = Vec::new();
+    let walker = ignore::WalkBuilder::new(path)
+        .hidden(false)
+        .git_global(false)
+        .require_git(false)
+        .filter_entry(|e| !matches!(e.file_name().to_str(), Some(".git" | "node_modules")))
+        .sort_by_file_name(std::cmp::Ord::cmp)
+        .build();
+    for entry in walker.flatten() {
+        if !entry
+            .file_type()
+            .is_some_and(|t| t.is_file() || t.is_symlink())
+            || !entry.path().is_file()
+        {
+            continue;
+        }
+        let Some(name) = entry.file_name().to_str() else {
+            continue;
+        };
+        if !is_compose_name(name) {
+            continue;
+        }
+        let dir = entry.path().parent().unwrap_or(path).to_path_buf();
+        match dirs.iter_mut().find(|(d, _)| *d == dir) {
+            Some((_, names)) => names.push(name.to_owned()),
+            None => dirs.push((dir, vec![name.to_owned()])),
+        }
+    }
+    let mut projects = Vec::new();
+    for (dir, names) in dirs {
+        let default = default_files(&dir);
+        let consumed: Vec<PathBuf> = default.clone().unwrap_or_default();
+        if let Some(files) = default {
+            projects.push(ProjectFiles { files });
+        }
+        for name in names {
+            let p = dir.join(&name);
+            if consumed.contains(&p) {
+                continue;
+            }
+            // An override with no base beside it, or one that is not the preferred override,
+            // is linted on its own rather than dropped.
+            if is_override_name(&name) && consumed.len() > 1 {
+                continue;
+            }
+            projects.push(ProjectFiles { files: vec![p] });
+        }
+    }
+    Ok(projects)
+}
+
+/// A file argument: loaded on its own, except an override file comes with its base file.
+fn file_project(path: &Path) -> Vec<PathBuf> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if is_override_name(name)
+        && let Some(dir) = path.parent()
+        && let Some(base) = BASE_NAMES.iter().map(|n| dir.join(n)).find(|p| p.is_file())
+    {
+        return vec![base, path.to_path_buf()];
+    }
+    vec![path.to_path_buf()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walks_and_pairs_overrides() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("a/node_modules")).unwrap();
+        std::fs::create_dir_all(root.join("b")).unwrap();
+        for f in [
+            "a/compose.yaml",
+            "a/compose.override.yaml",
+            "a/compose.prod.yaml",
+            "a/node_modules/compose.yaml",
+            "b/docker-compose.override.yml",
+            "b/notes.yaml",
+        ] {
+            std::fs::write(root.join(f), "services: {}\n").unwrap();
+        }
+        let projects = from_path(root).unwrap();
+        let files: Vec<Vec<String>> = projects
+            .iter()
+            .map(|p| {
+                p.files
+                    .iter()
+                    .map(|f| f.strip_prefix(root).unwrap().display().to_string())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            files,
+            vec![
+                vec![
+                    "a/compose.yaml".to_owned(),
+                    "a/compose.override.yaml".to_owned()
+                ],
+                vec!["a/compose.prod.yaml".to_owned()],
+                vec!["b/docker-compose.override.yml".to_owned()]
+            ]
+        );
+        assert_eq!(
+            from_path(&root.join("a/compose.override.yaml")).unwrap()[0]
+                .files
+                .len(),
+            2
+        );
+        assert!(from_path(&root.join("missing")).is_err());
+    }
+}

@@ -1,0 +1,18 @@
+//! stowage: lints and migrates Docker Compose files so that stacks keep their data.
+#![forbid(unsafe_code)]
+
+pub mod analysis;
+pub mod cli;
+pub mod discover;
+pub mod env;
+pub mod images;
+pub mod interpolate;
+pub mod inventory;
+pub mod merge;
+pub mod model;
+pub mod mounts;
+pub mod output;
+pub mod project;
+pub mod source;
+pub mod syntax;
+pub mod value;

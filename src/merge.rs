@@ -1,0 +1,340 @@
+//! Compose's merge rules for located values: how a later file (or an extending service) is
+//! laid over an earlier one (compose-go `override.Merge`), `!reset` / `!override`, and
+//! uniqueness of service volumes by target (`override.EnforceUnicity`).
+
+use crate::mounts;
+use crate::value::{Entry, Map, MergeTag, Value, ValueKind};
+
+/// Lays `over` on top of `base` at `path` (dotted keys, `*` never appears: real names).
+pub fn merge(base: Value, over: Value, path: &[&str]) -> Value {
+    if let Some(special) = special_at(path) {
+        return special.apply(base, over);
+    }
+    if over.is_null() && over.tag.is_none() {
+        return base;
+    }
+    let mut base = base;
+    match (&mut base.kind, over.kind) {
+        (ValueKind::Map(bm), ValueKind::Map(om)) => {
+            merge_maps(bm, om, path);
+            base
+        }
+        (ValueKind::Seq(bs), ValueKind::Seq(os)) => {
+            bs.extend(os.into_iter().map(strip_resets));
+            base
+        }
+        (_, kind) => strip_resets(Value {
+            kind,
+            loc: over.loc,
+            tag: None,
+            via_alias: over.via_alias,
+        }),
+    }
+}
+
+fn merge_maps(base: &mut Map, over: Map, path: &[&str]) {
+    for (key, entry) in over {
+        match entry.value.tag {
+            Some(MergeTag::Reset) => {
+                base.shift_remove(&key);
+                continue;
+            }
+            Some(MergeTag::Override) => {
+                let mut value = strip_resets(entry.value);
+                value.tag = None;
+                base.insert(
+                    key,
+                    Entry {
+                        key_loc: entry.key_loc,
+                        value,
+                    },
+                );
+                continue;
+            }
+            None => {}
+        }
+        match base.get_mut(&key) {
+            Some(existing) if !key.starts_with("x-") => {
+                let mut child_path = path.to_vec();
+                child_path.push(&key);
+                let old = std::mem::replace(
+                    &mut existing.value,
+                    Value::new(ValueKind::Null, entry.value.loc),
+                );
+                existing.value = merge(old, entry.value, &child_path);
+            }
+            _ => {
+                base.insert(
+                    key,
+                    Entry {
+                        key_loc: entry.key_loc,
+                        value: strip_resets(entry.value),
+                    },
+                );
+            }
+        }
+    }
+}
+
+/// A value taken over whole still drops the keys it marks `!reset` (nothing to reset them from).
+pub fn strip_resets(mut value: Value) -> Value {
+    match &mut value.kind {
+        ValueKind::Map(map) => {
+            map.retain(|_, e| e.value.tag != Some(MergeTag::Reset));
+            let entries = std::mem::take(map);
+            *map = entries
+                .into_iter()
+                .map(|(k, mut e)| {
+                    e.value = strip_resets(e.value);
+                    e.value.tag = None;
+                    (k, e)
+                })
+                .collect();
+        }
+        ValueKind::Seq(items) => {
+            let old = std::mem::take(items);
+            *items = old
+                .into_iter()
+                .filter(|v| v.tag != Some(MergeTag::Reset))
+                .map(strip_resets)
+                .collect();
+        }
+        _ => {}
+    }
+    value
+}
+
+enum Special {
+    /// `command`, `entrypoint`, `healthcheck.test`: the later value replaces the earlier one.
+    Replace,
+    /// `environment`, `labels`, …: list or mapping, merged by key; the later value wins.
+    KeyValue,
+    /// `tmpfs`, `env_file`, `dns`…: string or list, appended.
+    Sequence,
+    /// `build`: a string is shorthand for `{context: …}`.
+    Build,
+    /// `networks`, `depends_on`: list or mapping, merged as mappings.
+    ListOrMap,
+}
+
+fn special_at(path: &[&str]) -> Option<Special> {
+    match path {
+        ["services", _, "command" | "entrypoint"] | ["services", _, "healthcheck", "test"] => {
+            Some(Special::Replace)
+        }
+        [
+            "services",
+            _,
+            "environment" | "labels" | "annotations" | "sysctls",
+        ]
+        | ["services", _, "build", "args" | "labels"]
+        | ["volumes" | "networks", _, "labels"]
+        | ["services", _, "deploy", "labels"] => Some(Special::KeyValue),
+        [
+            "services",
+            _,
+            "tmpfs" | "env_file" | "dns" | "dns_search" | "dns_opt" | "label_file",
+        ] => Some(Special::Sequence),
+        ["services", _, "build"] => Some(Special::Build),
+        ["services", _, "networks" | "depends_on"] => Some(Special::ListOrMap),
+        _ => None,
+    }
+}
+
+impl Special {
+    fn apply(self, base: Value, over: Value) -> Value {
+        match self {
+            Special::Replace => {
+                if over.is_null() {
+                    base
+                } else {
+                    strip_resets(over)
+                }
+            }
+            Special::KeyValue => {
+                let mut map = key_value_map(&base);
+                for (k, e) in key_value_map(&over) {
+                    map.insert(k, e);
+                }
+                Value {
+                    kind: ValueKind::Map(map),
+                    loc: over.loc,
+                    tag: None,
+                    via_alias: None,
+                }
+            }
+            Special::Sequence => {
+                let loc = over.loc;
+                let mut items = as_sequence(base);
+                for item in as_sequence(over) {
+                    let key = |v: &Value| {
+                        v.as_str()
+                            .map(|s| s.split('=').next().unwrap_or(s).to_owned())
+                    };
+                    let k = key(&item);
+                    match items
+                        .iter()
+                        .position(|existing| k.is_some() && key(existing) == k)
+                    {
+                        Some(i) => items[i] = item,
+                        None => items.push(item),
+                    }
+                }
+                Value {
+                    kind: ValueKind::Seq(items),
+                    loc,
+                    tag: None,
+                    via_alias: None,
+                }
+            }
+            Special::Build => {
+                let base = build_as_map(base);
+                let over = build_as_map(over);
+                merge(base, over, &["services", "*", "build", "*"])
+            }
+            Special::ListOrMap => {
+                let base = list_as_map(base);
+                let over = list_as_map(over);
+                merge(base, over, &["services", "*", "networks-or-depends", "*"])
+            }
+        }
+    }
+}
+
+/// `KEY=VALUE` lists and mappings as one mapping (value `Null` for a bare `KEY`).
+pub fn key_value_map(value: &Value) -> Map {
+    let mut map = Map::new();
+    match &value.kind {
+        ValueKind::Map(m) => {
+            for (k, e) in m {
+                map.insert(k.clone(), e.clone());
+            }
+        }
+        ValueKind::Seq(items) => {
+            for item in items {
+                let Some(text) = item.as_str() else { continue };
+                let (k, v) = match text.split_once('=') {
+                    Some((k, v)) => (
+                        k,
+                        Value::new(
+                            ValueKind::Scalar {
+                                text: v.to_owned(),
+                                plain: false,
+                            },
+                            item.loc,
+                        ),
+                    ),
+                    None => (text, Value::new(ValueKind::Null, item.loc)),
+                };
+                map.insert(
+                    k.to_owned(),
+                    Entry {
+                        key_loc: item.loc,
+                        value: v,
+                    },
+                );
+            }
+        }
+        _ => {}
+    }
+    map
+}
+
+fn as_sequence(value: Value) -> Vec<Value> {
+    match value.kind {
+        ValueKind::Seq(items) => items,
+        ValueKind::Null => Vec::new(),
+        _ => vec![value],
+    }
+}
+
+fn build_as_map(value: Value) -> Value {
+    match &value.kind {
+        ValueKind::Scalar { .. } => {
+            let mut map = Map::new();
+            map.insert(
+                "context".into(),
+                Entry {
+                    key_loc: value.loc,
+                    value: value.clone(),
+                },
+            );
+            Value {
+                kind: ValueKind::Map(map),
+                loc: value.loc,
+                tag: None,
+                via_alias: value.via_alias,
+            }
+        }
+        _ => value,
+    }
+}
+
+fn list_as_map(value: Value) -> Value {
+    match &value.kind {
+        ValueKind::Seq(items) => {
+            let mut map = Map::new();
+            for item in items {
+                if let Some(name) = item.as_str() {
+                    map.insert(
+                        name.to_owned(),
+                        Entry {
+                            key_loc: item.loc,
+                            value: Value::new(ValueKind::Null, item.loc),
+                        },
+                    );
+                }
+            }
+            Value {
+                kind: ValueKind::Map(map),
+                loc: value.loc,
+                tag: None,
+                via_alias: value.via_alias,
+            }
+        }
+        _ => value,
+    }
+}
+
+/// The key compose uses to make a service's volumes unique: the long syntax `target` as written,
+/// the short syntax target as ParseVolume reads it, cleaned (compose cleans it when it converts
+/// the entry to long syntax and then checks uniqueness again). `Err` carries compose's message.
+pub fn volume_key(entry: &Value) -> Result<Option<String>, String> {
+    match &entry.kind {
+        ValueKind::Map(m) => match m.get("target").and_then(|e| e.value.as_str()) {
+            Some(t) => Ok(Some(t.to_owned())),
+            None => Err("is missing a mount target".into()),
+        },
+        ValueKind::Scalar { text, .. } => match mounts::parse_short(text) {
+            Ok(v) => Ok(Some(mounts::clean_path(&v.target))),
+            Err(e) => Err(mounts::spec_error_message(text, &e)),
+        },
+        _ => Ok(None),
+    }
+}
+
+/// A later volume with the same target replaces the earlier one, in place. Returns the
+/// replaced entries (earlier, later) so rules can point at both.
+pub fn enforce_unique_volumes(volumes: &mut Vec<Value>) -> Vec<(Value, Value)> {
+    let mut out: Vec<Value> = Vec::with_capacity(volumes.len());
+    let mut keys: Vec<Option<String>> = Vec::with_capacity(volumes.len());
+    let mut replaced = Vec::new();
+    for entry in volumes.drain(..) {
+        let key = volume_key(&entry).ok().flatten();
+        match key
+            .as_ref()
+            .and_then(|k| keys.iter().position(|x| x.as_ref() == Some(k)))
+        {
+            Some(i) => {
+                let old = std::mem::replace(&mut out[i], entry.clone());
+                replaced.push((old, entry));
+            }
+            None => {
+                keys.push(key);
+                out.push(entry);
+            }
+        }
+    }
+    *volumes = out;
+    replaced
+}

@@ -1,0 +1,177 @@
+//! The typed project model: what stowage knows about each service and volume once a project is
+//! loaded, with the place every piece was written.
+
+use std::path::PathBuf;
+
+use indexmap::IndexMap;
+
+use crate::mounts::MountKind;
+use crate::source::SourceFile;
+use crate::syntax::Tree;
+use crate::value::{FileId, Loc};
+
+/// A loaded compose project: one or more files merged as compose merges them.
+#[derive(Debug)]
+pub struct Project {
+    /// The project name as compose computes it (normalised).
+    pub name: String,
+    /// Where the name came from, for messages about engine volume names.
+    pub name_origin: NameOrigin,
+    pub directory: PathBuf,
+    /// Every file read for this project (main files first, then included / extended ones).
+    pub files: Vec<LoadedFile>,
+    /// The files given or discovered (not included / extended ones), in merge order.
+    pub main_files: Vec<FileId>,
+    pub services: Vec<Service>,
+    /// Top-level `volumes:` in declaration order (all of them, used or not).
+    pub volumes: Vec<TopVolume>,
+    /// Problems that make compose reject the project.
+    pub errors: Vec<Problem>,
+    /// What compose would warn about but accept.
+    pub warnings: Vec<Problem>,
+    /// Variables used without a value or default, and where.
+    pub unset_variables: Vec<(String, Loc)>,
+    /// Where a top-level `version:` was written.
+    pub version_keys: Vec<Loc>,
+    /// Volume entries replaced by a later entry with the same target (earlier, later).
+    pub replaced_mounts: Vec<ReplacedMount>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameOrigin {
+    Flag,
+    Environment,
+    NameKey,
+    Directory,
+}
+
+#[derive(Debug)]
+pub struct LoadedFile {
+    pub source: SourceFile,
+    pub tree: Tree,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub loc: Option<Loc>,
+    pub message: String,
+    pub kind: ProblemKind,
+    pub related: Option<Loc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ProblemKind {
+    /// The file could not be read or decoded.
+    Io,
+    Syntax,
+    DuplicateKey,
+    /// Wrong shape or type, unknown key, missing required field.
+    Invalid,
+    InvalidVolumeSpec,
+    UndefinedVolume,
+    Interpolation,
+    /// A reference compose cannot resolve: network, service, file, extends target.
+    Reference,
+    /// Obsolete or ignored syntax (warnings).
+    Obsolete,
+}
+
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub name: String,
+    /// The service's key in the file that defined it.
+    pub loc: Loc,
+    pub image: Option<Located<String>>,
+    pub build: Option<Build>,
+    /// The final environment (`KEY` without value maps to the process env value, or None).
+    pub environment: IndexMap<String, Option<String>>,
+    pub mounts: Vec<Mount>,
+    pub volumes_from: Vec<Located<String>>,
+    pub profiles: Vec<String>,
+    pub command: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located<T> {
+    pub value: T,
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone)]
+pub struct Build {
+    /// Absolute build context directory (None for a remote context such as a git URL).
+    pub context: Option<PathBuf>,
+    pub dockerfile: String,
+    /// Inline `dockerfile_inline` content.
+    pub inline: Option<String>,
+    pub loc: Loc,
+}
+
+/// One entry of a service's final mount table.
+#[derive(Debug, Clone)]
+pub struct Mount {
+    pub kind: MountKind,
+    /// After interpolation, as written (relative paths stay relative).
+    pub source: Option<String>,
+    /// Bind: absolute host path; named: engine volume name.
+    pub resolved_source: Option<String>,
+    /// Cleaned like compose does.
+    pub target: String,
+    pub read_only: bool,
+    /// The entry where it was written (None for implicit image volumes).
+    pub loc: Option<Loc>,
+    pub syntax: MountSyntax,
+    /// The named volume key (for `kind == Named`).
+    pub volume_key: Option<String>,
+    /// `nocopy` for volumes.
+    pub nocopy: bool,
+    /// Short-syntax options compose silently drops.
+    pub ignored_options: Vec<String>,
+    /// The source text contained a variable with no value (classification may change).
+    pub unresolved: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MountSyntax {
+    Short,
+    Long,
+    /// From the service-level `tmpfs:` key.
+    TmpfsKey,
+    /// Created by an image `VOLUME` with nothing mounted there.
+    Implicit,
+}
+
+#[derive(Debug, Clone)]
+pub struct TopVolume {
+    pub key: String,
+    pub loc: Loc,
+    /// Engine volume name.
+    pub name: String,
+    pub external: bool,
+    pub driver: Option<String>,
+    pub driver_opts: IndexMap<String, String>,
+    /// `name:` was written (not project-scoped).
+    pub explicit_name: bool,
+}
+
+impl Project {
+    pub fn file(&self, id: FileId) -> &LoadedFile {
+        &self.files[id]
+    }
+
+    pub fn volume(&self, key: &str) -> Option<&TopVolume> {
+        self.volumes.iter().find(|v| v.key == key)
+    }
+
+    pub fn is_rejected(&self) -> bool {
+        !self.errors.is_empty()
+    }
+}
+
+/// A bare replaced-mount record; both values are the raw entries as written.
+#[derive(Debug, Clone)]
+pub struct ReplacedMount {
+    pub service: String,
+    pub earlier: Loc,
+    pub later: Loc,
+}

@@ -1,0 +1,116 @@
+//! `stowage volumes` for people: one table per project, one row per mount.
+
+use std::fmt::Write;
+
+use super::position;
+use crate::inventory::Inventory;
+use crate::model::MountSyntax;
+use crate::mounts;
+
+const HEADER: [&str; 9] = [
+    "SERVICE", "KIND", "SOURCE", "TARGET", "RO", "RESTART", "RECREATE", "DOWN+UP", "DOWN -V",
+];
+
+pub fn render(inventory: &Inventory) -> String {
+    let mut out = String::new();
+    for failure in &inventory.failures {
+        let _ = writeln!(
+            out,
+            "error: {}{}",
+            failure
+                .path
+                .as_deref()
+                .map(|p| format!("{p}: "))
+                .unwrap_or_default(),
+            failure.message
+        );
+    }
+    for (i, (project, analysis)) in inventory.projects.iter().enumerate() {
+        if i > 0 || !inventory.failures.is_empty() {
+            out.push('\n');
+        }
+        let files: Vec<&str> = project
+            .main_files
+            .iter()
+            .map(|&f| project.file(f).source.display.as_str())
+            .collect();
+        let _ = writeln!(out, "project {} ({})", project.name, files.join(", "));
+        for e in &project.errors {
+            let at = e
+                .loc
+                .map(|l| position(project, l))
+                .map(|p| format!("{}:{}:{}: ", p.path, p.line, p.column))
+                .unwrap_or_default();
+            let _ = writeln!(out, "  error: {at}{}", e.message);
+        }
+        let mut rows: Vec<[String; 9]> = Vec::new();
+        for a in analysis {
+            let service = &project.services[a.service];
+            for m in &a.mounts {
+                let external = m
+                    .volume_key
+                    .as_deref()
+                    .and_then(|k| project.volume(k))
+                    .is_some_and(|v| v.external);
+                let s = mounts::survives(m.kind, external);
+                let yn = |b: bool| if b { "yes" } else { "no" }.to_owned();
+                let kind = if m.syntax == MountSyntax::Implicit {
+                    format!("{} (image)", m.kind.as_str())
+                } else {
+                    m.kind.as_str().to_owned()
+                };
+                let source = m
+                    .resolved_source
+                    .clone()
+                    .or_else(|| m.source.clone())
+                    .unwrap_or_else(|| "-".into());
+                rows.push([
+                    service.name.clone(),
+                    kind,
+                    source,
+                    m.target.clone(),
+                    if m.read_only { "ro".into() } else { "".into() },
+                    yn(s.restart),
+                    yn(s.recreate),
+                    yn(s.down_up),
+                    yn(s.down_volumes),
+                ]);
+            }
+            if a.mounts.is_empty() {
+                rows.push([
+                    service.name.clone(),
+                    "-".into(),
+                    "".into(),
+                    "".into(),
+                    "".into(),
+                    "".into(),
+                    "".into(),
+                    "".into(),
+                    "".into(),
+                ]);
+            }
+        }
+        let mut widths = HEADER.map(|h| h.chars().count());
+        for row in &rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let line = |cells: &[String]| {
+            let mut l = String::from("  ");
+            for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+                if i + 1 == cells.len() {
+                    l.push_str(cell);
+                } else {
+                    let _ = write!(l, "{cell:<w$}  ");
+                }
+            }
+            l.trim_end().to_owned()
+        };
+        let _ = writeln!(out, "{}", line(&HEADER.map(str::to_owned)));
+        for row in &rows {
+            let _ = writeln!(out, "{}", line(row));
+        }
+    }
+    out
+}

@@ -1,0 +1,450 @@
+//! The YAML layer: the only code that knows the YAML parser. Turns text into a located tree
+//! (byte spans for every node, anchors, tags, comments, documents) without expanding aliases.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use granit_parser::{Event, Parser, ScalarStyle, StructureStyle};
+
+pub type NodeId = usize;
+
+/// A parsed file: every node of every document, with positions.
+#[derive(Debug, Clone, Default)]
+pub struct Tree {
+    pub nodes: Vec<Node>,
+    pub documents: Vec<Document>,
+    pub comments: Vec<Range<usize>>,
+    /// The first syntax error; documents before it are complete, the one it is in may be partial.
+    pub error: Option<SyntaxError>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub root: Option<NodeId>,
+    /// From the document's first byte (or `---`) to the end of its last node.
+    pub span: Range<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub kind: Kind,
+    /// Byte range of the content (quotes included for quoted scalars; tag and anchor excluded).
+    pub span: Range<usize>,
+    /// Byte range of the `&name` token.
+    pub anchor: Option<Range<usize>>,
+    pub tag: Option<NodeTag>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeTag {
+    /// The tag as written, e.g. `!reset`.
+    pub name: String,
+    pub span: Range<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Plain,
+    SingleQuoted,
+    DoubleQuoted,
+    Literal,
+    Folded,
+}
+
+#[derive(Debug, Clone)]
+pub enum Kind {
+    Scalar {
+        value: String,
+        style: Style,
+    },
+    Seq {
+        flow: bool,
+        items: Vec<NodeId>,
+    },
+    Map {
+        flow: bool,
+        entries: Vec<(NodeId, NodeId)>,
+    },
+    /// `*name`; `target` is the anchored node (the most recent definition before it).
+    Alias {
+        target: NodeId,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct SyntaxError {
+    pub message: String,
+    pub offset: usize,
+}
+
+impl Tree {
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id]
+    }
+
+    /// Follows aliases to the node that holds the content.
+    pub fn resolve(&self, mut id: NodeId) -> NodeId {
+        // Aliases always point backwards, so this terminates; the bound is a belt and braces.
+        for _ in 0..self.nodes.len() {
+            match self.nodes[id].kind {
+                Kind::Alias { target } => id = target,
+                _ => return id,
+            }
+        }
+        id
+    }
+
+    pub fn scalar(&self, id: NodeId) -> Option<&str> {
+        match &self.nodes[self.resolve(id)].kind {
+            Kind::Scalar { value, .. } => Some(value),
+            _ => None,
+        }
+    }
+}
+
+impl Node {
+    /// An implicit null: `key:` with nothing after it, or `~` / `null` written plainly.
+    pub fn is_null(&self) -> bool {
+        matches!(&self.kind, Kind::Scalar { value, style: Style::Plain } if is_null_text(value))
+            && self.tag.is_none()
+    }
+}
+
+pub fn is_null_text(s: &str) -> bool {
+    matches!(s, "" | "~" | "null" | "Null" | "NULL")
+}
+
+enum Open {
+    Seq(NodeId),
+    /// A mapping and the key waiting for its value.
+    Map(NodeId, Option<NodeId>),
+}
+
+/// Parses a whole file. Never panics; stops at the first syntax error and keeps what came before.
+pub fn parse(text: &str) -> Tree {
+    let options = granit_parser::options! { emit_anchor_events: true };
+    let parser = Parser::new_from_str_with_options(text, options);
+    let mut tree = Tree::default();
+    let mut stack: Vec<Open> = Vec::new();
+    let mut anchors: HashMap<usize, NodeId> = HashMap::new();
+    let mut last_node: Option<NodeId> = None;
+    let mut doc_start = 0;
+    let char_to_byte = CharToByte::new(text);
+
+    for item in parser {
+        let (event, span) = match item {
+            Ok(pair) => pair,
+            Err(e) => {
+                let offset = e
+                    .marker()
+                    .byte_offset()
+                    .unwrap_or_else(|| char_to_byte.get(e.marker().index()));
+                let message = e.kind().to_string();
+                tree.error = Some(SyntaxError { message, offset });
+                if let Some(Open::Seq(id) | Open::Map(id, _)) = stack.first() {
+                    tree.documents.push(Document {
+                        root: Some(*id),
+                        span: doc_start..offset,
+                    });
+                }
+                break;
+            }
+        };
+        let start = span
+            .start
+            .byte_offset()
+            .unwrap_or_else(|| char_to_byte.get(span.start.index()));
+        let end = span
+            .end
+            .byte_offset()
+            .unwrap_or_else(|| char_to_byte.get(span.end.index()));
+        let tag_of = |tag: Option<&granit_parser::Tag>| {
+            let tag = tag?;
+            let range = span.tag_span().map(|t| {
+                let s = t
+                    .start
+                    .byte_offset()
+                    .unwrap_or_else(|| char_to_byte.get(t.start.index()));
+                let e = t
+                    .end
+                    .byte_offset()
+                    .unwrap_or_else(|| char_to_byte.get(t.end.index()));
+                s..e
+            });
+            let name = range
+                .as_ref()
+                .and_then(|r| text.get(r.clone()))
+                .map_or_else(|| tag.original(), str::to_owned);
+            Some(NodeTag {
+                name,
+                span: range.unwrap_or(start..start),
+            })
+        };
+        let new_node = match event {
+            Event::StreamStart | Event::StreamEnd => None,
+            Event::DocumentStart(..) => {
+                doc_start = start;
+                None
+            }
+            Event::DocumentEnd => {
+                tree.documents.push(Document {
+                    root: None,
+                    span: doc_start..end.max(doc_start),
+                });
+                None
+            }
+            Event::Comment(..) => {
+                tree.comments.push(start..end);
+                None
+            }
+            Event::Anchor(..) => {
+                if let Some(id) = last_node {
+                    tree.nodes[id].anchor = Some(start..end);
+                }
+                None
+            }
+            Event::Scalar(value, style, anchor, tag) => {
+                let style = match style {
+                    ScalarStyle::Plain => Style::Plain,
+                    ScalarStyle::SingleQuoted => Style::SingleQuoted,
+                    ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
+                    ScalarStyle::Literal => Style::Literal,
+                    ScalarStyle::Folded => Style::Folded,
+                };
+                let tag = tag_of(tag.as_deref());
+                Some((
+                    Node {
+                        kind: Kind::Scalar {
+                            value: value.into_owned(),
+                            style,
+                        },
+                        span: start..end,
+                        anchor: None,
+                        tag,
+                    },
+                    anchor,
+                    false,
+                ))
+            }
+            Event::SequenceStart(style, anchor, tag) => {
+                let tag = tag_of(tag.as_deref());
+                let flow = style == StructureStyle::Flow;
+                Some((
+                    Node {
+                        kind: Kind::Seq {
+                            flow,
+                            items: Vec::new(),
+                        },
+                        span: start..end,
+                        anchor: None,
+                        tag,
+                    },
+                    anchor,
+                    true,
+                ))
+            }
+            Event::MappingStart(style, anchor, tag) => {
+                let tag = tag_of(tag.as_deref());
+                let flow = style == StructureStyle::Flow;
+                Some((
+                    Node {
+                        kind: Kind::Map {
+                            flow,
+                            entries: Vec::new(),
+                        },
+                        span: start..end,
+                        anchor: None,
+                        tag,
+                    },
+                    anchor,
+                    true,
+                ))
+            }
+            Event::Alias(anchor) => match anchors.get(&anchor) {
+                Some(&target) => Some((
+                    Node {
+                        kind: Kind::Alias { target },
+                        span: start..end,
+                        anchor: None,
+                        tag: None,
+                    },
+                    0,
+                    false,
+                )),
+                None => {
+                    tree.error = Some(SyntaxError {
+                        message: "unknown anchor".into(),
+                        offset: start,
+                    });
+                    break;
+                }
+            },
+            Event::UnresolvedAlias(_) => {
+                tree.error = Some(SyntaxError {
+                    message: "unknown anchor".into(),
+                    offset: start,
+                });
+                break;
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some(Open::Seq(id) | Open::Map(id, _)) = stack.pop() {
+                    close_collection(&mut tree, id, end);
+                    if stack.is_empty() {
+                        tree.documents.push(Document {
+                            root: Some(id),
+                            span: doc_start..tree.nodes[id].span.end,
+                        });
+                    }
+                }
+                None
+            }
+            // Events added by future parser versions carry no data node.
+            _ => None,
+        };
+        if let Some((node, anchor, is_collection)) = new_node {
+            let id = tree.nodes.len();
+            tree.nodes.push(node);
+            last_node = Some(id);
+            if anchor != 0 {
+                anchors.insert(anchor, id);
+            }
+            attach(&mut tree, &mut stack, id);
+            if is_collection {
+                stack.push(if matches!(tree.nodes[id].kind, Kind::Seq { .. }) {
+                    Open::Seq(id)
+                } else {
+                    Open::Map(id, None)
+                });
+            } else if stack.is_empty() {
+                tree.documents.push(Document {
+                    root: Some(id),
+                    span: doc_start..end,
+                });
+            }
+        }
+    }
+    merge_document_ends(&mut tree);
+    tree
+}
+
+/// DocumentEnd events arrive after the root closed; fold the two records of one document together.
+fn merge_document_ends(tree: &mut Tree) {
+    let mut merged: Vec<Document> = Vec::new();
+    for doc in tree.documents.drain(..) {
+        match (merged.last_mut(), doc.root) {
+            (Some(prev), None) if prev.root.is_some() && prev.span.start == doc.span.start => {}
+            _ => merged.push(doc),
+        }
+    }
+    tree.documents = merged;
+}
+
+fn attach(tree: &mut Tree, stack: &mut [Open], id: NodeId) {
+    match stack.last_mut() {
+        Some(Open::Seq(seq)) => {
+            if let Kind::Seq { items, .. } = &mut tree.nodes[*seq].kind {
+                items.push(id);
+            }
+        }
+        Some(Open::Map(map, pending)) => match pending.take() {
+            None => *pending = Some(id),
+            Some(key) => {
+                if let Kind::Map { entries, .. } = &mut tree.nodes[*map].kind {
+                    entries.push((key, id));
+                }
+            }
+        },
+        None => {}
+    }
+}
+
+/// A block collection's end event points at the next token, possibly past comments and blank
+/// lines, so its span ends with its last child instead; flow collections end at `]` / `}`.
+fn close_collection(tree: &mut Tree, id: NodeId, end_event_end: usize) {
+    let (flow, last) = match &tree.nodes[id].kind {
+        Kind::Seq { flow, items } => (*flow, items.last().copied()),
+        Kind::Map { flow, entries } => (*flow, entries.last().map(|e| e.1)),
+        _ => return,
+    };
+    let end = if flow {
+        end_event_end
+    } else {
+        last.map_or(tree.nodes[id].span.start, |child| {
+            tree.nodes[child].span.end
+        })
+    };
+    tree.nodes[id].span.end = end.max(tree.nodes[id].span.start);
+}
+
+/// Converts char indices to byte offsets for the rare markers without a byte offset.
+struct CharToByte<'a> {
+    text: &'a str,
+}
+
+impl<'a> CharToByte<'a> {
+    fn new(text: &'a str) -> Self {
+        CharToByte { text }
+    }
+    fn get(&self, chars: usize) -> usize {
+        self.text
+            .char_indices()
+            .nth(chars)
+            .map_or(self.text.len(), |(i, _)| i)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root_map(tree: &Tree) -> &Vec<(NodeId, NodeId)> {
+        let root = tree.documents[0].root.unwrap();
+        match &tree.nodes[root].kind {
+            Kind::Map { entries, .. } => entries,
+            k => panic!("not a map: {k:?}"),
+        }
+    }
+
+    #[test]
+    fn spans_cover_scalars_and_block_collections() {
+        let text = "a: &x [1, 2]  # c\nb: *x\nc:\n  - 'q'\n  - d\n\n# tail\n";
+        let tree = parse(text);
+        assert!(tree.error.is_none());
+        let entries = root_map(&tree);
+        assert_eq!(entries.len(), 3);
+        let (_, a) = entries[0];
+        assert_eq!(&text[tree.nodes[a].span.clone()], "[1, 2]");
+        assert_eq!(&text[tree.nodes[a].anchor.clone().unwrap()], "&x");
+        let (_, b) = entries[1];
+        assert_eq!(tree.resolve(b), a);
+        let (_, c) = entries[2];
+        assert_eq!(&text[tree.nodes[c].span.clone()], "- 'q'\n  - d");
+        assert_eq!(tree.comments.len(), 2);
+    }
+
+    #[test]
+    fn tags_and_multiple_documents() {
+        let text = "a: !reset []\n---\nb: 1\n";
+        let tree = parse(text);
+        assert_eq!(tree.documents.len(), 2, "{:?}", tree.documents);
+        let (_, a) = root_map(&tree)[0];
+        assert_eq!(tree.nodes[a].tag.as_ref().unwrap().name, "!reset");
+    }
+
+    #[test]
+    fn error_has_offset() {
+        let tree = parse("a: b\nc: [1, 2\n");
+        let err = tree.error.unwrap();
+        assert!(err.offset >= 5, "{err:?}");
+        assert!(parse("a: b\n\tc: d\n").error.is_some());
+    }
+
+    #[test]
+    fn empty_value_is_null() {
+        let tree = parse("a:\nb: ~\n");
+        let entries = root_map(&tree);
+        assert!(tree.nodes[entries[0].1].is_null());
+        assert!(tree.nodes[entries[1].1].is_null());
+    }
+}

@@ -1,0 +1,468 @@
+//! The located value tree: compose's untyped document model (what compose-go calls the dict),
+//! with every node remembering where it was written. Built from the syntax tree with merge keys
+//! applied and aliases expanded under a work budget; interpolated, merged and made unique here.
+
+use std::ops::Range;
+
+use indexmap::IndexMap;
+
+use crate::syntax::{self, Kind, NodeId, Style, Tree};
+
+/// Index of a file in the project's file list.
+pub type FileId = usize;
+
+/// Where a value was written: the file and byte range of its node (for an alias: of the anchored
+/// node, so a finding inside an anchor points at the one place to change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Loc {
+    pub file: FileId,
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Loc {
+    pub fn range(&self) -> Range<usize> {
+        self.start..self.end
+    }
+}
+
+/// The compose merge tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MergeTag {
+    /// `!reset`: drop what earlier files or the extended service set.
+    Reset,
+    /// `!override`: replace what earlier files set instead of merging with it.
+    Override,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Value {
+    pub kind: ValueKind,
+    pub loc: Loc,
+    pub tag: Option<MergeTag>,
+    /// Set when the value came through an alias: where the alias was written.
+    pub via_alias: Option<Loc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ValueKind {
+    Null,
+    /// A scalar: its text after YAML escapes (and later interpolation); `plain` when written
+    /// unquoted, which decides whether `true` or `5` is a bool/number or a string.
+    Scalar {
+        text: String,
+        plain: bool,
+    },
+    Seq(Vec<Value>),
+    Map(Map),
+}
+
+pub type Map = IndexMap<String, Entry>;
+
+/// A visitor over scalars: dotted path, the text (to rewrite in place), where it was written.
+pub type ScalarVisitor<'a, E> = dyn FnMut(&[String], &mut String, Loc) -> Result<(), E> + 'a;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub key_loc: Loc,
+    pub value: Value,
+}
+
+/// A problem found while building or transforming values, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueError {
+    pub loc: Loc,
+    pub message: String,
+    pub kind: ValueErrorKind,
+    /// Secondary position (e.g. the first definition of a duplicate key).
+    pub related: Option<Loc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueErrorKind {
+    DuplicateKey,
+    Shape,
+    Interpolation,
+    TooLarge,
+}
+
+/// Alias expansion is bounded so a "billion laughs" file costs bounded time and memory.
+const MAX_EXPANDED_NODES: usize = 2_000_000;
+const MAX_DEPTH: usize = 1_000;
+
+struct Builder<'a> {
+    tree: &'a Tree,
+    text: &'a str,
+    file: FileId,
+    budget: usize,
+    errors: Vec<ValueError>,
+}
+
+/// Builds the value of one document. Duplicate keys and bad merge keys are collected in `errors`;
+/// `None` only when the work budget ran out (the error says so).
+pub fn from_document(
+    tree: &Tree,
+    text: &str,
+    file: FileId,
+    root: NodeId,
+    errors: &mut Vec<ValueError>,
+) -> Option<Value> {
+    let mut b = Builder {
+        tree,
+        text,
+        file,
+        budget: MAX_EXPANDED_NODES,
+        errors: Vec::new(),
+    };
+    let v = b.build(root, 0, None);
+    errors.append(&mut b.errors);
+    v
+}
+
+impl Builder<'_> {
+    fn loc(&self, id: NodeId) -> Loc {
+        let span = &self.tree.node(id).span;
+        Loc {
+            file: self.file,
+            start: span.start,
+            end: span.end,
+        }
+    }
+
+    fn too_large(&mut self, id: NodeId, what: &str) -> Option<Value> {
+        if !self
+            .errors
+            .iter()
+            .any(|e| e.kind == ValueErrorKind::TooLarge)
+        {
+            self.errors.push(ValueError {
+                loc: self.loc(id),
+                message: format!("document is too {what} (alias or merge-key expansion)"),
+                kind: ValueErrorKind::TooLarge,
+                related: None,
+            });
+        }
+        None
+    }
+
+    fn build(&mut self, id: NodeId, depth: usize, via: Option<Loc>) -> Option<Value> {
+        if self.budget == 0 {
+            return self.too_large(id, "large");
+        }
+        if depth > MAX_DEPTH {
+            return self.too_large(id, "deeply nested");
+        }
+        self.budget -= 1;
+        let node = self.tree.node(id);
+        let tag = node.tag.as_ref().and_then(|t| match t.name.as_str() {
+            "!reset" => Some(MergeTag::Reset),
+            "!override" => Some(MergeTag::Override),
+            _ => None,
+        });
+        let loc = self.loc(id);
+        let kind = match &node.kind {
+            Kind::Alias { target } => {
+                let alias_loc = via.unwrap_or(loc);
+                return self.build(*target, depth + 1, Some(alias_loc));
+            }
+            Kind::Scalar { value, style } => {
+                let plain = *style == Style::Plain && node.tag.is_none();
+                if plain && syntax::is_null_text(value) {
+                    ValueKind::Null
+                } else {
+                    ValueKind::Scalar {
+                        text: value.clone(),
+                        plain,
+                    }
+                }
+            }
+            Kind::Seq { items, .. } => {
+                let mut out = Vec::with_capacity(items.len());
+                for &item in items {
+                    out.push(self.build(item, depth + 1, via)?);
+                }
+                ValueKind::Seq(out)
+            }
+            Kind::Map { entries, .. } => ValueKind::Map(self.build_map(entries, depth, via)?),
+        };
+        Some(Value {
+            kind,
+            loc,
+            tag,
+            via_alias: via,
+        })
+    }
+
+    fn build_map(
+        &mut self,
+        entries: &[(NodeId, NodeId)],
+        depth: usize,
+        via: Option<Loc>,
+    ) -> Option<Map> {
+        let mut map = Map::new();
+        let mut merges: Vec<(NodeId, NodeId)> = Vec::new();
+        for &(key, value) in entries {
+            let key_node = self.tree.node(self.tree.resolve(key));
+            let key_text = match &key_node.kind {
+                Kind::Scalar { value: k, style } => {
+                    let merge_tag = key_node.tag.as_ref().is_some_and(|t| {
+                        t.name == "!!merge" || t.name == "tag:yaml.org,2002:merge"
+                    });
+                    if k == "<<"
+                        && ((*style == Style::Plain && key_node.tag.is_none()) || merge_tag)
+                    {
+                        if let Some((first, _)) = merges.first() {
+                            let related = Some(self.loc(*first));
+                            self.errors.push(ValueError {
+                                loc: self.loc(key),
+                                message: "mapping key `<<` is defined more than once".into(),
+                                kind: ValueErrorKind::DuplicateKey,
+                                related,
+                            });
+                        }
+                        merges.push((key, value));
+                        continue;
+                    }
+                    if *style == Style::Plain && syntax::is_null_text(k) {
+                        "null".to_owned()
+                    } else {
+                        k.clone()
+                    }
+                }
+                _ => {
+                    self.errors.push(ValueError {
+                        loc: self.loc(key),
+                        message: "mapping keys must be strings, not collections".into(),
+                        kind: ValueErrorKind::Shape,
+                        related: None,
+                    });
+                    continue;
+                }
+            };
+            let key_loc = self.loc(key);
+            if let Some(prev) = map.get(&key_text) {
+                let line_of = |loc: &Loc| {
+                    self.text[..loc.start.min(self.text.len())]
+                        .matches('\n')
+                        .count()
+                        + 1
+                };
+                let message = format!(
+                    "mapping key `{key_text}` already defined at line {}",
+                    line_of(&prev.key_loc)
+                );
+                self.errors.push(ValueError {
+                    loc: key_loc,
+                    message,
+                    kind: ValueErrorKind::DuplicateKey,
+                    related: Some(prev.key_loc),
+                });
+                continue;
+            }
+            let value = self.build(value, depth + 1, via)?;
+            map.insert(key_text, Entry { key_loc, value });
+        }
+        // Merge keys: explicit keys win; among merge sources the earlier one wins; shallow.
+        for (key, value) in merges {
+            let resolved = self.tree.resolve(value);
+            let sources: Vec<NodeId> = match &self.tree.node(resolved).kind {
+                Kind::Map { .. } => vec![value],
+                Kind::Seq { items, .. } => items.clone(),
+                _ => {
+                    self.errors.push(ValueError {
+                        loc: self.loc(value),
+                        message: "map merge requires map or sequence of maps as the value".into(),
+                        kind: ValueErrorKind::Shape,
+                        related: Some(self.loc(key)),
+                    });
+                    continue;
+                }
+            };
+            for source in sources {
+                let source_via = match self.tree.node(source).kind {
+                    Kind::Alias { .. } => Some(via.unwrap_or(self.loc(source))),
+                    _ => via,
+                };
+                let resolved = self.tree.resolve(source);
+                let Kind::Map { entries, .. } = &self.tree.node(resolved).kind else {
+                    self.errors.push(ValueError {
+                        loc: self.loc(source),
+                        message: "map merge requires map or sequence of maps as the value".into(),
+                        kind: ValueErrorKind::Shape,
+                        related: Some(self.loc(key)),
+                    });
+                    continue;
+                };
+                let merged = self.build_map(entries, depth + 1, source_via)?;
+                for (k, mut entry) in merged {
+                    if !map.contains_key(&k) {
+                        if entry.value.via_alias.is_none() {
+                            entry.value.via_alias = source_via;
+                        }
+                        map.insert(k, entry);
+                    }
+                }
+            }
+        }
+        Some(map)
+    }
+}
+
+impl Value {
+    pub fn new(kind: ValueKind, loc: Loc) -> Value {
+        Value {
+            kind,
+            loc,
+            tag: None,
+            via_alias: None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&Map> {
+        match &self.kind {
+            ValueKind::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_map_mut(&mut self) -> Option<&mut Map> {
+        match &mut self.kind {
+            ValueKind::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_seq(&self) -> Option<&[Value]> {
+        match &self.kind {
+            ValueKind::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The text of a scalar (strings, numbers and bools alike, as written).
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.kind {
+            ValueKind::Scalar { text, .. } => Some(text),
+            _ => None,
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.as_map()?.get(key).map(|e| &e.value)
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.kind, ValueKind::Null)
+    }
+
+    /// A YAML bool the way compose reads bool-typed fields (YAML 1.1 words accepted).
+    pub fn as_bool(&self) -> Option<bool> {
+        match self.as_str()? {
+            "true" | "True" | "TRUE" | "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => {
+                Some(true)
+            }
+            "false" | "False" | "FALSE" | "n" | "N" | "no" | "No" | "NO" | "off" | "Off"
+            | "OFF" => Some(false),
+            _ => None,
+        }
+    }
+
+    /// What the value is, for error messages that name the wrong type.
+    pub fn type_name(&self) -> &'static str {
+        match &self.kind {
+            ValueKind::Null => "null",
+            ValueKind::Scalar { text, plain: true }
+                if matches!(text.as_str(), "true" | "false") =>
+            {
+                "boolean"
+            }
+            ValueKind::Scalar { text, plain: true } if text.parse::<f64>().is_ok() => "number",
+            ValueKind::Scalar { .. } => "string",
+            ValueKind::Seq(_) => "array",
+            ValueKind::Map(_) => "mapping",
+        }
+    }
+
+    /// Calls `f` on every scalar, depth first, with its dotted path (keys, `[]` for items).
+    pub fn for_each_scalar_mut<E>(
+        &mut self,
+        path: &mut Vec<String>,
+        f: &mut ScalarVisitor<'_, E>,
+    ) -> Result<(), E> {
+        let loc = self.loc;
+        match &mut self.kind {
+            ValueKind::Scalar { text, .. } => f(path, text, loc),
+            ValueKind::Seq(items) => {
+                for item in items {
+                    path.push("[]".into());
+                    let r = item.for_each_scalar_mut(path, f);
+                    path.pop();
+                    r?;
+                }
+                Ok(())
+            }
+            ValueKind::Map(map) => {
+                for (k, e) in map.iter_mut() {
+                    path.push(k.clone());
+                    let r = e.value.for_each_scalar_mut(path, f);
+                    path.pop();
+                    r?;
+                }
+                Ok(())
+            }
+            ValueKind::Null => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(text: &str) -> (Option<Value>, Vec<ValueError>) {
+        let tree = syntax::parse(text);
+        assert!(tree.error.is_none(), "{:?}", tree.error);
+        let mut errors = Vec::new();
+        let v = from_document(&tree, text, 0, tree.documents[0].root.unwrap(), &mut errors);
+        (v, errors)
+    }
+
+    #[test]
+    fn merge_keys_explicit_wins_then_earlier_source() {
+        let (v, errors) =
+            build("a: &a {x: 1, y: 1}\nb: &b {y: 2, z: 2}\nc:\n  <<: [*a, *b]\n  x: 3\n");
+        assert!(errors.is_empty());
+        let c = v.unwrap().get("c").unwrap().clone();
+        assert_eq!(c.get("x").unwrap().as_str(), Some("3"));
+        assert_eq!(c.get("y").unwrap().as_str(), Some("1"));
+        assert_eq!(c.get("z").unwrap().as_str(), Some("2"));
+        assert!(c.get("y").unwrap().via_alias.is_some());
+    }
+
+    #[test]
+    fn duplicate_keys_compare_resolved_text() {
+        let (_, errors) = build("a: 1\n\"a\": 2\n");
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].kind, ValueErrorKind::DuplicateKey);
+        assert!(errors[0].message.contains("line 1"));
+    }
+
+    #[test]
+    fn alias_bomb_is_bounded() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            text.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n", p = i - 1));
+        }
+        let (v, errors) = build(&text);
+        assert!(v.is_none());
+        assert_eq!(errors[0].kind, ValueErrorKind::TooLarge);
+    }
+
+    #[test]
+    fn tags_are_kept() {
+        let (v, _) = build("volumes: !reset []\nports: !override [1]\n");
+        let v = v.unwrap();
+        assert_eq!(v.get("volumes").unwrap().tag, Some(MergeTag::Reset));
+        assert_eq!(v.get("ports").unwrap().tag, Some(MergeTag::Override));
+    }
+}
