@@ -861,7 +861,8 @@ impl<'a> Loader<'a> {
             return Vec::new();
         };
         let mut out = Vec::new();
-        for (key, entry) in vols {
+        // `x-` keys are extensions, not volumes.
+        for (key, entry) in vols.iter().filter(|(k, _)| !k.starts_with("x-")) {
             if key.is_empty()
                 || !key
                     .chars()
@@ -979,7 +980,7 @@ impl<'a> Loader<'a> {
             }
             let image = v.get("image").and_then(|i| {
                 Some(Located {
-                    value: i.as_str()?.to_owned(),
+                    value: i.as_str().filter(|t| !t.is_empty())?.to_owned(),
                     loc: i.loc,
                 })
             });
@@ -1321,7 +1322,12 @@ impl<'a> Loader<'a> {
         let networks: HashSet<&str> = dict
             .get("networks")
             .and_then(Value::as_map)
-            .map(|m| m.keys().map(String::as_str).collect())
+            .map(|m| {
+                m.keys()
+                    .map(String::as_str)
+                    .filter(|k| !k.starts_with("x-"))
+                    .collect()
+            })
             .unwrap_or_default();
         let enabled: HashSet<&str> = project.services.iter().map(|s| s.name.as_str()).collect();
         for (name, entry) in services {
@@ -1329,7 +1335,11 @@ impl<'a> Loader<'a> {
                 continue;
             }
             let v = &entry.value;
-            if v.get("image").is_none() && v.get("build").is_none() && v.get("provider").is_none() {
+            let image = v
+                .get("image")
+                .and_then(Value::as_str)
+                .filter(|i| !i.is_empty());
+            if image.is_none() && v.get("build").is_none() && v.get("provider").is_none() {
                 self.errors.push(problem(Some(entry.key_loc), ProblemKind::Reference, format!("service \"{name}\" has neither an image nor a build context specified: invalid compose project")));
             }
             if let Some(nets) = v.get("networks") {
@@ -1347,39 +1357,9 @@ impl<'a> Loader<'a> {
                     }
                 }
             }
-            if let Some(deps) = v.get("depends_on") {
-                let refs: Vec<(&str, Loc)> = match &deps.kind {
-                    ValueKind::Seq(items) => items
-                        .iter()
-                        .filter_map(|i| Some((i.as_str()?, i.loc)))
-                        .collect(),
-                    ValueKind::Map(m) => m
-                        .iter()
-                        .filter(|(_, e)| {
-                            e.value.get("required").and_then(Value::as_bool) != Some(false)
-                        })
-                        .map(|(k, e)| (k.as_str(), e.key_loc))
-                        .collect(),
-                    _ => Vec::new(),
-                };
-                for (dep, loc) in refs {
-                    if !services.contains_key(dep) {
-                        self.errors.push(problem(Some(loc), ProblemKind::Reference, format!("service \"{name}\" depends on undefined service \"{dep}\": invalid compose project")));
-                    }
-                }
-            }
-            for from in v
-                .get("volumes_from")
-                .and_then(Value::as_seq)
-                .unwrap_or_default()
-            {
-                let Some(text) = from.as_str() else { continue };
-                if text.starts_with("container:") {
-                    continue;
-                }
-                let target = text.split(':').next().unwrap_or(text);
-                if !services.contains_key(target) {
-                    self.errors.push(problem(Some(from.loc), ProblemKind::Reference, format!("service \"{name}\" depends on undefined service \"{target}\": invalid compose project")));
+            for (dep, loc, required) in dependencies(v) {
+                if required && !services.contains_key(&dep) {
+                    self.errors.push(problem(Some(loc), ProblemKind::Reference, format!("service \"{name}\" depends on undefined service \"{dep}\": invalid compose project")));
                 }
             }
             self.check_env_files(name, v);
@@ -1426,27 +1406,15 @@ impl<'a> Loader<'a> {
 
     fn check_dependency_cycles(&mut self, services: &Map, enabled: &HashSet<&str>) {
         let deps = |name: &str| -> Vec<String> {
-            let Some(v) = services.get(name).map(|e| &e.value) else {
-                return Vec::new();
-            };
-            let mut out: Vec<String> = match v.get("depends_on").map(|d| &d.kind) {
-                Some(ValueKind::Seq(items)) => items
-                    .iter()
-                    .filter_map(|i| i.as_str().map(str::to_owned))
-                    .collect(),
-                Some(ValueKind::Map(m)) => m.keys().cloned().collect(),
-                _ => Vec::new(),
-            };
-            for from in v
-                .get("volumes_from")
-                .and_then(Value::as_seq)
+            services
+                .get(name)
+                .map(|e| {
+                    dependencies(&e.value)
+                        .into_iter()
+                        .map(|(d, _, _)| d)
+                        .collect()
+                })
                 .unwrap_or_default()
-            {
-                if let Some(t) = from.as_str().filter(|t| !t.starts_with("container:")) {
-                    out.push(t.split(':').next().unwrap_or(t).to_owned());
-                }
-            }
-            out
         };
         // Iterative depth-first search with colours, so long chains cannot overflow the stack.
         let mut state: IndexMap<String, u8> = IndexMap::new();
@@ -1489,6 +1457,57 @@ impl<'a> Loader<'a> {
             }
         }
     }
+}
+
+/// The services a service needs (compose adds implicit `depends_on` for all but the first):
+/// `depends_on` (with `required`), `links`, `volumes_from`, and `service:` network/ipc/pid modes.
+fn dependencies(v: &Value) -> Vec<(String, Loc, bool)> {
+    let mut out = Vec::new();
+    match v.get("depends_on").map(|d| &d.kind) {
+        Some(ValueKind::Seq(items)) => out.extend(
+            items
+                .iter()
+                .filter_map(|i| Some((i.as_str()?.to_owned(), i.loc, true))),
+        ),
+        Some(ValueKind::Map(m)) => out.extend(m.iter().map(|(k, e)| {
+            (
+                k.clone(),
+                e.key_loc,
+                e.value.get("required").and_then(Value::as_bool) != Some(false),
+            )
+        })),
+        _ => {}
+    }
+    for link in v.get("links").and_then(Value::as_seq).unwrap_or_default() {
+        if let Some(text) = link.as_str() {
+            out.push((
+                text.split(':').next().unwrap_or(text).to_owned(),
+                link.loc,
+                true,
+            ));
+        }
+    }
+    for from in v
+        .get("volumes_from")
+        .and_then(Value::as_seq)
+        .unwrap_or_default()
+    {
+        if let Some(text) = from.as_str().filter(|t| !t.starts_with("container:")) {
+            out.push((
+                text.split(':').next().unwrap_or(text).to_owned(),
+                from.loc,
+                true,
+            ));
+        }
+    }
+    for key in ["network_mode", "ipc", "pid"] {
+        if let Some(mode) = v.get(key)
+            && let Some(service) = mode.as_str().and_then(|m| m.strip_prefix("service:"))
+        {
+            out.push((service.to_owned(), mode.loc, true));
+        }
+    }
+    out
 }
 
 fn e_loc(m: &Map, key: &str) -> Loc {
