@@ -2,9 +2,11 @@
 #![forbid(unsafe_code)]
 
 pub mod analysis;
+pub mod check;
 pub mod cli;
 pub mod discover;
 pub mod env;
+pub mod finding;
 pub mod images;
 pub mod interpolate;
 pub mod inventory;
@@ -13,6 +15,7 @@ pub mod model;
 pub mod mounts;
 pub mod output;
 pub mod project;
+pub mod rules;
 pub mod source;
 pub mod syntax;
 pub mod value;

@@ -2,7 +2,7 @@
 //! laid over an earlier one (compose-go `override.Merge`), `!reset` / `!override`, and
 //! uniqueness of service volumes by target (`override.EnforceUnicity`).
 
-use crate::mounts;
+use crate::mounts::{self, MountKind};
 use crate::value::{Entry, Map, MergeTag, Value, ValueKind};
 
 /// Lays `over` on top of `base` at `path` (dotted keys, `*` never appears: real names).
@@ -310,6 +310,27 @@ pub fn volume_key(entry: &Value) -> Result<Option<String>, String> {
             Err(e) => Err(mounts::spec_error_message(text, &e)),
         },
         _ => Ok(None),
+    }
+}
+
+/// What a raw volume entry mounts, as the loader will classify it.
+pub fn entry_kind(entry: &Value) -> Option<MountKind> {
+    match &entry.kind {
+        ValueKind::Scalar { text, .. } => mounts::parse_short(text).ok().map(|v| v.kind),
+        ValueKind::Map(m) => {
+            let has_source = m.get("source").and_then(|e| e.value.as_str()).is_some_and(|s| !s.is_empty());
+            match m.get("type").and_then(|e| e.value.as_str())? {
+                "volume" if has_source => Some(MountKind::Named),
+                "volume" => Some(MountKind::Anonymous),
+                "bind" => Some(MountKind::Bind),
+                "tmpfs" => Some(MountKind::Tmpfs),
+                "npipe" => Some(MountKind::Npipe),
+                "cluster" => Some(MountKind::Cluster),
+                "image" => Some(MountKind::Image),
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 

@@ -168,10 +168,15 @@ impl Project {
     }
 }
 
-/// A bare replaced-mount record; both values are the raw entries as written.
+/// A volume entry replaced by a later one with the same target (uniqueness by target).
 #[derive(Debug, Clone)]
 pub struct ReplacedMount {
     pub service: String,
     pub earlier: Loc,
     pub later: Loc,
+    /// The target both entries mount at.
+    pub target: String,
+    /// What each entry mounts (None when the entry is malformed).
+    pub earlier_kind: Option<MountKind>,
+    pub later_kind: Option<MountKind>,
 }

@@ -680,6 +680,9 @@ impl<'a> Loader<'a> {
                             service: name.clone(),
                             earlier: earlier.loc,
                             later: later.loc,
+                            target: merge::volume_key(&later).ok().flatten().map(|t| mounts::clean_path(&t)).unwrap_or_default(),
+                            earlier_kind: merge::entry_kind(&earlier),
+                            later_kind: merge::entry_kind(&later),
                         });
                     }
                 }

@@ -1,5 +1,6 @@
 //! Rendering results for people and machines; the only place that formats output.
 
+pub mod concise;
 pub mod volumes_json;
 pub mod volumes_table;
 

@@ -1,0 +1,114 @@
+//! The rule catalogue: one file per rule, one registry list, and the context rules read.
+
+use crate::analysis::ServiceAnalysis;
+use crate::finding::{Finding, Severity};
+use crate::images::KnowledgeBase;
+use crate::model::{Project, Service};
+
+mod anonymous_volume;
+mod implicit_volume;
+mod ephemeral_data;
+mod shadowed_data_path;
+mod bind_mount;
+mod override_drops_volume;
+mod merge_drops_volumes;
+mod shared_data_volume;
+mod project_scoped_volume;
+mod syntax_error;
+mod duplicate_key;
+mod invalid_compose;
+mod invalid_volume_spec;
+mod undefined_volume;
+mod unused_volume;
+mod duplicate_mount_target;
+mod ignored_volume_option;
+mod single_letter_volume;
+mod unresolved_variable;
+mod obsolete_version;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    /// Will the stack keep its data?
+    Persistence,
+    /// What compose rejects, or silently does differently from what was written.
+    Correctness,
+}
+
+/// Whether the rule's findings can carry a fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FixAvailability {
+    None,
+    /// Some findings have a fix (e.g. not inside a block scalar).
+    Sometimes,
+    Always,
+}
+
+/// Everything that describes a rule; documentation is Markdown.
+#[derive(Debug)]
+pub struct RuleMeta {
+    /// Stable kebab-case name of the problem.
+    pub id: &'static str,
+    pub category: Category,
+    pub severity: Severity,
+    /// Off unless selected or configured.
+    pub off_by_default: bool,
+    pub fix: FixAvailability,
+    /// One line, lower case: what the rule reports.
+    pub summary: &'static str,
+    pub what_it_does: &'static str,
+    pub why_it_matters: &'static str,
+    /// A compose snippet that triggers the rule (YAML).
+    pub example: &'static str,
+    /// What the fix changes and whether it is safe; "no fix" when there is none.
+    pub fix_safety: &'static str,
+}
+
+/// What rules see: one loaded project and its mount analysis.
+pub struct Context<'a> {
+    pub project: &'a Project,
+    pub analysis: &'a [ServiceAnalysis],
+    pub kb: &'a KnowledgeBase,
+}
+
+impl<'a> Context<'a> {
+    /// Each service with its analysed mounts (written + implicit).
+    pub fn services(&self) -> impl Iterator<Item = (&'a Service, &'a ServiceAnalysis)> + '_ {
+        self.analysis.iter().map(|a| (&self.project.services[a.service], a))
+    }
+}
+
+pub trait Rule: Sync {
+    fn meta(&self) -> &'static RuleMeta;
+    /// Pushes findings with the rule's default severity; the caller applies configuration.
+    fn check(&self, ctx: &Context, out: &mut Vec<Finding>);
+}
+
+/// Every rule, in documentation order.
+pub static RULES: &[&dyn Rule] = &[
+    &anonymous_volume::AnonymousVolume,
+    &implicit_volume::ImplicitVolume,
+    &ephemeral_data::EphemeralData,
+    &shadowed_data_path::ShadowedDataPath,
+    &bind_mount::BindMount,
+    &override_drops_volume::OverrideDropsVolume,
+    &merge_drops_volumes::MergeDropsVolumes,
+    &shared_data_volume::SharedDataVolume,
+    &project_scoped_volume::ProjectScopedVolume,
+    &syntax_error::SyntaxError,
+    &duplicate_key::DuplicateKey,
+    &invalid_compose::InvalidCompose,
+    &invalid_volume_spec::InvalidVolumeSpec,
+    &undefined_volume::UndefinedVolume,
+    &unused_volume::UnusedVolume,
+    &duplicate_mount_target::DuplicateMountTarget,
+    &ignored_volume_option::IgnoredVolumeOption,
+    &single_letter_volume::SingleLetterVolume,
+    &unresolved_variable::UnresolvedVariable,
+    &obsolete_version::ObsoleteVersion,
+];
+
+pub fn find(id: &str) -> Option<&'static dyn Rule> {
+    RULES.iter().copied().find(|r| r.meta().id == id)
+}

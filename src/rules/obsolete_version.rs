@@ -1,0 +1,43 @@
+//! `obsolete-version`: a top-level `version:` key, which compose ignores.
+
+use super::{Category, Context, FixAvailability, Rule, RuleMeta};
+use crate::finding::{Applicability, Edit, Finding, Fix, Severity};
+
+pub struct ObsoleteVersion;
+
+static META: RuleMeta = RuleMeta {
+    id: "obsolete-version",
+    category: Category::Correctness,
+    severity: Severity::Info,
+    off_by_default: false,
+    fix: FixAvailability::Always,
+    summary: "top-level `version:` is obsolete and ignored",
+    what_it_does: "Reports a top-level `version:` key.",
+    why_it_matters: "Docker Compose ignores `version:` (it warns `the attribute version is obsolete`). \
+The key suggests a file format that no longer exists: compose reads every file with the current \
+specification, whatever the version says.",
+    example: "version: \"3.8\"\nservices:\n  web:\n    image: nginx\n",
+    fix_safety: "Safe: removes the `version:` line; compose's behaviour does not change.",
+};
+
+impl Rule for ObsoleteVersion {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, ctx: &Context, out: &mut Vec<Finding>) {
+        for &loc in &ctx.project.version_keys {
+            let text = &ctx.project.file(loc.file).source;
+            let line = text.line_range(loc.start);
+            // The whole line goes, with its line break, when the key is alone on it.
+            let line_text = &text.text[line.clone()];
+            let fix = line_text.trim_start().starts_with("version").then(|| {
+                let end = text.text[line.end..].find('\n').map_or(line.end, |i| line.end + i + 1);
+                Fix { applicability: Applicability::Safe, title: "remove `version:`".into(), edits: vec![Edit { start: line.start, end, content: String::new() }] }
+            });
+            let mut f = Finding::new(META.id, META.severity, loc, "`version` is obsolete and ignored by compose", "remove the `version:` line");
+            f.fix = fix;
+            out.push(f);
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! `project-scoped-volume` (being written).
+
+use super::{Context, Rule, RuleMeta};
+use crate::finding::Finding;
+
+pub struct ProjectScopedVolume;
+
+impl Rule for ProjectScopedVolume {
+    fn meta(&self) -> &'static RuleMeta {
+        todo!()
+    }
+
+    fn check(&self, _ctx: &Context, _out: &mut Vec<Finding>) {}
+}

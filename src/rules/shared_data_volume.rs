@@ -1,0 +1,14 @@
+//! `shared-data-volume` (being written).
+
+use super::{Context, Rule, RuleMeta};
+use crate::finding::Finding;
+
+pub struct SharedDataVolume;
+
+impl Rule for SharedDataVolume {
+    fn meta(&self) -> &'static RuleMeta {
+        todo!()
+    }
+
+    fn check(&self, _ctx: &Context, _out: &mut Vec<Finding>) {}
+}

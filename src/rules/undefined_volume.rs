@@ -1,0 +1,14 @@
+//! `undefined-volume` (being written).
+
+use super::{Context, Rule, RuleMeta};
+use crate::finding::Finding;
+
+pub struct UndefinedVolume;
+
+impl Rule for UndefinedVolume {
+    fn meta(&self) -> &'static RuleMeta {
+        todo!()
+    }
+
+    fn check(&self, _ctx: &Context, _out: &mut Vec<Finding>) {}
+}
