@@ -4,10 +4,14 @@
 use std::collections::HashMap;
 
 use crate::analysis::ServiceAnalysis;
+use crate::config::Config;
 use crate::finding::{Finding, Severity};
 use crate::images::KnowledgeBase;
 use crate::model::Project;
+use crate::rules::unused_suppression::{self, UnusedSuppression};
 use crate::rules::{self, Context, Rule};
+use crate::suppress;
+use crate::value::Loc;
 
 /// Which rules run and how severe their findings are.
 #[derive(Debug, Clone, Default)]
@@ -40,12 +44,25 @@ impl RuleSettings {
     }
 }
 
-/// All findings for one project, de-duplicated and sorted by (file, offset, rule).
-pub fn run(project: &Project, analysis: &[ServiceAnalysis], kb: &KnowledgeBase, settings: &RuleSettings) -> Vec<Finding> {
-    let ctx = Context { project, analysis, kb };
+/// All findings for one project after configuration and suppressions, de-duplicated and sorted
+/// by (file, offset, rule).
+pub fn run(
+    project: &Project,
+    analysis: &[ServiceAnalysis],
+    kb: &KnowledgeBase,
+    settings: &RuleSettings,
+    config: &Config,
+) -> Vec<Finding> {
+    let ctx = Context {
+        project,
+        analysis,
+        kb,
+    };
     let mut findings = Vec::new();
     for rule in rules::RULES {
-        let Some(severity) = settings.effective(*rule) else { continue };
+        let Some(severity) = settings.effective(*rule) else {
+            continue;
+        };
         let mut out = Vec::new();
         rule.check(&ctx, &mut out);
         for mut f in out {
@@ -53,24 +70,107 @@ pub fn run(project: &Project, analysis: &[ServiceAnalysis], kb: &KnowledgeBase, 
             findings.push(f);
         }
     }
-    let mut merged: Vec<Finding> = Vec::with_capacity(findings.len());
-    // A place inside an anchor is reported once, naming every service that uses it.
-    for f in findings {
-        match merged.iter_mut().find(|m| m.rule == f.rule && m.loc == f.loc && m.message == f.message) {
-            Some(existing) => {
-                for s in f.services {
-                    if !existing.services.contains(&s) {
-                        existing.services.push(s);
-                    }
-                }
-            }
-            None => merged.push(f),
-        }
-    }
-    merged.sort_by(|a, b| {
+    let mut findings = merge_anchor_findings(findings);
+    findings.retain(|f| !config.ignores(&project.file(f.loc.file).source.path, f.rule));
+    let mut findings = apply_suppressions(project, findings, settings);
+    findings.sort_by(|a, b| {
         let pa = &project.file(a.loc.file).source.display;
         let pb = &project.file(b.loc.file).source.display;
         (pa, a.loc.start, a.rule).cmp(&(pb, b.loc.start, b.rule))
     });
+    findings
+}
+
+/// A place inside an anchor is reported once, naming every service that uses it.
+fn merge_anchor_findings(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut index: HashMap<(&'static str, Loc, String), usize> = HashMap::new();
+    let mut merged: Vec<Finding> = Vec::with_capacity(findings.len());
+    for f in findings {
+        match index.get(&(f.rule, f.loc, f.message.clone())) {
+            Some(&i) => {
+                for s in f.services {
+                    if !merged[i].services.contains(&s) {
+                        merged[i].services.push(s);
+                    }
+                }
+            }
+            None => {
+                index.insert((f.rule, f.loc, f.message.clone()), merged.len());
+                merged.push(f);
+            }
+        }
+    }
     merged
+}
+
+/// Drops suppressed findings and reports suppressions that matched nothing (when
+/// `unused-suppression` is enabled).
+fn apply_suppressions(
+    project: &Project,
+    findings: Vec<Finding>,
+    settings: &RuleSettings,
+) -> Vec<Finding> {
+    let mut suppressions = Vec::new();
+    let mut malformed = Vec::new();
+    for (id, file) in project.files.iter().enumerate() {
+        // A file loaded twice (through `extends`) is read once for its comments.
+        if project.files[..id]
+            .iter()
+            .any(|f| f.source.path == file.source.path)
+        {
+            continue;
+        }
+        let (s, m) = suppress::collect(id, &file.source, &file.tree);
+        suppressions.extend(s.into_iter().map(|s| (s, false)));
+        malformed.extend(m);
+    }
+    let same_file =
+        |a: Loc, b: Loc| project.file(a.file).source.path == project.file(b.file).source.path;
+    let mut kept = Vec::with_capacity(findings.len());
+    for f in findings {
+        let line = project.file(f.loc.file).source.line_col(f.loc.start).line;
+        let mut suppressed = false;
+        for (s, used) in suppressions.iter_mut() {
+            if same_file(s.loc, f.loc) && s.covers(f.rule, line) {
+                *used = true;
+                suppressed = true;
+            }
+        }
+        if !suppressed {
+            kept.push(f);
+        }
+    }
+    let Some(severity) = settings.effective(&UnusedSuppression) else {
+        return kept;
+    };
+    let id = unused_suppression::META.id;
+    for m in malformed {
+        kept.push(Finding::new(
+            id,
+            severity,
+            m.loc,
+            m.message,
+            "write `# stowage: ignore[rule-id] reason`",
+        ));
+    }
+    for (s, used) in suppressions {
+        if used {
+            continue;
+        }
+        for rule in &s.rules {
+            let (message, help) = match rules::find(rule) {
+                None => (
+                    format!("suppression names unknown rule `{rule}`"),
+                    "check the rule id with `stowage rules`".to_owned(),
+                ),
+                Some(r) if settings.effective(r).is_none() => continue,
+                Some(_) => (
+                    format!("suppression of `{rule}` matches no finding"),
+                    "remove it from the comment".to_owned(),
+                ),
+            };
+            kept.push(Finding::new(id, severity, s.loc, message, help));
+        }
+    }
+    kept
 }

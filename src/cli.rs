@@ -132,7 +132,7 @@ fn volumes(args: VolumesArgs) -> i32 {
     if stdout.write_all(text.as_bytes()).is_err() && std::io::stdout().is_terminal() {
         return EXIT_FAILURE;
     }
-    if !inventory.failures.is_empty() {
+    if inventory.has_failures() {
         EXIT_FAILURE
     } else if inventory.has_errors() {
         EXIT_FINDINGS

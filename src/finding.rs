@@ -80,8 +80,23 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(rule: &'static str, severity: Severity, loc: Loc, message: impl Into<String>, help: impl Into<String>) -> Finding {
-        Finding { rule, severity, message: message.into(), help: help.into(), loc, labels: Vec::new(), services: Vec::new(), fix: None }
+    pub fn new(
+        rule: &'static str,
+        severity: Severity,
+        loc: Loc,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            rule,
+            severity,
+            message: message.into(),
+            help: help.into(),
+            loc,
+            labels: Vec::new(),
+            services: Vec::new(),
+            fix: None,
+        }
     }
 
     pub fn service(mut self, name: &str) -> Finding {
@@ -92,7 +107,10 @@ impl Finding {
     }
 
     pub fn label(mut self, loc: Loc, message: impl Into<String>) -> Finding {
-        self.labels.push(Label { loc, message: message.into() });
+        self.labels.push(Label {
+            loc,
+            message: message.into(),
+        });
         self
     }
 

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use crate::analysis::{self, ServiceAnalysis};
 use crate::discover::{self, ProjectFiles};
 use crate::images::KnowledgeBase;
-use crate::model::Project;
+use crate::model::{ProblemKind, Project};
 use crate::project::{self, LoadOptions};
 
 /// Everything loaded for one command.
@@ -44,6 +44,16 @@ impl Inventory {
             Ok(p) => p.display().to_string(),
             Err(_) => dir.display().to_string(),
         }
+    }
+
+    /// stowage could not do its job: a path is missing, or a file named on the command line
+    /// (compose file, env file) could not be read.
+    pub fn has_failures(&self) -> bool {
+        !self.failures.is_empty()
+            || self
+                .projects
+                .iter()
+                .any(|(p, _)| p.errors.iter().any(|e| e.kind == ProblemKind::Io))
     }
 
     pub fn has_errors(&self) -> bool {

@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod check;
 pub mod cli;
+pub mod config;
 pub mod discover;
 pub mod env;
 pub mod finding;
@@ -17,5 +18,6 @@ pub mod output;
 pub mod project;
 pub mod rules;
 pub mod source;
+pub mod suppress;
 pub mod syntax;
 pub mod value;

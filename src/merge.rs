@@ -318,7 +318,10 @@ pub fn entry_kind(entry: &Value) -> Option<MountKind> {
     match &entry.kind {
         ValueKind::Scalar { text, .. } => mounts::parse_short(text).ok().map(|v| v.kind),
         ValueKind::Map(m) => {
-            let has_source = m.get("source").and_then(|e| e.value.as_str()).is_some_and(|s| !s.is_empty());
+            let has_source = m
+                .get("source")
+                .and_then(|e| e.value.as_str())
+                .is_some_and(|s| !s.is_empty());
             match m.get("type").and_then(|e| e.value.as_str())? {
                 "volume" if has_source => Some(MountKind::Named),
                 "volume" => Some(MountKind::Anonymous),

@@ -54,6 +54,8 @@ pub struct LoadedFile {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub loc: Option<Loc>,
+    /// The file a problem without a position is about (a file that could not be read).
+    pub path: Option<String>,
     pub message: String,
     pub kind: ProblemKind,
     pub related: Option<Loc>,

@@ -67,6 +67,7 @@ fn abs(base: &Path, p: &Path) -> PathBuf {
 fn problem(loc: Option<Loc>, kind: ProblemKind, message: impl Into<String>) -> Problem {
     Problem {
         loc,
+        path: None,
         message: message.into(),
         kind,
         related: None,
@@ -92,8 +93,11 @@ impl<'a> Loader<'a> {
     }
 
     fn display(&self, path: &Path) -> String {
-        path.strip_prefix(&self.opts.cwd)
-            .map_or_else(|_| path.display().to_string(), |p| p.display().to_string())
+        match path.strip_prefix(&self.opts.cwd) {
+            Ok(p) if p.as_os_str().is_empty() => ".".into(),
+            Ok(p) => p.display().to_string(),
+            Err(_) => path.display().to_string(),
+        }
     }
 
     fn main_paths(&self) -> Vec<PathBuf> {
@@ -207,20 +211,21 @@ impl<'a> Loader<'a> {
                     }
                 },
                 Err(e) => {
+                    let shown = Some(self.display(path));
                     let message = if path.is_dir() {
                         format!("{} is a directory", self.display(path))
                     } else {
                         format!("open {}: {}", self.display(path), io_reason(&e))
                     };
-                    self.errors.push(problem(
-                        at,
-                        if at.is_some() {
-                            ProblemKind::Reference
-                        } else {
-                            ProblemKind::Io
-                        },
-                        message,
-                    ));
+                    let kind = if at.is_some() {
+                        ProblemKind::Reference
+                    } else {
+                        ProblemKind::Io
+                    };
+                    self.errors.push(Problem {
+                        path: shown,
+                        ..problem(at, kind, message)
+                    });
                     return None;
                 }
             },
@@ -276,6 +281,7 @@ impl<'a> Loader<'a> {
                 };
                 self.errors.push(Problem {
                     loc: Some(e.loc),
+                    path: None,
                     message: e.message,
                     kind,
                     related: e.related,
@@ -680,7 +686,11 @@ impl<'a> Loader<'a> {
                             service: name.clone(),
                             earlier: earlier.loc,
                             later: later.loc,
-                            target: merge::volume_key(&later).ok().flatten().map(|t| mounts::clean_path(&t)).unwrap_or_default(),
+                            target: merge::volume_key(&later)
+                                .ok()
+                                .flatten()
+                                .map(|t| mounts::clean_path(&t))
+                                .unwrap_or_default(),
                             earlier_kind: merge::entry_kind(&earlier),
                             later_kind: merge::entry_kind(&later),
                         });
@@ -835,6 +845,11 @@ impl<'a> Loader<'a> {
                 .filter(|(n, _, _)| !n.is_empty())
         };
         match explicit {
+            // compose normalises a `name:` key but refuses an invalid name from `-p` or the
+            // environment.
+            Some((name, NameOrigin::NameKey, _)) => {
+                (normalize_project_name(&name), NameOrigin::NameKey)
+            }
             Some((name, origin, loc)) => {
                 if normalize_project_name(&name) != name || name.is_empty() {
                     self.errors.push(problem(loc, ProblemKind::Invalid, format!("invalid project name `{name}`: must consist only of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number")));
@@ -999,7 +1014,6 @@ impl<'a> Loader<'a> {
                             }
                         }
                     }
-                    ValueKind::Null => {}
                     _ => self.errors.push(problem(
                         Some(vols.loc),
                         ProblemKind::Invalid,
@@ -1047,6 +1061,17 @@ impl<'a> Loader<'a> {
                         ignored_options: Vec::new(),
                         unresolved: false,
                     });
+                }
+            }
+            // Targets are unique after compose cleans them; entries that only differ before
+            // cleaning (`/data/` and `/data`) were not merged and now collide.
+            for (i, m) in mounts.iter().enumerate() {
+                if let Some(first) = mounts[..i].iter().position(|o| {
+                    o.target == m.target
+                        && o.syntax != MountSyntax::TmpfsKey
+                        && m.syntax != MountSyntax::TmpfsKey
+                }) {
+                    self.errors.push(Problem { related: mounts[first].loc, ..problem(m.loc, ProblemKind::Invalid, format!("services.{name}.volumes[{i}]: target `{}` is already mounted by services.{name}.volumes[{first}]", m.target)) });
                 }
             }
             let volumes_from = v

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use stowage::analysis;
 use stowage::check::{self, RuleSettings};
+use stowage::config::Config;
 use stowage::discover;
 use stowage::finding::Finding;
 use stowage::images::KnowledgeBase;
@@ -24,27 +25,52 @@ fn fixtures_root() -> PathBuf {
 /// Loads a fixture with a fixed environment so results do not depend on the machine.
 pub fn load_fixture(path: &Path) -> Project {
     let (dir, files) = if path.is_dir() {
-        (path.to_path_buf(), discover::default_files(path).unwrap_or_default())
+        (
+            path.to_path_buf(),
+            discover::default_files(path).unwrap_or_default(),
+        )
     } else {
-        (path.parent().unwrap().to_path_buf(), vec![path.to_path_buf()])
+        (
+            path.parent().unwrap().to_path_buf(),
+            vec![path.to_path_buf()],
+        )
     };
     let mut env = IndexMap::new();
     env.insert("HOME".to_owned(), "/home/user".to_owned());
-    project::load(&LoadOptions { files, process_env: env, cwd: fixtures_root(), project_directory: Some(dir.clone()), ..LoadOptions::default() })
+    project::load(&LoadOptions {
+        files,
+        process_env: env,
+        cwd: fixtures_root(),
+        project_directory: Some(dir.clone()),
+        ..LoadOptions::default()
+    })
 }
 
 fn render(project: &Project, findings: &[Finding]) -> String {
     let mut out = String::new();
     for f in findings {
         let p = position(project, f.loc);
-        let _ = writeln!(out, "{}:{}:{}: {}[{}] {}", p.path, p.line, p.column, f.severity.as_str(), f.rule, f.message);
+        let _ = writeln!(
+            out,
+            "{}:{}:{}: {}[{}] {}",
+            p.path,
+            p.line,
+            p.column,
+            f.severity.as_str(),
+            f.rule,
+            f.message
+        );
         let _ = writeln!(out, "  help: {}", f.help);
         if !f.services.is_empty() {
             let _ = writeln!(out, "  services: {}", f.services.join(", "));
         }
         for l in &f.labels {
             let p = position(project, l.loc);
-            let _ = writeln!(out, "  label {}:{}:{}: {}", p.path, p.line, p.column, l.message);
+            let _ = writeln!(
+                out,
+                "  label {}:{}:{}: {}",
+                p.path, p.line, p.column, l.message
+            );
         }
         if let Some(fix) = &f.fix {
             let _ = writeln!(out, "  fix ({:?}): {}", fix.applicability, fix.title);
@@ -55,12 +81,22 @@ fn render(project: &Project, findings: &[Finding]) -> String {
 
 fn cases() -> Vec<(String, PathBuf)> {
     let mut out = Vec::new();
-    let Ok(dirs) = std::fs::read_dir(fixtures_root()) else { return out };
-    let mut dirs: Vec<PathBuf> = dirs.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let Ok(dirs) = std::fs::read_dir(fixtures_root()) else {
+        return out;
+    };
+    let mut dirs: Vec<PathBuf> = dirs
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
     dirs.sort();
     for dir in dirs {
         let rule = dir.file_name().unwrap().to_string_lossy().into_owned();
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
         entries.sort();
         for e in entries {
             let name = e.file_name().unwrap().to_string_lossy().into_owned();
@@ -79,10 +115,17 @@ fn every_rule_has_fixtures() {
         let id = rule.meta().id;
         let positive = cases.iter().any(|(r, p)| r == id && !is_ok_case(p));
         let negative = cases.iter().any(|(r, p)| r == id && is_ok_case(p));
-        assert!(positive && negative, "rule `{id}` needs a positive and a `*-ok` fixture under fixtures/rules/{id}/");
+        assert!(
+            positive && negative,
+            "rule `{id}` needs a positive and a `*-ok` fixture under fixtures/rules/{id}/"
+        );
     }
     for (rule, path) in &cases {
-        assert!(rules::find(rule).is_some(), "{} is under an unknown rule id", path.display());
+        assert!(
+            rules::find(rule).is_some(),
+            "{} is under an unknown rule id",
+            path.display()
+        );
     }
 }
 
@@ -101,18 +144,31 @@ fn rule_fixtures() {
         let analysis = analysis::analyse(&project, kb);
         let mut settings = RuleSettings::default();
         if let Some(rule) = rules::find(&rule_id) {
-            settings.severity.insert(rule_id.clone(), Some(rule.meta().severity));
+            settings
+                .severity
+                .insert(rule_id.clone(), Some(rule.meta().severity));
         }
-        let findings = check::run(&project, &analysis, kb, &settings);
-        let rel = path.strip_prefix(fixtures_root()).unwrap().display().to_string();
+        let findings = check::run(&project, &analysis, kb, &settings, &Config::default());
+        let rel = path
+            .strip_prefix(fixtures_root())
+            .unwrap()
+            .display()
+            .to_string();
         if is_ok_case(&path) {
             if !findings.is_empty() {
-                failures.push(format!("{rel}: expected no finding, got:\n{}", render(&project, &findings)));
+                failures.push(format!(
+                    "{rel}: expected no finding, got:\n{}",
+                    render(&project, &findings)
+                ));
             }
         } else if findings.is_empty() {
             failures.push(format!("{rel}: expected `{rule_id}` findings, got none"));
         } else if let Some(other) = findings.iter().find(|f| f.rule != rule_id) {
-            failures.push(format!("{rel}: `{}` fired on a `{rule_id}` fixture:\n{}", other.rule, render(&project, &findings)));
+            failures.push(format!(
+                "{rel}: `{}` fired on a `{rule_id}` fixture:\n{}",
+                other.rule,
+                render(&project, &findings)
+            ));
         }
         let name = rel.replace(['/', '.'], "_");
         insta::assert_snapshot!(name, render(&project, &findings));

@@ -9,6 +9,15 @@ use crate::model::Project;
 pub fn render_findings(out: &mut String, project: &Project, findings: &[Finding]) {
     for f in findings {
         let p = position(project, f.loc);
-        let _ = writeln!(out, "{}:{}:{}: {}[{}] {}", p.path, p.line, p.column, f.severity.as_str(), f.rule, f.message);
+        let _ = writeln!(
+            out,
+            "{}:{}:{}: {}[{}] {}",
+            p.path,
+            p.line,
+            p.column,
+            f.severity.as_str(),
+            f.rule,
+            f.message
+        );
     }
 }

@@ -75,12 +75,16 @@ pub fn render(inventory: &Inventory) -> String {
         errors.extend(project.errors.iter().map(|e| {
             let pos = e.loc.map(|l| position(project, l));
             ErrorOut {
-                path: pos.as_ref().map(|p| p.path.clone()).or_else(|| {
-                    project
-                        .main_files
-                        .first()
-                        .map(|&f| project.file(f).source.display.clone())
-                }),
+                path: pos
+                    .as_ref()
+                    .map(|p| p.path.clone())
+                    .or_else(|| e.path.clone())
+                    .or_else(|| {
+                        project
+                            .main_files
+                            .first()
+                            .map(|&f| project.file(f).source.display.clone())
+                    }),
                 line: pos.as_ref().map(|p| p.line),
                 column: pos.as_ref().map(|p| p.column),
                 message: e.message.clone(),

@@ -6,25 +6,26 @@ use crate::images::KnowledgeBase;
 use crate::model::{Project, Service};
 
 mod anonymous_volume;
-mod implicit_volume;
-mod ephemeral_data;
-mod shadowed_data_path;
 mod bind_mount;
-mod override_drops_volume;
-mod merge_drops_volumes;
-mod shared_data_volume;
-mod project_scoped_volume;
-mod syntax_error;
 mod duplicate_key;
+mod duplicate_mount_target;
+mod ephemeral_data;
+mod ignored_volume_option;
+mod implicit_volume;
 mod invalid_compose;
 mod invalid_volume_spec;
-mod undefined_volume;
-mod unused_volume;
-mod duplicate_mount_target;
-mod ignored_volume_option;
-mod single_letter_volume;
-mod unresolved_variable;
+mod merge_drops_volumes;
 mod obsolete_version;
+mod override_drops_volume;
+mod project_scoped_volume;
+mod shadowed_data_path;
+mod shared_data_volume;
+mod single_letter_volume;
+mod syntax_error;
+mod undefined_volume;
+mod unresolved_variable;
+pub mod unused_suppression;
+mod unused_volume;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -75,7 +76,9 @@ pub struct Context<'a> {
 impl<'a> Context<'a> {
     /// Each service with its analysed mounts (written + implicit).
     pub fn services(&self) -> impl Iterator<Item = (&'a Service, &'a ServiceAnalysis)> + '_ {
-        self.analysis.iter().map(|a| (&self.project.services[a.service], a))
+        self.analysis
+            .iter()
+            .map(|a| (&self.project.services[a.service], a))
     }
 }
 
@@ -107,6 +110,7 @@ pub static RULES: &[&dyn Rule] = &[
     &single_letter_volume::SingleLetterVolume,
     &unresolved_variable::UnresolvedVariable,
     &obsolete_version::ObsoleteVersion,
+    &unused_suppression::UnusedSuppression,
 ];
 
 pub fn find(id: &str) -> Option<&'static dyn Rule> {

@@ -32,10 +32,26 @@ impl Rule for ObsoleteVersion {
             // The whole line goes, with its line break, when the key is alone on it.
             let line_text = &text.text[line.clone()];
             let fix = line_text.trim_start().starts_with("version").then(|| {
-                let end = text.text[line.end..].find('\n').map_or(line.end, |i| line.end + i + 1);
-                Fix { applicability: Applicability::Safe, title: "remove `version:`".into(), edits: vec![Edit { start: line.start, end, content: String::new() }] }
+                let end = text.text[line.end..]
+                    .find('\n')
+                    .map_or(line.end, |i| line.end + i + 1);
+                Fix {
+                    applicability: Applicability::Safe,
+                    title: "remove `version:`".into(),
+                    edits: vec![Edit {
+                        start: line.start,
+                        end,
+                        content: String::new(),
+                    }],
+                }
             });
-            let mut f = Finding::new(META.id, META.severity, loc, "`version` is obsolete and ignored by compose", "remove the `version:` line");
+            let mut f = Finding::new(
+                META.id,
+                META.severity,
+                loc,
+                "`version` is obsolete and ignored by compose",
+                "remove the `version:` line",
+            );
             f.fix = fix;
             out.push(f);
         }

@@ -1,0 +1,326 @@
+//! Live differential test against Docker Compose: every compose project under `fixtures/` is
+//! loaded by the reference CLI (`$STOWAGE_ORACLE … config --format json`, compose v2.40.3) and by
+//! stowage's loader with the same scrubbed environment; the services, their mount tables, the
+//! used top-level volumes, the project name and the verdict (accepted / rejected) must agree.
+//!
+//! Without `STOWAGE_ORACLE` the test is skipped locally and fails under CI (`CI` set), which must
+//! run it (`.ci/run` installs the CLI and exports the variable).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use indexmap::IndexMap;
+use serde_json::Value as Json;
+use stowage::discover;
+use stowage::model::{MountSyntax, Project};
+use stowage::mounts::MountKind;
+use stowage::project::{self, LoadOptions};
+
+/// Fixtures (relative to `fixtures/`) where stowage is known to disagree with compose, each with
+/// the reason. The loader is to be fixed and this list emptied; an entry that agrees again fails
+/// the test so the list cannot go stale.
+const KNOWN_DIFFERENCES: &[(&str, &str)] = &[];
+
+/// At least this many fixture projects must be found and compared (so an emptied or moved
+/// `fixtures/` cannot make the test pass by comparing nothing).
+const MIN_FIXTURE_PROJECTS: usize = 43;
+
+const PATH: &str = "/usr/bin:/bin";
+const HOME: &str = "/home/oracle";
+const USER: &str = "oracle";
+
+/// The oracle's scrubbed environment, as the process environment stowage sees: only `dir/.env`
+/// (and included projects' own `.env`) feed interpolation.
+fn oracle_options(dir: &Path, files: Vec<PathBuf>) -> LoadOptions {
+    let mut env = IndexMap::new();
+    env.insert("PATH".to_owned(), PATH.to_owned());
+    env.insert("HOME".to_owned(), HOME.to_owned());
+    env.insert("USER".to_owned(), USER.to_owned());
+    env.insert("PWD".to_owned(), dir.display().to_string());
+    LoadOptions {
+        files,
+        project_directory: Some(dir.to_path_buf()),
+        profiles: vec!["*".into()],
+        process_env: env,
+        cwd: dir.to_path_buf(),
+        ..LoadOptions::default()
+    }
+}
+
+/// Every directory under `root` that compose's discovery finds a project in, sorted.
+fn fixture_projects(root: &Path) -> Vec<(PathBuf, Vec<PathBuf>)> {
+    let mut found = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        if let Some(files) = discover::default_files(&dir) {
+            found.push((dir.clone(), files));
+        }
+        let entries = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
+        for entry in entries {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// What compose said about one project.
+enum Verdict {
+    Accepted(Json),
+    Rejected(String),
+}
+
+fn run_oracle(oracle: &Path, dir: &Path, files: &[PathBuf]) -> Verdict {
+    let mut cmd = Command::new(oracle);
+    for f in files {
+        cmd.arg("-f").arg(f);
+    }
+    cmd.arg("--project-directory")
+        .arg(dir)
+        .args(["--profile", "*", "config", "--format", "json"])
+        .env_clear()
+        .env("PATH", PATH)
+        .env("HOME", HOME)
+        .env("USER", USER)
+        .env("PWD", dir)
+        .current_dir(dir);
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the oracle {}: {e}", oracle.display()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        return Verdict::Rejected(stderr.trim().to_owned());
+    }
+    match serde_json::from_slice(&out.stdout) {
+        Ok(json) => Verdict::Accepted(json),
+        Err(e) => panic!(
+            "the oracle accepted {} but printed no JSON ({e}); stderr: {stderr}",
+            dir.display()
+        ),
+    }
+}
+
+/// `config` re-escapes a literal `$` as `$$` in its output; stowage keeps the value itself.
+fn unescape(s: &str) -> String {
+    s.replace("$$", "$")
+}
+
+/// A mount as compared: (kind, source, target, read_only). Source: the volume key for named
+/// volumes, the resolved absolute host path for binds, nothing for the other kinds.
+type Row = (String, Option<String>, String, bool);
+
+fn expected_rows(service: &Json) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for v in service["volumes"].as_array().into_iter().flatten() {
+        let ty = v["type"].as_str().unwrap_or("");
+        let source = v["source"].as_str().map(unescape);
+        let (kind, source) = match ty {
+            "volume" if source.is_none() => ("anonymous".to_owned(), None),
+            "volume" => ("named".to_owned(), source),
+            "bind" => ("bind".to_owned(), source),
+            other => (other.to_owned(), None),
+        };
+        rows.push((
+            kind,
+            source,
+            unescape(v["target"].as_str().unwrap_or("")),
+            v["read_only"].as_bool().unwrap_or(false),
+        ));
+    }
+    for t in service["tmpfs"].as_array().into_iter().flatten() {
+        let text = unescape(t.as_str().unwrap_or(""));
+        let target = text.split(':').next().unwrap_or(&text).to_owned();
+        rows.push(("tmpfs-key".to_owned(), None, target, false));
+    }
+    rows
+}
+
+fn actual_rows(project: &Project, service: &str) -> Option<Vec<Row>> {
+    let s = project.services.iter().find(|s| s.name == service)?;
+    let mut rows = Vec::new();
+    let mut tmpfs = Vec::new();
+    for m in &s.mounts {
+        match m.syntax {
+            MountSyntax::Implicit => {}
+            MountSyntax::TmpfsKey => {
+                tmpfs.push(("tmpfs-key".to_owned(), None, m.target.clone(), false))
+            }
+            MountSyntax::Short | MountSyntax::Long => {
+                let source = match m.kind {
+                    MountKind::Bind => m.resolved_source.clone(),
+                    MountKind::Named => m.volume_key.clone().or_else(|| m.source.clone()),
+                    _ => None,
+                };
+                rows.push((
+                    m.kind.as_str().to_owned(),
+                    source,
+                    m.target.clone(),
+                    m.read_only,
+                ));
+            }
+        }
+    }
+    rows.extend(tmpfs);
+    Some(rows)
+}
+
+/// Every difference between compose's view of an accepted project and stowage's.
+fn compare(compose: &Json, project: &Project) -> Vec<String> {
+    let mut problems = Vec::new();
+    let name = unescape(compose["name"].as_str().unwrap_or(""));
+    if name != project.name {
+        problems.push(format!(
+            "project name: compose {name:?}, stowage {:?}",
+            project.name
+        ));
+    }
+
+    let services = compose["services"].as_object().cloned().unwrap_or_default();
+    for (name, service) in &services {
+        let expected = expected_rows(service);
+        match actual_rows(project, name) {
+            None => problems.push(format!("service {name}: missing in stowage")),
+            Some(actual) if actual != expected => problems.push(format!(
+                "service {name}: compose {expected:?}, stowage {actual:?}"
+            )),
+            Some(_) => {}
+        }
+    }
+    for s in &project.services {
+        if !services.contains_key(&s.name) {
+            problems.push(format!("service {}: not in compose's output", s.name));
+        }
+    }
+
+    // compose lists only the top-level volumes some service uses.
+    let volumes = compose["volumes"].as_object().cloned().unwrap_or_default();
+    for (key, v) in &volumes {
+        let expected = (
+            unescape(v["name"].as_str().unwrap_or("")),
+            v["external"].as_bool().unwrap_or(false),
+        );
+        match project.volume(key) {
+            None => problems.push(format!("volume {key}: missing in stowage")),
+            Some(tv) if (tv.name.clone(), tv.external) != expected => problems.push(format!(
+                "volume {key}: compose (name, external) = {expected:?}, stowage {:?}",
+                (&tv.name, tv.external)
+            )),
+            Some(_) => {}
+        }
+    }
+    let used: BTreeSet<String> = project
+        .services
+        .iter()
+        .flat_map(|s| &s.mounts)
+        .filter(|m| m.kind == MountKind::Named)
+        .filter_map(|m| m.volume_key.clone().or_else(|| m.source.clone()))
+        .collect();
+    for key in used {
+        if !volumes.contains_key(&key) {
+            problems.push(format!(
+                "volume {key}: used in stowage, not listed by compose"
+            ));
+        }
+    }
+    problems
+}
+
+/// None = agrees with compose; Some(differences) otherwise.
+fn check_fixture(oracle: &Path, dir: &Path, files: &[PathBuf]) -> Option<String> {
+    let project = project::load(&oracle_options(dir, files.to_vec()));
+    let stowage_errors: Vec<&str> = project.errors.iter().map(|e| e.message.as_str()).collect();
+    match run_oracle(oracle, dir, files) {
+        Verdict::Rejected(why) if stowage_errors.is_empty() => Some(format!(
+            "compose rejects it ({}), stowage accepts it",
+            why.lines().last().unwrap_or("")
+        )),
+        Verdict::Rejected(_) => None,
+        Verdict::Accepted(_) if !stowage_errors.is_empty() => Some(format!(
+            "compose accepts it, stowage rejects it: {}",
+            stowage_errors.join(" | ")
+        )),
+        Verdict::Accepted(json) => {
+            let problems = compare(&json, &project);
+            (!problems.is_empty()).then(|| problems.join("\n    "))
+        }
+    }
+}
+
+#[test]
+fn fixtures_agree_with_docker_compose() {
+    let Some(oracle) = std::env::var_os("STOWAGE_ORACLE").filter(|v| !v.is_empty()) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "STOWAGE_ORACLE is not set: CI must run the live differential test (see .ci/run)"
+        );
+        println!(
+            "note: STOWAGE_ORACLE is not set, skipping the live comparison with docker compose \
+             (STOWAGE_ORACLE=$(../shared/oracle/install.sh) cargo test --test oracle)"
+        );
+        return;
+    };
+    let oracle = PathBuf::from(oracle);
+    assert!(
+        oracle.is_file(),
+        "STOWAGE_ORACLE={} is not a file",
+        oracle.display()
+    );
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .canonicalize()
+        .expect("fixtures/ exists");
+    let projects = fixture_projects(&root);
+    let allowed: BTreeMap<&str, &str> = KNOWN_DIFFERENCES.iter().copied().collect();
+
+    let mut compared = 0;
+    let mut unexplained = Vec::new();
+    let mut known = BTreeSet::new();
+    for (dir, files) in &projects {
+        let name = dir.strip_prefix(&root).unwrap().display().to_string();
+        let outcome = check_fixture(&oracle, dir, files);
+        compared += 1;
+        match (outcome, allowed.get(name.as_str())) {
+            (None, _) => {}
+            (Some(diff), Some(reason)) => {
+                println!("known difference {name} ({reason}):\n    {diff}");
+                known.insert(name);
+            }
+            (Some(diff), None) => unexplained.push(format!("{name}:\n    {diff}")),
+        }
+    }
+    println!(
+        "{compared} fixture projects compared with docker compose: {} agree, {} known differences, \
+         {} unexplained",
+        compared - known.len() - unexplained.len(),
+        known.len(),
+        unexplained.len()
+    );
+
+    let stale: Vec<&str> = allowed
+        .keys()
+        .copied()
+        .filter(|k| !known.contains(*k))
+        .collect();
+    assert!(
+        unexplained.is_empty(),
+        "stowage disagrees with docker compose on {} fixture(s):\n{}",
+        unexplained.len(),
+        unexplained.join("\n")
+    );
+    assert!(
+        stale.is_empty(),
+        "KNOWN_DIFFERENCES entries that agree with compose now (or name no fixture): remove {stale:?}"
+    );
+    assert_eq!(compared, projects.len());
+    assert!(
+        compared >= MIN_FIXTURE_PROJECTS,
+        "only {compared} fixture projects found under {}, expected at least {MIN_FIXTURE_PROJECTS}",
+        root.display()
+    );
+}
