@@ -174,3 +174,19 @@ fn apply_suppressions(
     }
     kept
 }
+
+/// Lints one project with its configuration: severities from the configuration over `base`
+/// (`--select` / `--ignore`), extra images from the configuration. `Err` when the configured
+/// images are invalid.
+pub fn lint(project: &Project, analysis: &[ServiceAnalysis], base: &RuleSettings, config: &Config) -> Result<Vec<Finding>, String> {
+    let mut settings = base.clone();
+    for (id, level) in &config.rules {
+        settings.severity.insert(id.clone(), *level);
+    }
+    if config.images.is_empty() {
+        return Ok(run(project, analysis, KnowledgeBase::builtin(), &settings, config));
+    }
+    let kb = config.knowledge_base()?;
+    let analysis = crate::analysis::analyse(project, &kb);
+    Ok(run(project, &analysis, &kb, &settings, config))
+}

@@ -5,7 +5,18 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use rayon::prelude::*;
+use std::path::Path;
+
+use crate::check::{self, RuleSettings};
+use crate::config::{self, Config, ConfigError};
+use crate::finding::{Finding, Severity};
 use crate::images::KnowledgeBase;
+use crate::output::human::Human;
+use crate::rules;
 use crate::inventory::{self, Request};
 use crate::output;
 use crate::project::LoadOptions;
@@ -20,8 +31,74 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Lint: report every service that will lose data, and compose mistakes (the default command).
+    Check(CheckArgs),
     /// Every mount of every service, classified, with what survives restart, recreate, down and down -v.
     Volumes(VolumesArgs),
+    /// List the rules.
+    Rules,
+    /// Print a rule's documentation.
+    Explain {
+        /// A rule id, e.g. `anonymous-volume`.
+        rule: String,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+    pub format: CheckFormat,
+    /// Only these rules (comma-separated ids); rules that are off by default can be selected.
+    #[arg(long, value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Never these rules (comma-separated ids).
+    #[arg(long, value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// Exit 1 when a finding is at least this severe (default: warning, or the configuration's `fail-on`).
+    #[arg(long, value_enum)]
+    pub fail_on: Option<SeverityArg>,
+    /// Configuration file (default: `.stowage.yaml` found upward from each project).
+    #[arg(long, conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Ignore configuration files.
+    #[arg(long)]
+    pub no_config: bool,
+    /// Exit 0 even when there are findings (2 still means stowage could not do its job).
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// Print how many findings each rule produced.
+    #[arg(long)]
+    pub statistics: bool,
+    /// Print findings only, no summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckFormat {
+    Human,
+    Concise,
+    Json,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeverityArg {
+    Error,
+    Warning,
+    Info,
+}
+
+impl From<SeverityArg> for Severity {
+    fn from(s: SeverityArg) -> Severity {
+        match s {
+            SeverityArg::Error => Severity::Error,
+            SeverityArg::Warning => Severity::Warning,
+            SeverityArg::Info => Severity::Info,
+        }
+    }
 }
 
 /// How projects are found and loaded (as in docker compose).
@@ -69,8 +146,19 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_FINDINGS: i32 = 1;
 pub const EXIT_FAILURE: i32 = 2;
 
+/// `check` is the default command: `stowage compose.yaml` = `stowage check compose.yaml`.
+fn with_default_command(mut args: Vec<String>) -> Vec<String> {
+    let explicit = args.get(1).is_some_and(|a| {
+        matches!(a.as_str(), "check" | "volumes" | "rules" | "explain" | "help" | "-h" | "--help" | "-V" | "--version")
+    });
+    if !explicit {
+        args.insert(1, "check".into());
+    }
+    args
+}
+
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(with_default_command(std::env::args().collect())) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -82,7 +170,154 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
+        Command::Check(args) => check(args),
         Command::Volumes(args) => volumes(args),
+        Command::Rules => {
+            print(&output::rules_doc::list());
+            EXIT_OK
+        }
+        Command::Explain { rule } => match rules::find(&rule) {
+            Some(r) => {
+                print(&output::rules_doc::explain(r.meta()));
+                EXIT_OK
+            }
+            None => {
+                eprintln!("error: unknown rule `{rule}` (see `stowage rules`)");
+                EXIT_FAILURE
+            }
+        },
+    }
+}
+
+fn print(text: &str) {
+    // A closed pipe (`stowage rules | head`) is not an error worth reporting.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+/// Configuration per project directory: `--config`, none, or the nearest `.stowage.yaml`.
+struct Configs {
+    explicit: Option<Config>,
+    disabled: bool,
+    found: HashMap<PathBuf, Config>,
+}
+
+impl Configs {
+    fn for_dir(&mut self, dir: &Path) -> Result<&Config, ConfigError> {
+        if let Some(c) = &self.explicit {
+            return Ok(c);
+        }
+        let path = if self.disabled { None } else { config::find(dir) };
+        let key = path.clone().unwrap_or_default();
+        if !self.found.contains_key(&key) {
+            let c = match &path {
+                Some(p) => config::load(p)?,
+                None => Config::default(),
+            };
+            self.found.insert(key.clone(), c);
+        }
+        Ok(&self.found[&key])
+    }
+}
+
+fn check(args: CheckArgs) -> i32 {
+    for id in args.select.iter().chain(&args.ignore) {
+        if rules::find(id).is_none() {
+            eprintln!("error: unknown rule `{id}` (see `stowage rules`)");
+            return EXIT_FAILURE;
+        }
+    }
+    let mut configs = Configs { explicit: None, disabled: args.no_config, found: HashMap::new() };
+    if let Some(path) = &args.config {
+        match config::load(path) {
+            Ok(c) => configs.explicit = Some(c),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_FAILURE;
+            }
+        }
+    }
+    let request = match request(args.load) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_FAILURE;
+        }
+    };
+    let inventory = inventory::collect(&request, KnowledgeBase::builtin());
+    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let human = Human::new(colour);
+    let mut text = String::new();
+    let mut json_findings = Vec::new();
+    let mut all: Vec<Finding> = Vec::new();
+    let mut files = 0;
+    let mut failing = false;
+    // Configuration is resolved first (it may fail: exit 2), then projects are linted in parallel.
+    let mut plans = Vec::new();
+    for (project, _) in &inventory.projects {
+        match configs.for_dir(&project.directory) {
+            Ok(c) => plans.push(c.clone()),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_FAILURE;
+            }
+        }
+    }
+    let base = RuleSettings { select: args.select.clone(), ignore: args.ignore.clone(), ..RuleSettings::default() };
+    let linted: Vec<Result<(Vec<Finding>, Severity), String>> = inventory
+        .projects
+        .par_iter()
+        .zip(plans.par_iter())
+        .map(|((project, analysis), config)| {
+            let threshold = args.fail_on.map(Severity::from).or(config.fail_on).unwrap_or(Severity::Warning);
+            catch_unwind(AssertUnwindSafe(|| check::lint(project, analysis, &base, config)))
+                .unwrap_or_else(|_| Err("internal error while checking this project (please report it)".into()))
+                .map(|f| (f, threshold))
+        })
+        .collect();
+    let mut results = Vec::new();
+    let mut failures: Vec<(Option<String>, String)> = inventory.failures.iter().map(|f| (f.path.clone(), f.message.clone())).collect();
+    for ((project, _), outcome) in inventory.projects.iter().zip(linted) {
+        match outcome {
+            Ok((findings, threshold)) => {
+                failing |= findings.iter().any(|f| f.severity >= threshold);
+                files += project.files.iter().map(|f| &f.source.path).collect::<std::collections::HashSet<_>>().len();
+                results.push((project, findings));
+            }
+            Err(message) => failures.push((project.main_files.first().map(|&f| project.file(f).source.display.clone()), message)),
+        }
+    }
+    for (project, findings) in &results {
+        match args.format {
+            CheckFormat::Human => human.render(&mut text, project, findings),
+            CheckFormat::Concise => output::concise::render_findings(&mut text, project, findings),
+            CheckFormat::Json => json_findings.extend(findings.iter().map(|f| output::check_json::finding_out(project, f))),
+        }
+        all.extend(findings.iter().cloned());
+    }
+    match args.format {
+        CheckFormat::Json => {
+            let errors = failures.iter().map(|(p, m)| output::check_json::ErrorOut { path: p.clone(), line: None, column: None, message: m.clone() }).collect();
+            text = output::check_json::render(json_findings, errors, files);
+        }
+        _ => {
+            for (p, m) in &failures {
+                eprintln!("error: {}{m}", p.as_deref().map(|p| format!("{p}: ")).unwrap_or_default());
+            }
+            if args.statistics {
+                text.push_str(&output::summary::statistics(&all));
+            }
+            if !args.quiet && (files > 0 || failures.is_empty()) {
+                text.push_str(&output::summary::line(&all, files));
+            }
+        }
+    }
+    print(&text);
+    if inventory.has_failures() || !failures.is_empty() {
+        EXIT_FAILURE
+    } else if !args.exit_zero && failing {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
     }
 }
 

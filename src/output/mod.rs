@@ -1,6 +1,10 @@
 //! Rendering results for people and machines; the only place that formats output.
 
+pub mod check_json;
 pub mod concise;
+pub mod human;
+pub mod rules_doc;
+pub mod summary;
 pub mod volumes_json;
 pub mod volumes_table;
 

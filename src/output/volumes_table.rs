@@ -5,7 +5,7 @@ use std::fmt::Write;
 use super::position;
 use crate::inventory::Inventory;
 use crate::model::MountSyntax;
-use crate::mounts;
+use crate::mounts::{self, MountKind};
 
 const HEADER: [&str; 9] = [
     "SERVICE", "KIND", "SOURCE", "TARGET", "RO", "RESTART", "RECREATE", "DOWN+UP", "DOWN -V",
@@ -59,11 +59,12 @@ pub fn render(inventory: &Inventory) -> String {
                 } else {
                     m.kind.as_str().to_owned()
                 };
-                let source = m
-                    .resolved_source
-                    .clone()
-                    .or_else(|| m.source.clone())
-                    .unwrap_or_else(|| "-".into());
+                // As written (relative paths stay relative); a named volume with its engine name.
+                let source = match (m.kind, &m.source, &m.resolved_source) {
+                    (MountKind::Named, Some(key), Some(engine)) if key != engine => format!("{key} ({engine})"),
+                    (_, Some(source), _) => source.clone(),
+                    _ => "-".into(),
+                };
                 rows.push([
                     service.name.clone(),
                     kind,

@@ -1,14 +1,115 @@
-//! `ephemeral-data` (being written).
+//! `ephemeral-data`: a stateful image's data path that nothing persists (no mount, no image
+//! `VOLUME`), or that a tmpfs holds.
 
-use super::{Context, Rule, RuleMeta};
-use crate::finding::Finding;
+use super::shadowed_data_path::{
+    Layout, Verdict, code_list, declare_hint, image_loc, subject, volume_entries,
+};
+use super::{Category, Context, FixAvailability, Rule, RuleMeta};
+use crate::finding::{Finding, Severity};
+use crate::model::Mount;
 
 pub struct EphemeralData;
 
+static META: RuleMeta = RuleMeta {
+    id: "ephemeral-data",
+    category: Category::Persistence,
+    severity: Severity::Error,
+    off_by_default: false,
+    fix: FixAvailability::None,
+    summary: "a stateful image's data path is not persisted, or sits on a tmpfs",
+    what_it_does: "For images the knowledge base knows to keep state (databases, search engines, \
+queues, self-hosted apps — or the base image of a local Dockerfile), checks every data path of \
+the image, after its tag variant and environment overrides (`PGDATA`, `GF_PATHS_DATA`…):\n\n\
+- reported on the `image:` value when nothing persists the path: no mount on it or on a parent, \
+and no `VOLUME` in the image (elasticsearch, grafana, n8n, mssql…);\n\
+- reported on the `tmpfs` entry when the deepest mount holding the path is a tmpfs.\n\n\
+A bind mount or named volume on the data path or on a parent covers it. Paths that end in an \
+anonymous volume are reported by `anonymous-volume`, `implicit-volume` or `shadowed-data-path` \
+instead, and a service whose `command:` moves the data (`--datadir`, `--dbpath`, `--dir`) is \
+skipped because the path is then unknown.",
+    why_it_matters: "Without a volume the data lives in the container's writable layer, which \
+is thrown away whenever compose recreates the container: `docker compose up` after any change to \
+the service or a new image, `up --force-recreate`, `down` then `up`, `rm`. The database comes back \
+empty. A tmpfs is worse: it lives in memory and is emptied by every `restart`, even by a host \
+reboot.",
+    example: "services:\n  search:\n    image: elasticsearch:8.15.0   # indices in /usr/share/elasticsearch/data\n    environment:\n      discovery.type: single-node\n",
+    fix_safety: "No fix: stowage cannot know which volume name you want and whether existing \
+data must be copied out of the running container first (`docker compose cp`). Add a named volume \
+at the data path.",
+};
+
 impl Rule for EphemeralData {
     fn meta(&self) -> &'static RuleMeta {
-        todo!()
+        &META
     }
 
-    fn check(&self, _ctx: &Context, _out: &mut Vec<Finding>) {}
+    fn check(&self, ctx: &Context, out: &mut Vec<Finding>) {
+        for (service, analysis) in ctx.services() {
+            let Some(layout) = Layout::of(ctx, analysis) else {
+                continue;
+            };
+            let subject = subject(service, analysis);
+            let lost: Vec<&str> = layout
+                .paths
+                .iter()
+                .filter(|d| matches!(d.verdict, Verdict::NotPersisted))
+                .map(|d| d.path.as_str())
+                .collect();
+            if let (false, Some(loc)) = (lost.is_empty(), image_loc(service, analysis)) {
+                let (are, it) = if lost.len() == 1 {
+                    ("is", "it is")
+                } else {
+                    ("are", "they are")
+                };
+                let mut message = format!(
+                    "{subject} keeps its data in {}, which {are} not persisted: {it} lost whenever the container is recreated",
+                    code_list(&lost)
+                );
+                if let Some(by) = relocated(analysis) {
+                    message = format!("{message} (the path is set by `{by}`)");
+                }
+                let (entries, names) = volume_entries(ctx, &service.name, &lost);
+                let help = format!(
+                    "mount a named volume on the data path: add {entries} to the service's `volumes:` {}",
+                    declare_hint(&names)
+                );
+                out.push(
+                    Finding::new(META.id, META.severity, loc, message, help).service(&service.name),
+                );
+            }
+
+            // One finding per tmpfs entry, naming every data path it holds.
+            let mut tmpfs: Vec<(&Mount, Vec<&str>)> = Vec::new();
+            for data in &layout.paths {
+                let Verdict::Tmpfs(mount) = data.verdict else {
+                    continue;
+                };
+                match tmpfs.iter_mut().find(|(m, _)| std::ptr::eq(*m, mount)) {
+                    Some((_, paths)) => paths.push(&data.path),
+                    None => tmpfs.push((mount, vec![&data.path])),
+                }
+            }
+            for (mount, paths) in tmpfs {
+                let Some(loc) = mount.loc else {
+                    continue;
+                };
+                let message = format!(
+                    "tmpfs on `{}` holds the data of {subject} in memory: it is lost on every restart",
+                    mount.target
+                );
+                let (entries, names) = volume_entries(ctx, &service.name, &paths);
+                let help = format!(
+                    "mount a named volume on the data path instead of the tmpfs: add {entries} to the service's `volumes:` {} (for a throw-away test database, suppress with `# stowage: ignore[ephemeral-data]`)",
+                    declare_hint(&names)
+                );
+                out.push(
+                    Finding::new(META.id, META.severity, loc, message, help).service(&service.name),
+                );
+            }
+        }
+    }
+}
+
+fn relocated(analysis: &crate::analysis::ServiceAnalysis) -> Option<&str> {
+    analysis.facts.as_ref()?.relocated_by.as_deref()
 }
