@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use crate::analysis::ServiceAnalysis;
 use crate::config::Config;
 use crate::finding::{Finding, Severity};
+use crate::fix::convert::FixSettings;
 use crate::images::KnowledgeBase;
 use crate::model::Project;
 use crate::rules::unused_suppression::{self, UnusedSuppression};
@@ -22,6 +23,8 @@ pub struct RuleSettings {
     pub ignore: Vec<String>,
     /// Per-rule severity from the configuration; `None` = off.
     pub severity: HashMap<String, Option<Severity>>,
+    /// How migration fixes convert mounts.
+    pub fixes: FixSettings,
 }
 
 impl RuleSettings {
@@ -57,16 +60,22 @@ pub fn run(
         project,
         analysis,
         kb,
+        fixes: &settings.fixes,
     };
     let mut findings = Vec::new();
     for rule in rules::RULES {
-        let Some(severity) = settings.effective(*rule) else {
+        if settings.effective(*rule).is_none() {
             continue;
         };
         let mut out = Vec::new();
         rule.check(&ctx, &mut out);
+        // A severity the user configured applies to every finding of the rule; otherwise the
+        // rule's own (`bind-mount` raises its default on a data path).
+        let configured = settings.severity.get(rule.meta().id).copied().flatten();
         for mut f in out {
-            f.severity = severity;
+            if let Some(level) = configured {
+                f.severity = level;
+            }
             findings.push(f);
         }
     }
@@ -178,13 +187,24 @@ fn apply_suppressions(
 /// Lints one project with its configuration: severities from the configuration over `base`
 /// (`--select` / `--ignore`), extra images from the configuration. `Err` when the configured
 /// images are invalid.
-pub fn lint(project: &Project, analysis: &[ServiceAnalysis], base: &RuleSettings, config: &Config) -> Result<Vec<Finding>, String> {
+pub fn lint(
+    project: &Project,
+    analysis: &[ServiceAnalysis],
+    base: &RuleSettings,
+    config: &Config,
+) -> Result<Vec<Finding>, String> {
     let mut settings = base.clone();
     for (id, level) in &config.rules {
         settings.severity.insert(id.clone(), *level);
     }
     if config.images.is_empty() {
-        return Ok(run(project, analysis, KnowledgeBase::builtin(), &settings, config));
+        return Ok(run(
+            project,
+            analysis,
+            KnowledgeBase::builtin(),
+            &settings,
+            config,
+        ));
     }
     let kb = config.knowledge_base()?;
     let analysis = crate::analysis::analyse(project, &kb);

@@ -3,7 +3,8 @@
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -15,11 +16,11 @@ use crate::check::{self, RuleSettings};
 use crate::config::{self, Config, ConfigError};
 use crate::finding::{Finding, Severity};
 use crate::images::KnowledgeBase;
-use crate::output::human::Human;
-use crate::rules;
 use crate::inventory::{self, Request};
 use crate::output;
+use crate::output::human::Human;
 use crate::project::LoadOptions;
+use crate::rules;
 
 /// Will this compose stack keep its data? Lints and migrates Docker Compose files.
 #[derive(Parser, Debug)]
@@ -42,6 +43,13 @@ pub enum Command {
         /// A rule id, e.g. `anonymous-volume`.
         rule: String,
     },
+    /// Print a shell completion script (e.g. `stowage completions bash > /etc/bash_completion.d/stowage`).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `stowage man | man -l -`.
+    Man,
 }
 
 #[derive(Args, Debug)]
@@ -82,6 +90,14 @@ pub enum CheckFormat {
     Human,
     Concise,
     Json,
+    /// SARIF 2.1.0 (GitHub code scanning).
+    Sarif,
+    /// GitHub Actions annotations (workflow commands).
+    Github,
+    /// GitLab Code Quality report.
+    Gitlab,
+    /// JUnit XML: one test case per file.
+    Junit,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,7 +120,7 @@ impl From<SeverityArg> for Severity {
 /// How projects are found and loaded (as in docker compose).
 #[derive(Args, Debug, Clone, Default)]
 pub struct LoadArgs {
-    /// Files or directories (directories are searched recursively); default: compose's discovery from here.
+    /// Files or directories (directories are searched recursively; `-` reads standard input); default: compose's discovery from here.
     pub paths: Vec<PathBuf>,
     /// Compose file, merged in the order given (`-` reads standard input); like `docker compose -f`.
     #[arg(short = 'f', long = "file")]
@@ -139,6 +155,10 @@ pub struct VolumesArgs {
 pub enum VolumesFormat {
     Table,
     Json,
+    /// Mermaid flowchart: services → volumes → host paths, coloured by what survives.
+    Mermaid,
+    /// Graphviz DOT: the same graph.
+    Dot,
 }
 
 /// Exit codes (design §1): 0 fine, 1 problems found, 2 the tool could not do its job.
@@ -148,8 +168,12 @@ pub const EXIT_FAILURE: i32 = 2;
 
 /// `check` is the default command: `stowage compose.yaml` = `stowage check compose.yaml`.
 fn with_default_command(mut args: Vec<String>) -> Vec<String> {
+    let command = Cli::command();
     let explicit = args.get(1).is_some_and(|a| {
-        matches!(a.as_str(), "check" | "volumes" | "rules" | "explain" | "help" | "-h" | "--help" | "-V" | "--version")
+        matches!(a.as_str(), "help" | "-h" | "--help" | "-V" | "--version")
+            || command
+                .get_subcommands()
+                .any(|s| s.get_name() == a || s.get_all_aliases().any(|alias| alias == a))
     });
     if !explicit {
         args.insert(1, "check".into());
@@ -186,6 +210,85 @@ pub fn main() -> i32 {
                 EXIT_FAILURE
             }
         },
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "stowage", &mut script);
+            print(&String::from_utf8_lossy(&script));
+            EXIT_OK
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut page) {
+                Ok(()) => {
+                    print(&String::from_utf8_lossy(&page));
+                    EXIT_OK
+                }
+                Err(e) => {
+                    eprintln!("error: cannot render the manual page: {e}");
+                    EXIT_FAILURE
+                }
+            }
+        }
+    }
+}
+
+/// Progress on stderr for long runs, only when stderr is a terminal (CI logs, pipes and quick
+/// pre-commit runs stay clean): a spinner while projects load, shown once loading takes longer
+/// than a moment, then a bar while more than [`PROGRESS_MIN_PROJECTS`] projects are checked.
+struct Progress {
+    bar: Option<ProgressBar>,
+}
+
+const PROGRESS_MIN_PROJECTS: usize = 20;
+const PROGRESS_DELAY: std::time::Duration = std::time::Duration::from_millis(300);
+
+impl Progress {
+    fn loading() -> Progress {
+        if !std::io::stderr().is_terminal() {
+            return Progress { bar: None };
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("a valid template"),
+        );
+        bar.set_message("loading compose projects…");
+        bar.enable_steady_tick(std::time::Duration::from_millis(100));
+        let delayed = bar.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(PROGRESS_DELAY);
+            if !delayed.is_finished() {
+                delayed.set_draw_target(ProgressDrawTarget::stderr());
+            }
+        });
+        Progress { bar: Some(bar) }
+    }
+
+    /// Loading is done; `projects` are about to be checked one by one.
+    fn checking(&mut self, projects: usize) {
+        let Some(bar) = &self.bar else { return };
+        if projects <= PROGRESS_MIN_PROJECTS {
+            self.finish();
+            return;
+        }
+        bar.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} projects checked {elapsed}")
+                .expect("a valid template"),
+        );
+        bar.set_length(projects as u64);
+        bar.set_position(0);
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+    }
+
+    fn inc(&self) {
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
     }
 }
 
@@ -206,7 +309,11 @@ impl Configs {
         if let Some(c) = &self.explicit {
             return Ok(c);
         }
-        let path = if self.disabled { None } else { config::find(dir) };
+        let path = if self.disabled {
+            None
+        } else {
+            config::find(dir)
+        };
         let key = path.clone().unwrap_or_default();
         if !self.found.contains_key(&key) {
             let c = match &path {
@@ -226,7 +333,11 @@ fn check(args: CheckArgs) -> i32 {
             return EXIT_FAILURE;
         }
     }
-    let mut configs = Configs { explicit: None, disabled: args.no_config, found: HashMap::new() };
+    let mut configs = Configs {
+        explicit: None,
+        disabled: args.no_config,
+        found: HashMap::new(),
+    };
     if let Some(path) = &args.config {
         match config::load(path) {
             Ok(c) => configs.explicit = Some(c),
@@ -243,8 +354,11 @@ fn check(args: CheckArgs) -> i32 {
             return EXIT_FAILURE;
         }
     };
+    let mut progress = Progress::loading();
     let inventory = inventory::collect(&request, KnowledgeBase::builtin());
-    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    progress.checking(inventory.projects.len());
+    let colour = std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let human = Human::new(colour);
     let mut text = String::new();
     let mut json_findings = Vec::new();
@@ -262,46 +376,110 @@ fn check(args: CheckArgs) -> i32 {
             }
         }
     }
-    let base = RuleSettings { select: args.select.clone(), ignore: args.ignore.clone(), ..RuleSettings::default() };
+    let base = RuleSettings {
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
+        ..RuleSettings::default()
+    };
     let linted: Vec<Result<(Vec<Finding>, Severity), String>> = inventory
         .projects
         .par_iter()
         .zip(plans.par_iter())
         .map(|((project, analysis), config)| {
-            let threshold = args.fail_on.map(Severity::from).or(config.fail_on).unwrap_or(Severity::Warning);
-            catch_unwind(AssertUnwindSafe(|| check::lint(project, analysis, &base, config)))
-                .unwrap_or_else(|_| Err("internal error while checking this project (please report it)".into()))
-                .map(|f| (f, threshold))
+            let threshold = args
+                .fail_on
+                .map(Severity::from)
+                .or(config.fail_on)
+                .unwrap_or(Severity::Warning);
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                check::lint(project, analysis, &base, config)
+            }))
+            .unwrap_or_else(|_| {
+                Err("internal error while checking this project (please report it)".into())
+            })
+            .map(|f| (f, threshold));
+            progress.inc();
+            outcome
         })
         .collect();
+    progress.finish();
     let mut results = Vec::new();
-    let mut failures: Vec<(Option<String>, String)> = inventory.failures.iter().map(|f| (f.path.clone(), f.message.clone())).collect();
+    let mut failures: Vec<(Option<String>, String)> = inventory
+        .failures
+        .iter()
+        .map(|f| (f.path.clone(), f.message.clone()))
+        .collect();
     for ((project, _), outcome) in inventory.projects.iter().zip(linted) {
         match outcome {
             Ok((findings, threshold)) => {
                 failing |= findings.iter().any(|f| f.severity >= threshold);
-                files += project.files.iter().map(|f| &f.source.path).collect::<std::collections::HashSet<_>>().len();
+                files += project
+                    .files
+                    .iter()
+                    .map(|f| &f.source.path)
+                    .collect::<std::collections::HashSet<_>>()
+                    .len();
                 results.push((project, findings));
             }
-            Err(message) => failures.push((project.main_files.first().map(|&f| project.file(f).source.display.clone()), message)),
+            Err(message) => failures.push((
+                project
+                    .main_files
+                    .first()
+                    .map(|&f| project.file(f).source.display.clone()),
+                message,
+            )),
         }
     }
     for (project, findings) in &results {
         match args.format {
             CheckFormat::Human => human.render(&mut text, project, findings),
             CheckFormat::Concise => output::concise::render_findings(&mut text, project, findings),
-            CheckFormat::Json => json_findings.extend(findings.iter().map(|f| output::check_json::finding_out(project, f))),
+            CheckFormat::Json => json_findings.extend(
+                findings
+                    .iter()
+                    .map(|f| output::check_json::finding_out(project, f)),
+            ),
+            CheckFormat::Github => output::github::render_findings(&mut text, project, findings),
+            // Whole documents, rendered below from every project at once.
+            CheckFormat::Sarif | CheckFormat::Gitlab | CheckFormat::Junit => {}
         }
         all.extend(findings.iter().cloned());
     }
     match args.format {
         CheckFormat::Json => {
-            let errors = failures.iter().map(|(p, m)| output::check_json::ErrorOut { path: p.clone(), line: None, column: None, message: m.clone() }).collect();
+            let errors = failures
+                .iter()
+                .map(|(p, m)| output::check_json::ErrorOut {
+                    path: p.clone(),
+                    line: None,
+                    column: None,
+                    message: m.clone(),
+                })
+                .collect();
             text = output::check_json::render(json_findings, errors, files);
         }
-        _ => {
+        CheckFormat::Sarif => text = output::sarif::render(&results, &failures, &inventory.cwd),
+        CheckFormat::Junit => text = output::junit::render(&results, &failures),
+        CheckFormat::Github => {
             for (p, m) in &failures {
-                eprintln!("error: {}{m}", p.as_deref().map(|p| format!("{p}: ")).unwrap_or_default());
+                output::github::render_failure(&mut text, p.as_deref(), m);
+            }
+        }
+        CheckFormat::Gitlab => {
+            for (p, m) in &failures {
+                eprintln!(
+                    "error: {}{m}",
+                    p.as_deref().map(|p| format!("{p}: ")).unwrap_or_default()
+                );
+            }
+            text = output::gitlab::render(&results);
+        }
+        CheckFormat::Human | CheckFormat::Concise => {
+            for (p, m) in &failures {
+                eprintln!(
+                    "error: {}{m}",
+                    p.as_deref().map(|p| format!("{p}: ")).unwrap_or_default()
+                );
             }
             if args.statistics {
                 text.push_str(&output::summary::statistics(&all));
@@ -321,9 +499,17 @@ fn check(args: CheckArgs) -> i32 {
     }
 }
 
-fn request(load: LoadArgs) -> Result<Request, String> {
+fn request(mut load: LoadArgs) -> Result<Request, String> {
     let cwd =
         std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
+    // A bare `-` path is standard input, as `-f -` is.
+    if load.paths.iter().any(|p| p.as_os_str() == "-") {
+        if load.paths.len() > 1 || !load.files.is_empty() {
+            return Err("`-` (standard input) cannot be combined with other paths or `-f`".into());
+        }
+        load.paths.clear();
+        load.files.push(PathBuf::from("-"));
+    }
     let mut stdin = None;
     if load.files.iter().any(|f| f.as_os_str() == "-") {
         let mut text = String::new();
@@ -346,6 +532,7 @@ fn request(load: LoadArgs) -> Result<Request, String> {
             profiles: load.profile,
             process_env,
             cwd,
+            overlay: Default::default(),
         },
     })
 }
@@ -358,10 +545,14 @@ fn volumes(args: VolumesArgs) -> i32 {
             return EXIT_FAILURE;
         }
     };
+    let mut progress = Progress::loading();
     let inventory = inventory::collect(&request, KnowledgeBase::builtin());
+    progress.finish();
     let text = match args.format {
         VolumesFormat::Table => output::volumes_table::render(&inventory),
         VolumesFormat::Json => output::volumes_json::render(&inventory),
+        VolumesFormat::Mermaid => output::mermaid::render(&inventory),
+        VolumesFormat::Dot => output::dot::render(&inventory),
     };
     let mut stdout = std::io::stdout().lock();
     if stdout.write_all(text.as_bytes()).is_err() && std::io::stdout().is_terminal() {

@@ -2074,11 +2074,9 @@ mod tests {
         assert!(f.variant.unwrap().contains("does not name a version"));
 
         let f = facts("mongo:8.0-windowsservercore-ltsc2022");
-        assert_eq!(f.data_paths, ["C:\\data\\db", "C:\\data\\configdb"]);
-        assert_eq!(
-            facts("mongo:8.0").data_paths,
-            ["/data/db", "/data/configdb"]
-        );
+        assert_eq!(f.data_paths, ["C:\\data\\db"]);
+        assert_eq!(f.volume_paths, ["C:\\data\\db", "C:\\data\\configdb"]);
+        assert_eq!(facts("mongo:8.0").data_paths, ["/data/db"]);
     }
 
     #[test]

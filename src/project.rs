@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 
@@ -31,6 +32,8 @@ pub struct LoadOptions {
     pub process_env: IndexMap<String, String>,
     /// Base for relative paths given on the command line and for displayed paths.
     pub cwd: PathBuf,
+    /// File contents to use instead of what is on disk (the fix loop re-loads edited text).
+    pub overlay: std::collections::HashMap<PathBuf, Arc<str>>,
 }
 
 pub fn load(opts: &LoadOptions) -> Project {
@@ -196,7 +199,7 @@ impl<'a> Loader<'a> {
         base_dir: &Path,
         at: Option<Loc>,
     ) -> Option<FileId> {
-        let text = match text {
+        let text = match text.or_else(|| self.opts.overlay.get(path).map(|t| t.to_string())) {
             Some(t) => t,
             None => match std::fs::read(path) {
                 Ok(bytes) => match SourceFile::decode(bytes) {
@@ -677,10 +680,9 @@ impl<'a> Loader<'a> {
             if let ValueKind::Seq(items) = &mut vols.value.kind {
                 for (earlier, later) in merge::enforce_unique_volumes(items) {
                     if earlier.loc != later.loc
-                        && !self
-                            .replaced
-                            .iter()
-                            .any(|r| r.earlier == earlier.loc && r.later == later.loc)
+                        && !self.replaced.iter().any(|r| {
+                            r.earlier == earlier.loc && r.later == later.loc && r.service == *name
+                        })
                     {
                         self.replaced.push(ReplacedMount {
                             service: name.clone(),

@@ -11,5 +11,8 @@ fn rules_md_is_current() {
         std::fs::write(&path, &expected).unwrap();
     }
     let actual = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(actual == expected, "docs/rules.md is stale: run `STOWAGE_UPDATE_DOCS=1 cargo test --test docs`");
+    assert!(
+        actual == expected,
+        "docs/rules.md is stale: run `STOWAGE_UPDATE_DOCS=1 cargo test --test docs`"
+    );
 }

@@ -69,15 +69,28 @@ pub fn finding_out<'a>(project: &Project, f: &'a Finding) -> FindingOut<'a> {
         column: start.column,
         end_line: end.line,
         end_column: end.column,
-        span: Span { start: f.loc.start, end: f.loc.end },
+        span: Span {
+            start: f.loc.start,
+            end: f.loc.end,
+        },
         fix: f.fix.as_ref(),
     }
 }
 
 pub fn render(findings: Vec<FindingOut<'_>>, errors: Vec<ErrorOut>, files: usize) -> String {
     let fixable = findings.iter().filter(|f| f.fix.is_some()).count();
-    let summary = Summary { files, findings: findings.len(), fixable };
-    let mut out = serde_json::to_string_pretty(&Document { version: 1, findings, errors, summary }).expect("the output model always serialises");
+    let summary = Summary {
+        files,
+        findings: findings.len(),
+        fixable,
+    };
+    let mut out = serde_json::to_string_pretty(&Document {
+        version: 1,
+        findings,
+        errors,
+        summary,
+    })
+    .expect("the output model always serialises");
     out.push('\n');
     out
 }

@@ -2,8 +2,14 @@
 
 pub mod check_json;
 pub mod concise;
+pub mod dot;
+pub mod github;
+pub mod gitlab;
 pub mod human;
+pub mod junit;
+pub mod mermaid;
 pub mod rules_doc;
+pub mod sarif;
 pub mod summary;
 pub mod volumes_json;
 pub mod volumes_table;

@@ -12,15 +12,27 @@ pub fn line(findings: &[Finding], files: usize) -> String {
     }
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     let mut parts = Vec::new();
-    for (s, one, many) in [(Severity::Error, "error", "errors"), (Severity::Warning, "warning", "warnings"), (Severity::Info, "info", "infos")] {
+    for (s, one, many) in [
+        (Severity::Error, "error", "errors"),
+        (Severity::Warning, "warning", "warnings"),
+        (Severity::Info, "info", "infos"),
+    ] {
         match count(s) {
             0 => {}
             1 => parts.push(format!("1 {one}")),
             n => parts.push(format!("{n} {many}")),
         }
     }
-    let word = if findings.len() == 1 { "finding" } else { "findings" };
-    let mut out = format!("Found {} {word} ({}) in {files} {files_word}.\n", findings.len(), parts.join(", "));
+    let word = if findings.len() == 1 {
+        "finding"
+    } else {
+        "findings"
+    };
+    let mut out = format!(
+        "Found {} {word} ({}) in {files} {files_word}.\n",
+        findings.len(),
+        parts.join(", ")
+    );
     let fixable = findings.iter().filter(|f| f.fix.is_some()).count();
     if fixable > 0 {
         let _ = writeln!(out, "{fixable} of them can be fixed automatically.");
@@ -35,7 +47,8 @@ pub fn statistics(findings: &[Finding]) -> String {
         e.0 += 1;
         e.1 = e.1.max(f.severity);
     }
-    let mut rows: Vec<(&str, usize, Severity)> = counts.into_iter().map(|(r, (n, s))| (r, n, s)).collect();
+    let mut rows: Vec<(&str, usize, Severity)> =
+        counts.into_iter().map(|(r, (n, s))| (r, n, s)).collect();
     rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     let mut out = String::new();
     for (rule, n, s) in rows {

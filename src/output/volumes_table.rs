@@ -61,7 +61,9 @@ pub fn render(inventory: &Inventory) -> String {
                 };
                 // As written (relative paths stay relative); a named volume with its engine name.
                 let source = match (m.kind, &m.source, &m.resolved_source) {
-                    (MountKind::Named, Some(key), Some(engine)) if key != engine => format!("{key} ({engine})"),
+                    (MountKind::Named, Some(key), Some(engine)) if key != engine => {
+                        format!("{key} ({engine})")
+                    }
                     (_, Some(source), _) => source.clone(),
                     _ => "-".into(),
                 };

@@ -69,13 +69,19 @@ deleted by `down -v`, `rm -v` and `up -V`",
                     mount.target
                 );
                 let shared = shares_entry(ctx, loc);
-                let name = volume_name(ctx.project, (!shared).then_some(&service.name), &mount.target);
+                let name = volume_name(
+                    ctx.project,
+                    (!shared).then_some(&service.name),
+                    &mount.target,
+                );
                 let help = format!(
                     "mount a named volume instead: `{name}:{}`, and declare `{name}:` under the \
 top-level `volumes:`",
                     mount.target
                 );
-                out.push(Finding::new(META.id, META.severity, loc, message, help).service(&service.name));
+                out.push(
+                    Finding::new(META.id, META.severity, loc, message, help).service(&service.name),
+                );
             }
         }
     }
@@ -141,10 +147,11 @@ fn volume_name(project: &Project, service: Option<&String>, target: &str) -> Str
     }
     let taken = |name: &str| {
         project.volume(name).is_some()
-            || project
-                .services
-                .iter()
-                .any(|s| s.mounts.iter().any(|m| m.volume_key.as_deref() == Some(name)))
+            || project.services.iter().any(|s| {
+                s.mounts
+                    .iter()
+                    .any(|m| m.volume_key.as_deref() == Some(name))
+            })
     };
     if !taken(&clean) {
         return clean;

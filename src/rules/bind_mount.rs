@@ -8,6 +8,7 @@ use crate::analysis::covers;
 use crate::finding::{Finding, Severity};
 use crate::model::{Mount, MountSyntax, Project, Service};
 use crate::mounts::MountKind;
+use crate::value::Loc;
 
 pub struct BindMount;
 
@@ -65,10 +66,9 @@ impl Rule for BindMount {
                 if !is_data_bind(ctx.project, service, mount) {
                     continue;
                 }
-                let stateful = analysis
-                    .facts
-                    .as_ref()
-                    .filter(|f| f.stateful && f.data_paths.iter().any(|p| covers(&mount.target, p)));
+                let stateful = analysis.facts.as_ref().filter(|f| {
+                    f.stateful && f.data_paths.iter().any(|p| covers(&mount.target, p))
+                });
                 let (severity, message) = match stateful {
                     // `check::run` applies the configured severity; the rule asks for more here.
                     Some(f) => (
@@ -81,16 +81,26 @@ its data",
                     ),
                     None => (
                         META.severity,
-                        format!("read-write bind mount of a host directory at `{}`", mount.target),
+                        format!(
+                            "read-write bind mount of a host directory at `{}`",
+                            mount.target
+                        ),
                     ),
                 };
-                let name = volume_name(ctx.project, &service.name, &mount.target);
+                let shared = shares_entry(ctx.project, loc);
+                let name = volume_name(
+                    ctx.project,
+                    (!shared).then_some(&service.name),
+                    &mount.target,
+                );
                 let help = format!(
                     "mount a named volume instead: `{name}:{}`, declared under the top-level \
 `volumes:` (`stowage migrate --binds keep-path` keeps the files in the same host directory)",
                     mount.target
                 );
-                out.push(Finding::new(META.id, severity, loc, message, help).service(&service.name));
+                out.push(
+                    Finding::new(META.id, severity, loc, message, help).service(&service.name),
+                );
             }
         }
     }
@@ -128,9 +138,7 @@ fn is_data_bind(project: &Project, service: &Service, mount: &Mount) -> bool {
 fn is_host_integration(path: &str) -> bool {
     const EXACT: &[&str] = &["/", "/etc/localtime", "/etc/timezone", "/etc/machine-id"];
     const TREES: &[&str] = &["/dev", "/proc", "/sys", "/run", "/var/run"];
-    EXACT.contains(&path)
-        || path.ends_with("/docker.sock")
-        || TREES.iter().any(|t| covers(t, path))
+    EXACT.contains(&path) || path.ends_with("/docker.sock") || TREES.iter().any(|t| covers(t, path))
 }
 
 /// Whether the bind source is (or will be created as) a directory. The rule's one stat: the
@@ -146,8 +154,16 @@ fn is_directory(source: &str) -> bool {
 
 fn looks_like_file(source: &str) -> bool {
     const DOTFILES: &[&str] = &[
-        ".env", ".htpasswd", ".htaccess", ".npmrc", ".pgpass", ".netrc", ".gitconfig", ".bashrc",
-        ".profile", ".pypirc",
+        ".env",
+        ".htpasswd",
+        ".htaccess",
+        ".npmrc",
+        ".pgpass",
+        ".netrc",
+        ".gitconfig",
+        ".bashrc",
+        ".profile",
+        ".pypirc",
     ];
     let name = source.rsplit('/').find(|s| !s.is_empty()).unwrap_or("");
     if DOTFILES.contains(&name) {
@@ -160,11 +176,25 @@ fn looks_like_file(source: &str) -> bool {
         .any(|(i, c)| c == '.' && i + 1 < name.len())
 }
 
-/// `{service}-{basename}`, sanitised to what compose accepts in a volume key and unique
-/// against the project's volumes.
-fn volume_name(project: &Project, service: &str, target: &str) -> String {
+/// Whether several services mount this very entry (it sits in an anchor they share).
+fn shares_entry(project: &Project, loc: Loc) -> bool {
+    project
+        .services
+        .iter()
+        .filter(|s| s.mounts.iter().any(|m| m.loc == Some(loc)))
+        .nth(1)
+        .is_some()
+}
+
+/// `{service}-{basename}` (just `{basename}` for an entry shared through an anchor), sanitised
+/// to what compose accepts in a volume key and unique against the project's volumes.
+fn volume_name(project: &Project, service: Option<&String>, target: &str) -> String {
     let base = target.rsplit('/').find(|s| !s.is_empty()).unwrap_or("root");
-    let mut clean: String = format!("{service}-{base}")
+    let raw = match service {
+        Some(s) => format!("{s}-{base}"),
+        None => base.to_owned(),
+    };
+    let mut clean: String = raw
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
@@ -179,10 +209,11 @@ fn volume_name(project: &Project, service: &str, target: &str) -> String {
     }
     let taken = |name: &str| {
         project.volume(name).is_some()
-            || project
-                .services
-                .iter()
-                .any(|s| s.mounts.iter().any(|m| m.volume_key.as_deref() == Some(name)))
+            || project.services.iter().any(|s| {
+                s.mounts
+                    .iter()
+                    .any(|m| m.volume_key.as_deref() == Some(name))
+            })
     };
     if !taken(&clean) {
         return clean;

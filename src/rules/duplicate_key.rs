@@ -33,7 +33,11 @@ impl Rule for DuplicateKey {
 
     fn check(&self, ctx: &Context, out: &mut Vec<Finding>) {
         let project = ctx.project;
-        for problem in project.errors.iter().filter(|p| p.kind == ProblemKind::DuplicateKey) {
+        for problem in project
+            .errors
+            .iter()
+            .filter(|p| p.kind == ProblemKind::DuplicateKey)
+        {
             if let Some(f) = finding(project, problem) {
                 out.push(f);
             }
@@ -46,7 +50,11 @@ fn finding(project: &Project, problem: &Problem) -> Option<Finding> {
         Some(loc) => loc,
         None => {
             let file = *project.main_files.first()?;
-            (file < project.files.len()).then_some(Loc { file, start: 0, end: 0 })?
+            (file < project.files.len()).then_some(Loc {
+                file,
+                start: 0,
+                end: 0,
+            })?
         }
     };
     let written = source_text(project, loc);
@@ -57,27 +65,43 @@ fn finding(project: &Project, problem: &Problem) -> Option<Finding> {
         .or_else(|| written.map(unquote))
         .unwrap_or_default();
     let (message, help) = if key == "<<" {
-        let merged = [first_written.and_then(|_| merge_source(project, problem.related)), merge_source(project, Some(loc))];
+        let merged = [
+            first_written.and_then(|_| merge_source(project, problem.related)),
+            merge_source(project, Some(loc)),
+        ];
         let help = match merged {
             [Some(a), Some(b)] => format!(
                 "merge every anchor with one key: `<<: [{a}, {b}]` (when both define a key, the first anchor wins)"
             ),
             _ => "merge every anchor with one key: `<<: [*first, *second]` (when both define a key, the first anchor wins)".to_owned(),
         };
-        ("merge key `<<` is written twice in one mapping".to_owned(), help)
+        (
+            "merge key `<<` is written twice in one mapping".to_owned(),
+            help,
+        )
     } else {
         let same = match (written, first_written) {
-            (Some(a), Some(b)) if a != b => format!(" (`{b}` and `{a}` are the same key once quotes are removed)"),
+            (Some(a), Some(b)) if a != b => {
+                format!(" (`{b}` and `{a}` are the same key once quotes are removed)")
+            }
             _ => String::new(),
         };
         (
             format!("mapping key `{key}` is defined twice"),
-            format!("compose rejects a mapping with a duplicate key{same}: keep one definition and remove the other, or combine them"),
+            format!(
+                "compose rejects a mapping with a duplicate key{same}: keep one definition and remove the other, or combine them"
+            ),
         )
     };
     let mut f = Finding::new(META.id, META.severity, loc, message, help);
     if let Some(related) = problem.related {
-        f = f.label(related, format!("`{}` first defined here", if key == "<<" { "<<" } else { &key }));
+        f = f.label(
+            related,
+            format!(
+                "`{}` first defined here",
+                if key == "<<" { "<<" } else { &key }
+            ),
+        );
     }
     Some(f)
 }
@@ -96,7 +120,9 @@ fn backticked(message: &str) -> Option<&str> {
 
 fn unquote(written: &str) -> String {
     let t = written.trim();
-    if t.len() >= 2 && ((t.starts_with('"') && t.ends_with('"')) || (t.starts_with('\'') && t.ends_with('\''))) {
+    if t.len() >= 2
+        && ((t.starts_with('"') && t.ends_with('"')) || (t.starts_with('\'') && t.ends_with('\'')))
+    {
         t[1..t.len() - 1].to_owned()
     } else {
         t.to_owned()
@@ -112,5 +138,9 @@ fn merge_source(project: &Project, key: Option<Loc>) -> Option<String> {
     let rest = rest.trim_start().strip_prefix(':')?;
     let rest = rest.split(" #").next().unwrap_or("").trim();
     let name = rest.strip_prefix('*')?;
-    (!name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))).then(|| rest.to_owned())
+    (!name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.')))
+    .then(|| rest.to_owned())
 }

@@ -5,7 +5,7 @@ use super::{Category, Context, FixAvailability, Rule, RuleMeta};
 use crate::finding::{Finding, Severity};
 use crate::model::Project;
 use crate::mounts::{self, MountKind};
-use crate::syntax::Kind;
+use crate::syntax::{Kind, NodeId, Tree};
 use crate::value::Loc;
 
 pub struct DuplicateMountTarget;
@@ -63,14 +63,24 @@ impl Rule for DuplicateMountTarget {
                     format!("`{target}` is mounted twice by identical entries"),
                     "remove one of the two entries".to_owned(),
                 ),
-                (Some(earlier @ (MountKind::Named | MountKind::Bind)), Some(later @ (MountKind::Anonymous | MountKind::Tmpfs))) => {
-                    let what = if later == MountKind::Tmpfs { "a tmpfs" } else { "an anonymous volume" };
-                    let replaced = describe(project, earlier, r.earlier);
+                (
+                    Some(earlier @ (MountKind::Named | MountKind::Bind)),
+                    Some(later @ (MountKind::Anonymous | MountKind::Tmpfs)),
+                ) => {
+                    let what = if later == MountKind::Tmpfs {
+                        "a tmpfs"
+                    } else {
+                        "an anonymous volume"
+                    };
                     (
-                        format!("`{target}` is mounted twice: {what} replaces {replaced}"),
                         format!(
-                            "compose keeps only the last entry for a target, so {replaced} is not \
-mounted; remove this entry to keep it"
+                            "`{target}` is mounted twice: {what} replaces {}",
+                            describe(project, earlier, r.earlier, false)
+                        ),
+                        format!(
+                            "compose keeps only the last entry for a target, so {} is not \
+mounted; remove this entry to keep it",
+                            describe(project, earlier, r.earlier, true)
                         ),
                     )
                 }
@@ -81,11 +91,19 @@ remove the entry you do not want"
                         .to_owned(),
                 ),
             };
-            out.push(
-                Finding::new(META.id, META.severity, r.later, message, help)
-                    .label(r.earlier, "first mounted here; compose ignores this entry")
-                    .service(&r.service),
-            );
+            let mut finding = Finding::new(META.id, META.severity, r.later, message, help)
+                .label(r.earlier, "first mounted here; compose ignores this entry")
+                .service(&r.service);
+            // The loader records a replacement once per pair of entries, so a list shared
+            // through an anchor names only its first service: the others mount the same entry.
+            for service in &project.services {
+                if service.mounts.iter().any(|m| m.loc == Some(r.later))
+                    && service_lists_entry(project, &service.name, r.earlier)
+                {
+                    finding = finding.service(&service.name);
+                }
+            }
+            out.push(finding);
         }
     }
 }
@@ -110,12 +128,20 @@ fn same_sequence(project: &Project, a: Loc, b: Loc) -> bool {
     })
 }
 
-/// "the named volume `pgdata`" / "the bind mount of `./pgdata`", from the entry as written
-/// (without the name when it depends on a variable).
-fn describe(project: &Project, kind: MountKind, loc: Loc) -> String {
-    let noun = if kind == MountKind::Bind { "bind mount" } else { "named volume" };
+/// "the named volume `pgdata`" / "the bind mount of `./pgdata`" (the host path only when
+/// `with_host_path`: messages name no host paths), from the entry as written, without the
+/// source when it depends on a variable.
+fn describe(project: &Project, kind: MountKind, loc: Loc, with_host_path: bool) -> String {
+    let noun = if kind == MountKind::Bind {
+        "bind mount"
+    } else {
+        "named volume"
+    };
     match written_source(project, loc).filter(|s| !s.contains('$')) {
-        Some(source) if kind == MountKind::Bind => format!("the {noun} of `{source}`"),
+        Some(source) if kind == MountKind::Bind && with_host_path => {
+            format!("the {noun} of `{source}`")
+        }
+        Some(_) if kind == MountKind::Bind => format!("the {noun}"),
         Some(source) => format!("the {noun} `{source}`"),
         None => format!("the {noun}"),
     }
@@ -137,4 +163,62 @@ fn written_source(project: &Project, loc: Loc) -> Option<String> {
         }),
         _ => None,
     }
+}
+
+/// Whether the service's own mapping in `loc.file` lists the entry at `loc` in its `volumes`
+/// (directly, or through `<<` merges and aliases).
+fn service_lists_entry(project: &Project, service: &str, loc: Loc) -> bool {
+    let tree = &project.file(loc.file).tree;
+    tree.documents.iter().filter_map(|d| d.root).any(|root| {
+        let Some(services) = map_value(tree, tree.resolve(root), "services") else {
+            return false;
+        };
+        let Some(mapping) = map_value(tree, tree.resolve(services), service) else {
+            return false;
+        };
+        let Some(list) = volumes_of(tree, tree.resolve(mapping), 0) else {
+            return false;
+        };
+        match &tree.node(tree.resolve(list)).kind {
+            Kind::Seq { items, .. } => items
+                .iter()
+                .any(|&i| tree.node(tree.resolve(i)).span == loc.range()),
+            _ => false,
+        }
+    })
+}
+
+/// The `volumes` value a mapping ends up with: its own, or the first one its `<<` merges bring.
+fn volumes_of(tree: &Tree, map: NodeId, depth: usize) -> Option<NodeId> {
+    if depth > 32 {
+        return None;
+    }
+    let Kind::Map { entries, .. } = &tree.node(map).kind else {
+        return None;
+    };
+    let is_merge = |k: NodeId| tree.scalar(k) == Some("<<");
+    if let Some(&(_, own)) = entries
+        .iter()
+        .find(|&&(k, _)| !is_merge(k) && tree.scalar(k) == Some("volumes"))
+    {
+        return Some(own);
+    }
+    entries
+        .iter()
+        .filter(|&&(k, _)| is_merge(k))
+        .flat_map(|&(_, v)| match &tree.node(tree.resolve(v)).kind {
+            Kind::Seq { items, .. } => items.clone(),
+            _ => vec![v],
+        })
+        .find_map(|source| volumes_of(tree, tree.resolve(source), depth + 1))
+}
+
+fn map_value(tree: &Tree, map: NodeId, key: &str) -> Option<NodeId> {
+    let Kind::Map { entries, .. } = &tree.node(map).kind else {
+        return None;
+    };
+    entries
+        .iter()
+        .find(|&&(k, _)| tree.scalar(k) == Some(key))
+        .map(|&(_, v)| v)
 }

@@ -2,7 +2,7 @@
 //! `VOLUME`), or that a tmpfs holds.
 
 use super::shadowed_data_path::{
-    Layout, Verdict, code_list, declare_hint, image_loc, subject, volume_entries,
+    Layout, Verdict, code_list, declare_hint, image_loc, shared_place, subject, volume_entries,
 };
 use super::{Category, Context, FixAvailability, Rule, RuleMeta};
 use crate::finding::{Finding, Severity};
@@ -48,7 +48,7 @@ impl Rule for EphemeralData {
             let Some(layout) = Layout::of(ctx, analysis) else {
                 continue;
             };
-            let subject = subject(service, analysis);
+            let subject = subject(ctx, service, analysis);
             let lost: Vec<&str> = layout
                 .paths
                 .iter()
@@ -68,9 +68,16 @@ impl Rule for EphemeralData {
                 if let Some(by) = relocated(analysis) {
                     message = format!("{message} (the path is set by `{by}`)");
                 }
-                let (entries, names) = volume_entries(ctx, &service.name, &lost);
+                let shared = shared_place(ctx, loc);
+                let who = (!shared).then_some(service.name.as_str());
+                let (entries, names) = volume_entries(ctx, who, &lost);
+                let whose = if shared {
+                    "each service's"
+                } else {
+                    "the service's"
+                };
                 let help = format!(
-                    "mount a named volume on the data path: add {entries} to the service's `volumes:` {}",
+                    "mount a named volume on the data path: add {entries} to {whose} `volumes:` {}",
                     declare_hint(&names)
                 );
                 out.push(
@@ -97,9 +104,23 @@ impl Rule for EphemeralData {
                     "tmpfs on `{}` holds the data of {subject} in memory: it is lost on every restart",
                     mount.target
                 );
-                let (entries, names) = volume_entries(ctx, &service.name, &paths);
+                let shared = shared_place(ctx, loc);
+                let who = (!shared).then_some(service.name.as_str());
+                let (entries, names) = volume_entries(ctx, who, &paths);
+                let whose = if shared {
+                    "each service's"
+                } else {
+                    "the service's"
+                };
+                // A tmpfs exactly on the data path must go: compose refuses two mounts on one
+                // target. One on a parent can stay above the new volume.
+                let action = if paths.iter().any(|p| *p == mount.target) {
+                    "replace this tmpfs with a named volume: remove it and add"
+                } else {
+                    "mount a named volume on the data path below this tmpfs: add"
+                };
                 let help = format!(
-                    "mount a named volume on the data path instead of the tmpfs: add {entries} to the service's `volumes:` {} (for a throw-away test database, suppress with `# stowage: ignore[ephemeral-data]`)",
+                    "{action} {entries} to {whose} `volumes:` {} (for a throw-away test database, suppress with `# stowage: ignore[ephemeral-data]`)",
                     declare_hint(&names)
                 );
                 out.push(

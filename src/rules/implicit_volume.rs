@@ -2,7 +2,8 @@
 //! mounted on, so the engine creates an anonymous volume for it.
 
 use super::shadowed_data_path::{
-    Layout, Verdict, declare_hint, dockerfile_display, image_loc, subject, volume_entries,
+    Layout, Verdict, declare_hint, dockerfile_display, image_loc, shared_place, subject,
+    volume_entries,
 };
 use super::{Category, Context, FixAvailability, Rule, RuleMeta};
 use crate::analysis::{VolumeSource, covers};
@@ -74,7 +75,7 @@ impl Rule for ImplicitVolume {
                 // shadowed-data-path names the mount that was meant to hold this data.
                 let shadowed = layout.paths.iter().any(|d| match d.verdict {
                     Verdict::Shadowed { volume, .. }
-                    | Verdict::MissedInside {
+                    | Verdict::Misplaced {
                         volume: Some(volume),
                         ..
                     } => std::ptr::eq(volume, m),
@@ -98,18 +99,23 @@ impl Rule for ImplicitVolume {
             };
             let mut message = format!(
                 "{} declares `VOLUME {}` with nothing mounted there: compose creates {volumes}",
-                subject(service, analysis),
+                subject(ctx, service, analysis),
                 paths.join(" ")
             );
             if holds_data {
                 message.push_str(&format!(" that {hold} its data"));
             }
-            let (entries, names) = volume_entries(ctx, &service.name, &paths);
+            let shared = shared_place(ctx, loc);
+            let who = (!shared).then_some(service.name.as_str());
+            let (entries, names) = volume_entries(ctx, who, &paths);
+            let whose = if shared {
+                "each service's"
+            } else {
+                "the service's"
+            };
             let mut origins = Vec::new();
-            if reported.iter().any(|m| from_kb(m)) {
-                if let Some(facts) = &analysis.facts {
-                    origins.push(format!("the knowledge base entry `{}`", facts.key));
-                }
+            if let (true, Some(facts)) = (reported.iter().any(|m| from_kb(m)), &analysis.facts) {
+                origins.push(format!("the knowledge base entry `{}`", facts.key));
             }
             if reported.iter().any(|m| !from_kb(m)) {
                 match &analysis.volumes_from {
@@ -120,11 +126,13 @@ impl Rule for ImplicitVolume {
                 }
             }
             let help = format!(
-                "an anonymous volume survives a recreate but is orphaned by `docker compose down` and deleted by `down -v`; mount a named volume there: add {entries} to the service's `volumes:` {} (the `VOLUME` comes from {})",
+                "an anonymous volume survives a recreate but is orphaned by `docker compose down` and deleted by `down -v`; mount a named volume there: add {entries} to {whose} `volumes:` {} (the `VOLUME` comes from {})",
                 declare_hint(&names),
                 origins.join(" and ")
             );
-            out.push(Finding::new(META.id, META.severity, loc, message, help).service(&service.name));
+            out.push(
+                Finding::new(META.id, META.severity, loc, message, help).service(&service.name),
+            );
         }
     }
 }

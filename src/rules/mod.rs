@@ -2,6 +2,7 @@
 
 use crate::analysis::ServiceAnalysis;
 use crate::finding::{Finding, Severity};
+use crate::fix::convert::FixSettings;
 use crate::images::KnowledgeBase;
 use crate::model::{Project, Service};
 
@@ -71,6 +72,8 @@ pub struct Context<'a> {
     pub project: &'a Project,
     pub analysis: &'a [ServiceAnalysis],
     pub kb: &'a KnowledgeBase,
+    /// How migration fixes convert mounts.
+    pub fixes: &'a FixSettings,
 }
 
 impl<'a> Context<'a> {

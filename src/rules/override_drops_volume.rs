@@ -5,7 +5,7 @@ use super::{Category, Context, FixAvailability, Rule, RuleMeta};
 use crate::finding::{Finding, Severity};
 use crate::model::{Project, ReplacedMount};
 use crate::mounts::{self, MountKind};
-use crate::syntax::Kind;
+use crate::syntax::{Kind, NodeId, Tree};
 use crate::value::Loc;
 
 pub struct OverrideDropsVolume;
@@ -23,7 +23,8 @@ tmpfs: an entry in an override file (`compose.override.yaml`, a later `-f` file)
 of the base file, or an entry of a service over the one it `extends`.
 
 Two entries on one target written in the same list are reported by `duplicate-mount-target` \
-instead.",
+instead, and a service-level `tmpfs:` on the target of a volume is rejected by compose itself \
+(`invalid-compose`).",
     why_it_matters: "Compose makes a service's volumes unique by target: a later entry with the \
 same target replaces the earlier one whole, without a word. An override file that writes \
 `- /var/lib/postgresql/data` over the base file's `pgdata:/var/lib/postgresql/data` does not add \
@@ -54,26 +55,59 @@ impl Rule for OverrideDropsVolume {
             {
                 continue;
             }
-            let replaced = describe(project, earlier, r.earlier);
-            let (what, loses) = if later == MountKind::Tmpfs {
-                ("a tmpfs", "is lost at every stop")
+            let (what, goes) = if later == MountKind::Tmpfs {
+                ("a tmpfs", "is in memory and lost at every stop")
             } else {
-                ("an anonymous volume", "is orphaned by `docker compose down`")
+                (
+                    "an anonymous volume",
+                    "goes to an anonymous volume that `docker compose down` orphans",
+                )
             };
-            let message = format!("{what} replaces {replaced} at `{}`", r.target);
+            let message = format!(
+                "{what} replaces {} at `{}`",
+                describe(project, earlier, r.earlier, false),
+                r.target
+            );
             let help = format!(
-                "compose keeps only the last entry for a target, so {replaced} is no longer \
-mounted and what the service writes here {loses}; remove this entry to keep the earlier mount, \
-or mount a named volume here"
+                "compose keeps only the last entry for a target, so {} is no longer mounted and \
+what the service writes there {goes}; remove this entry to keep the earlier mount, or mount a \
+named volume here",
+                describe(project, earlier, r.earlier, true)
             );
             let label = format!("this {} is replaced", kind_noun(earlier));
-            out.push(
-                Finding::new(META.id, META.severity, r.later, message, help)
-                    .label(r.earlier, label)
-                    .service(&r.service),
-            );
+            let mut finding = Finding::new(META.id, META.severity, r.later, message, help)
+                .label(r.earlier, label)
+                .service(&r.service);
+            for service in same_pair_services(project, r) {
+                finding = finding.service(service);
+            }
+            out.push(finding);
         }
     }
+}
+
+/// The other services this very replacement happens in. The loader records a pair of entries
+/// once, whatever the service, so when both entries sit in anchors several services share, only
+/// the first service has a record; a service that mounts the later entry without a record of
+/// its own went through the same pair when its own mapping lists the earlier entry and no other
+/// earlier entry was ever replaced by the later one.
+fn same_pair_services<'a>(project: &'a Project, r: &ReplacedMount) -> Vec<&'a str> {
+    let same_later: Vec<&ReplacedMount> = project
+        .replaced_mounts
+        .iter()
+        .filter(|x| x.later == r.later)
+        .collect();
+    if same_later.iter().any(|x| x.earlier != r.earlier) {
+        return Vec::new();
+    }
+    project
+        .services
+        .iter()
+        .filter(|s| s.name != r.service && !same_later.iter().any(|x| x.service == s.name))
+        .filter(|s| s.mounts.iter().any(|m| m.loc == Some(r.later)))
+        .filter(|s| service_lists_entry(project, &s.name, r.earlier))
+        .map(|s| s.name.as_str())
+        .collect()
 }
 
 fn is_persistent(kind: MountKind) -> bool {
@@ -116,12 +150,16 @@ fn same_sequence(project: &Project, a: Loc, b: Loc) -> bool {
     })
 }
 
-/// "the named volume `pgdata`" / "the bind mount of `./pgdata`", from the entry as written
-/// (without the name when it depends on a variable).
-fn describe(project: &Project, kind: MountKind, loc: Loc) -> String {
+/// "the named volume `pgdata`" / "the bind mount of `./pgdata`" (the host path only when
+/// `with_host_path`: messages name no host paths), from the entry as written, without the
+/// source when it depends on a variable.
+fn describe(project: &Project, kind: MountKind, loc: Loc, with_host_path: bool) -> String {
     let noun = kind_noun(kind);
     match written_source(project, loc).filter(|s| !s.contains('$')) {
-        Some(source) if kind == MountKind::Bind => format!("the {noun} of `{source}`"),
+        Some(source) if kind == MountKind::Bind && with_host_path => {
+            format!("the {noun} of `{source}`")
+        }
+        Some(_) if kind == MountKind::Bind => format!("the {noun}"),
         Some(source) => format!("the {noun} `{source}`"),
         None => format!("the {noun}"),
     }
@@ -143,4 +181,62 @@ fn written_source(project: &Project, loc: Loc) -> Option<String> {
         }),
         _ => None,
     }
+}
+
+/// Whether the service's own mapping in `loc.file` lists the entry at `loc` in its `volumes`
+/// (directly, or through `<<` merges and aliases).
+fn service_lists_entry(project: &Project, service: &str, loc: Loc) -> bool {
+    let tree = &project.file(loc.file).tree;
+    tree.documents.iter().filter_map(|d| d.root).any(|root| {
+        let Some(services) = map_value(tree, tree.resolve(root), "services") else {
+            return false;
+        };
+        let Some(mapping) = map_value(tree, tree.resolve(services), service) else {
+            return false;
+        };
+        let Some(list) = volumes_of(tree, tree.resolve(mapping), 0) else {
+            return false;
+        };
+        match &tree.node(tree.resolve(list)).kind {
+            Kind::Seq { items, .. } => items
+                .iter()
+                .any(|&i| tree.node(tree.resolve(i)).span == loc.range()),
+            _ => false,
+        }
+    })
+}
+
+/// The `volumes` value a mapping ends up with: its own, or the first one its `<<` merges bring.
+fn volumes_of(tree: &Tree, map: NodeId, depth: usize) -> Option<NodeId> {
+    if depth > 32 {
+        return None;
+    }
+    let Kind::Map { entries, .. } = &tree.node(map).kind else {
+        return None;
+    };
+    let is_merge = |k: NodeId| tree.scalar(k) == Some("<<");
+    if let Some(&(_, own)) = entries
+        .iter()
+        .find(|&&(k, _)| !is_merge(k) && tree.scalar(k) == Some("volumes"))
+    {
+        return Some(own);
+    }
+    entries
+        .iter()
+        .filter(|&&(k, _)| is_merge(k))
+        .flat_map(|&(_, v)| match &tree.node(tree.resolve(v)).kind {
+            Kind::Seq { items, .. } => items.clone(),
+            _ => vec![v],
+        })
+        .find_map(|source| volumes_of(tree, tree.resolve(source), depth + 1))
+}
+
+fn map_value(tree: &Tree, map: NodeId, key: &str) -> Option<NodeId> {
+    let Kind::Map { entries, .. } = &tree.node(map).kind else {
+        return None;
+    };
+    entries
+        .iter()
+        .find(|&&(k, _)| tree.scalar(k) == Some(key))
+        .map(|&(_, v)| v)
 }

@@ -46,9 +46,7 @@ impl Rule for ProjectScopedVolume {
             return;
         }
         for volume in &project.volumes {
-            if volume.external
-                || volume.explicit_name
-                || volume.driver_opts.contains_key("device")
+            if volume.external || volume.explicit_name || volume.driver_opts.contains_key("device")
             {
                 continue;
             }
@@ -66,8 +64,8 @@ impl Rule for ProjectScopedVolume {
                 continue;
             }
             let message = format!(
-                "volume `{}` is named `{}` after the directory: a renamed or moved directory \
-starts with a new, empty volume",
+                "the engine name of volume `{}` (`{}`) comes from the directory name: renaming or \
+moving the directory starts a new, empty volume",
                 volume.key, volume.name
             );
             let help = format!(

@@ -1,7 +1,9 @@
 //! `shared-data-volume`: one named volume mounted read-write on the data path of two database
 //! services.
 
-use super::shadowed_data_path::{Layout, Verdict, suggested_volume};
+use super::shadowed_data_path::{
+    Layout, Verdict, declare_hint, shared_place, suggested_volume, volume_entries,
+};
 use super::{Category, Context, FixAvailability, Rule, RuleMeta};
 use crate::analysis::covers;
 use crate::finding::{Finding, Severity};
@@ -113,20 +115,26 @@ impl Rule for SharedDataVolume {
             }) else {
                 continue;
             };
-            let key = later
-                .mount
-                .volume_key
-                .as_deref()
-                .unwrap_or(later.volume);
+            let key = later.mount.volume_key.as_deref().unwrap_or(later.volume);
             let message = format!(
                 "volume `{key}` already holds the data of `{}`: two database processes would write the same files",
                 first.service.name
             );
-            let own = suggested_volume(ctx, &later.service.name, &later.mount.target);
-            let help = format!(
-                "give `{}` its own volume: mount `{own}` there instead and declare `{own}:` under top-level `volumes:`; to read the other service's files, mount the volume `:ro`, and for a replica use the database's own replication",
-                later.service.name
-            );
+            let tail = "to read the other service's files, mount the volume `:ro`, and for a replica use the database's own replication";
+            let help = if shared_place(ctx, later.loc) {
+                // Written once in an anchor: every service that merges it gets the same volume.
+                let (entries, names) = volume_entries(ctx, None, &[later.mount.target.as_str()]);
+                format!(
+                    "give each service its own volume: move this entry out of the shared anchor into each service as {entries} {}; {tail}",
+                    declare_hint(&names)
+                )
+            } else {
+                let own = suggested_volume(ctx, &later.service.name, &later.mount.target);
+                format!(
+                    "give `{}` its own volume: mount `{own}` there instead and declare `{own}:` under top-level `volumes:`; {tail}",
+                    later.service.name
+                )
+            };
             out.push(
                 Finding::new(META.id, META.severity, later.loc, message, help)
                     .service(&later.service.name)
@@ -154,5 +162,7 @@ fn is_data_store(ctx: &Context, key: &str) -> bool {
 /// Services whose profiles are all different never run in the same `up` unless both profiles
 /// are enabled on purpose.
 fn run_together(a: &Service, b: &Service) -> bool {
-    a.profiles.is_empty() || b.profiles.is_empty() || a.profiles.iter().any(|p| b.profiles.contains(p))
+    a.profiles.is_empty()
+        || b.profiles.is_empty()
+        || a.profiles.iter().any(|p| b.profiles.contains(p))
 }

@@ -32,11 +32,19 @@ impl Rule for SyntaxError {
 
     fn check(&self, ctx: &Context, out: &mut Vec<Finding>) {
         let project = ctx.project;
-        for problem in project.errors.iter().filter(|p| p.kind == ProblemKind::Syntax) {
+        for problem in project
+            .errors
+            .iter()
+            .filter(|p| p.kind == ProblemKind::Syntax)
+        {
             let loc = match problem.loc {
                 Some(loc) => loc,
                 None => match project.main_files.first() {
-                    Some(&file) if file < project.files.len() => Loc { file, start: 0, end: 0 },
+                    Some(&file) if file < project.files.len() => Loc {
+                        file,
+                        start: 0,
+                        end: 0,
+                    },
                     _ => continue,
                 },
             };
@@ -77,7 +85,9 @@ fn parser_reason(message: &str) -> String {
     let out = out.replacen("character: `", "character `", 1);
     let mut chars = out.chars();
     match chars.next() {
-        Some(first) if first.is_uppercase() && !chars.clone().next().is_some_and(char::is_uppercase) => {
+        Some(first)
+            if first.is_uppercase() && !chars.clone().next().is_some_and(char::is_uppercase) =>
+        {
             first.to_lowercase().chain(chars).collect()
         }
         _ => out,
@@ -89,12 +99,17 @@ fn help_for(reason: &str) -> String {
         "indent with spaces: YAML does not allow tabs in indentation"
     } else if reason.contains("unclosed quote") || reason.contains("quoted scalar") {
         "close the quoted string with the same quote character it starts with (write a `\"` inside double quotes as `\\\"`, a `'` inside single quotes as `''`)"
-    } else if reason.contains("unclosed bracket") || reason.contains("flow sequence") || reason.contains("flow mapping") {
+    } else if reason.contains("unclosed bracket")
+        || reason.contains("flow sequence")
+        || reason.contains("flow mapping")
+    {
         "close the flow collection with its matching `]` or `}`, or write it in block style (one `- item` per line)"
     } else if reason.contains("mapping values are not allowed") {
         "a value cannot hold an unquoted `: `: put the nested mapping on its own indented lines, or quote the value"
     } else if reason.contains("did not find expected key") || reason.contains("indentation") {
         "check the indentation: keys of one mapping start in the same column, and list items (`- `) belong under a key"
+    } else if reason.contains("illegal placement of `:`") {
+        "a `:` cannot start here: look for an unclosed `[` or `{` above, or quote the value that holds the `:`"
     } else if reason.contains("unknown anchor") {
         "define the anchor (`&name`) before the alias (`*name`) that uses it, or fix the alias's spelling"
     } else if reason.contains("unexpected character") {
@@ -111,8 +126,14 @@ mod tests {
 
     #[test]
     fn reasons_are_rewritten_in_catalogue_style() {
-        assert_eq!(parser_reason("unexpected character: `@'"), "unexpected character `@`");
-        assert_eq!(parser_reason("unclosed bracket '['"), "unclosed bracket `[`");
+        assert_eq!(
+            parser_reason("unexpected character: `@'"),
+            "unexpected character `@`"
+        );
+        assert_eq!(
+            parser_reason("unclosed bracket '['"),
+            "unclosed bracket `[`"
+        );
         assert_eq!(parser_reason("Unclosed quote."), "unclosed quote");
         assert_eq!(parser_reason("YAML thing"), "YAML thing");
     }

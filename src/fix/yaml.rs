@@ -1,0 +1,700 @@
+//! YAML-aware edits that read like a human's: same quoting style, same indentation, same block
+//! or flow style, same line endings, trailing comments kept. Rules build fixes with these instead
+//! of offset arithmetic. Every helper refuses (returns `None`) rather than guess: block scalars,
+//! `!reset` nodes, shapes it does not understand.
+
+use crate::finding::Edit;
+use crate::source::SourceFile;
+use crate::syntax::{Kind, NodeId, Style, Tree};
+use crate::value::Loc;
+
+/// One file's text and tree.
+#[derive(Clone, Copy)]
+pub struct View<'a> {
+    pub source: &'a SourceFile,
+    pub tree: &'a Tree,
+}
+
+impl<'a> View<'a> {
+    pub fn text(&self) -> &'a str {
+        &self.source.text
+    }
+
+    /// The line ending the file uses (CRLF when its first line break is one).
+    pub fn eol(&self) -> &'static str {
+        match self.text().find('\n') {
+            Some(i) if i > 0 && self.text().as_bytes()[i - 1] == b'\r' => "\r\n",
+            _ => "\n",
+        }
+    }
+
+    /// The node whose content is exactly `loc` (the place a value was written).
+    pub fn node_at(&self, loc: Loc) -> Option<NodeId> {
+        self.tree.nodes.iter().position(|n| {
+            n.span.start == loc.start
+                && n.span.end == loc.end
+                && !matches!(n.kind, Kind::Alias { .. })
+        })
+    }
+
+    /// Byte offset of the start of the line holding `offset`.
+    fn line_start(&self, offset: usize) -> usize {
+        self.text()[..offset].rfind('\n').map_or(0, |i| i + 1)
+    }
+
+    /// End of the line holding `offset`, before its line break (after any trailing comment).
+    fn line_end(&self, offset: usize) -> usize {
+        let text = self.text();
+        let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+        if end > offset && text.as_bytes()[end - 1] == b'\r' {
+            end - 1
+        } else {
+            end
+        }
+    }
+
+    /// Column (in bytes) of `offset` within its line.
+    fn column(&self, offset: usize) -> usize {
+        offset - self.line_start(offset)
+    }
+
+    /// The end of a node's content with trailing whitespace trimmed (block scalars run on).
+    fn content_end(&self, id: NodeId) -> usize {
+        let span = &self.tree.nodes[id].span;
+        let text = &self.text()[span.start..span.end.min(self.text().len())];
+        span.start + text.trim_end().len()
+    }
+
+    /// The indentation unit of the file: how far nested block mappings are indented (default 2).
+    pub fn indent_unit(&self) -> usize {
+        for node in &self.tree.nodes {
+            if let Kind::Map {
+                flow: false,
+                entries,
+            } = &node.kind
+            {
+                for (k, v) in entries {
+                    if let Kind::Map {
+                        flow: false,
+                        entries: inner,
+                    } = &self.tree.nodes[*v].kind
+                        && let Some((ik, _)) = inner.first()
+                    {
+                        let outer = self.column(self.tree.nodes[*k].span.start);
+                        let inner_col = self.column(self.tree.nodes[*ik].span.start);
+                        if inner_col > outer {
+                            return inner_col - outer;
+                        }
+                    }
+                }
+            }
+        }
+        2
+    }
+
+    fn is_reset(&self, id: NodeId) -> bool {
+        self.tree.nodes[id]
+            .tag
+            .as_ref()
+            .is_some_and(|t| t.name == "!reset" || t.name == "!override")
+    }
+
+    /// Whether `offset` lies inside a block scalar or a `!reset` / `!override` node.
+    pub fn is_protected(&self, offset: usize) -> bool {
+        self.tree.nodes.iter().any(|n| {
+            let inside = n.span.start <= offset && offset < n.span.end;
+            inside
+                && (matches!(
+                    n.kind,
+                    Kind::Scalar {
+                        style: Style::Literal | Style::Folded,
+                        ..
+                    }
+                ) || n.tag.as_ref().is_some_and(|t| t.name == "!reset"))
+        })
+    }
+}
+
+/// Writes `value` as a scalar in `style` when that reads back as the same string, else the
+/// nearest style that does (plain → double quotes; inside flow collections plain text may not
+/// contain `,[]{}`).
+pub fn render_scalar(value: &str, style: Style, in_flow: bool) -> String {
+    match style {
+        Style::SingleQuoted => format!("'{}'", value.replace('\'', "''")),
+        Style::DoubleQuoted => double_quoted(value),
+        Style::Plain if plain_safe(value, in_flow) => value.to_owned(),
+        _ => double_quoted(value),
+    }
+}
+
+fn double_quoted(value: &str) -> String {
+    let mut out = String::from("\"");
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Whether `value` written plainly parses back as the same string.
+pub fn plain_safe(value: &str, in_flow: bool) -> bool {
+    let Some(first) = value.chars().next() else {
+        return false;
+    };
+    if value != value.trim()
+        || value.contains(": ")
+        || value.contains(" #")
+        || value.ends_with(':')
+        || value.contains('\n')
+    {
+        return false;
+    }
+    if "-?:,[]{}#&*!|>'\"%@`".contains(first) && !(first == '-' || first == '?' || first == ':') {
+        return false;
+    }
+    if matches!(first, '-' | '?' | ':') && value[1..].chars().next().is_none_or(|c| c == ' ') {
+        return false;
+    }
+    if in_flow && value.contains([',', '[', ']', '{', '}']) {
+        return false;
+    }
+    // Values that would be read as something other than a string.
+    let lower = value.to_ascii_lowercase();
+    let special = matches!(
+        lower.as_str(),
+        "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "~"
+    ) || value.parse::<f64>().is_ok()
+        || (value.starts_with("0x") || value.starts_with("0o"));
+    !special
+}
+
+/// Replaces a scalar's content, keeping its quoting style. Refuses block scalars and tagged ones.
+pub fn replace_scalar(view: View, node: NodeId, new_value: &str) -> Option<Edit> {
+    let n = &view.tree.nodes[node];
+    let Kind::Scalar { style, .. } = &n.kind else {
+        return None;
+    };
+    if matches!(style, Style::Literal | Style::Folded) || view.is_protected(n.span.start) {
+        return None;
+    }
+    let in_flow = in_flow_collection(view, node);
+    Some(Edit {
+        start: n.span.start,
+        end: n.span.end,
+        content: render_scalar(new_value, *style, in_flow),
+    })
+}
+
+fn parent_of(view: View, node: NodeId) -> Option<NodeId> {
+    view.tree.nodes.iter().position(|n| match &n.kind {
+        Kind::Seq { items, .. } => items.contains(&node),
+        Kind::Map { entries, .. } => entries.iter().any(|(k, v)| *k == node || *v == node),
+        _ => false,
+    })
+}
+
+fn in_flow_collection(view: View, node: NodeId) -> bool {
+    parent_of(view, node).is_some_and(|p| {
+        matches!(
+            view.tree.nodes[p].kind,
+            Kind::Seq { flow: true, .. } | Kind::Map { flow: true, .. }
+        )
+    })
+}
+
+/// Appends an item (already rendered as a scalar) to a sequence, block or flow.
+pub fn append_seq_item(view: View, seq: NodeId, item: &str) -> Option<Edit> {
+    let n = &view.tree.nodes[seq];
+    if view.is_reset(seq) || view.is_protected(n.span.start) {
+        return None;
+    }
+    let Kind::Seq { flow, items } = &n.kind else {
+        return None;
+    };
+    if *flow {
+        let close = n.span.end.checked_sub(1)?;
+        if view.text().as_bytes().get(close) != Some(&b']') {
+            return None;
+        }
+        // Insert right after the last item so a trailing `,` or a line break before `]` stays.
+        return Some(match items.last() {
+            Some(&last) => Edit {
+                start: view.content_end(last),
+                end: view.content_end(last),
+                content: format!(", {item}"),
+            },
+            None => Edit {
+                start: close,
+                end: close,
+                content: item.to_owned(),
+            },
+        });
+    }
+    let &last = items.last()?;
+    let first = view.tree.nodes[*items.first()?].span.start;
+    let dash = view.text()[..first].rfind('-')?;
+    let indent = &view.text()[view.line_start(dash)..dash];
+    if !indent.chars().all(|c| c == ' ') {
+        return None;
+    }
+    let at = view.line_end(view.content_end(last));
+    Some(Edit {
+        start: at,
+        end: at,
+        content: format!("{}{indent}- {item}", view.eol()),
+    })
+}
+
+/// Adds `key:` with a block sequence holding `item` to a block mapping (a service without
+/// `volumes:`).
+pub fn add_seq_key(view: View, map: NodeId, key: &str, item: &str) -> Option<Edit> {
+    let n = &view.tree.nodes[map];
+    if view.is_reset(map) || view.is_protected(n.span.start) {
+        return None;
+    }
+    let Kind::Map { flow, entries } = &n.kind else {
+        return None;
+    };
+    if *flow {
+        let close = n.span.end.checked_sub(1)?;
+        let sep = if entries.is_empty() { "" } else { ", " };
+        let at = entries.last().map_or(close, |(_, v)| view.content_end(*v));
+        return Some(Edit {
+            start: at,
+            end: at,
+            content: format!("{sep}{key}: [{item}]"),
+        });
+    }
+    let (first_key, _) = entries.first()?;
+    let col = view.column(view.tree.nodes[*first_key].span.start);
+    let indent = &view.text()[view.line_start(view.tree.nodes[*first_key].span.start)
+        ..view.tree.nodes[*first_key].span.start];
+    if !indent.chars().all(|c| c == ' ') {
+        return None;
+    }
+    let (_, last_value) = entries.last()?;
+    let at = view.line_end(
+        view.content_end(*last_value)
+            .max(view.tree.nodes[entries.last()?.0].span.end),
+    );
+    let eol = view.eol();
+    let unit = view.indent_unit();
+    let item_indent = " ".repeat(col + unit);
+    Some(Edit {
+        start: at,
+        end: at,
+        content: format!("{eol}{indent}{key}:{eol}{item_indent}- {item}"),
+    })
+}
+
+/// Adds `key: value` (a scalar, already rendered) to a mapping, block or flow, after its last entry.
+pub fn append_map_entry(view: View, map: NodeId, key: &str, value: &str) -> Option<Edit> {
+    let n = &view.tree.nodes[map];
+    if view.is_reset(map) || view.is_protected(n.span.start) {
+        return None;
+    }
+    let Kind::Map { flow, entries } = &n.kind else {
+        return None;
+    };
+    let (last_key, last_value) = *entries.last()?;
+    let end = view
+        .content_end(last_value)
+        .max(view.tree.nodes[last_key].span.end);
+    if *flow {
+        return Some(Edit {
+            start: end,
+            end,
+            content: format!(", {key}: {value}"),
+        });
+    }
+    let (first_key, _) = entries.first()?;
+    let start = view.tree.nodes[*first_key].span.start;
+    let prefix = &view.text()[view.line_start(start)..start];
+    // Entries of a mapping that is a sequence item start after `- `; the next ones align with it.
+    let indent: String = prefix
+        .chars()
+        .map(|c| if c == '-' { ' ' } else { c })
+        .collect();
+    if !indent.chars().all(|c| c == ' ') {
+        return None;
+    }
+    let at = view.line_end(end);
+    Some(Edit {
+        start: at,
+        end: at,
+        content: format!("{}{indent}{key}: {value}", view.eol()),
+    })
+}
+
+/// A top-level volume to declare: a bare `name:`, or a local volume bound to a host directory
+/// (`--binds keep-path`: the data stays where it is).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declaration {
+    pub name: String,
+    pub bind_device: Option<String>,
+}
+
+impl Declaration {
+    /// The entry in block style, each line preceded by `eol` and indented by `indent`.
+    fn block(&self, eol: &str, indent: &str, unit: &str) -> String {
+        let mut out = format!("{eol}{indent}{}:", self.name);
+        if let Some(device) = &self.bind_device {
+            let device = render_scalar(device, Style::Plain, false);
+            for (depth, line) in [
+                (1, "driver: local".to_owned()),
+                (1, "driver_opts:".into()),
+                (2, "type: none".into()),
+                (2, "o: bind".into()),
+                (2, format!("device: {device}")),
+            ] {
+                out.push_str(&format!("{eol}{indent}{}{line}", unit.repeat(depth)));
+            }
+        }
+        out
+    }
+
+    fn flow(&self) -> String {
+        match &self.bind_device {
+            None => format!("{}: {{}}", self.name),
+            Some(device) => format!(
+                "{}: {{driver: local, driver_opts: {{type: none, o: bind, device: {}}}}}",
+                self.name,
+                render_scalar(device, Style::Plain, true)
+            ),
+        }
+    }
+}
+
+/// Declares top-level named volumes in the document that holds `offset`: extends an existing
+/// `volumes:` (block, flow, empty, null) or adds one.
+pub fn declare_volumes(view: View, offset: usize, decls: &[Declaration]) -> Option<Vec<Edit>> {
+    if decls.is_empty() {
+        return Some(Vec::new());
+    }
+    let doc = view
+        .tree
+        .documents
+        .iter()
+        .find(|d| d.span.start <= offset && offset <= d.span.end.max(d.span.start))?;
+    let root = doc.root?;
+    let Kind::Map {
+        flow: false,
+        entries,
+    } = &view.tree.nodes[root].kind
+    else {
+        return None;
+    };
+    let eol = view.eol();
+    let unit = " ".repeat(view.indent_unit());
+    let existing = entries
+        .iter()
+        .find(|(k, _)| view.tree.scalar(*k) == Some("volumes"));
+    let Some(&(key, value)) = existing else {
+        // No top-level `volumes:`: append one at the end of this document.
+        let (_, last_value) = entries.last()?;
+        let (last_key, _) = entries.last()?;
+        let end = view.line_end(
+            view.content_end(*last_value)
+                .max(view.tree.nodes[*last_key].span.end),
+        );
+        let at = end;
+        let mut content = String::new();
+        // Keep the file's habit of separating top-level sections with a blank line.
+        if separates_sections(view, entries) {
+            content.push_str(eol);
+        }
+        content.push_str(eol);
+        content.push_str("volumes:");
+        for d in decls {
+            content.push_str(&d.block(eol, &unit, &unit));
+        }
+        return Some(vec![Edit {
+            start: at,
+            end: at,
+            content,
+        }]);
+    };
+    let v = &view.tree.nodes[value];
+    if view.is_reset(value) {
+        return None;
+    }
+    match &v.kind {
+        Kind::Map {
+            flow: false,
+            entries: vols,
+        } if !vols.is_empty() => {
+            let (first, _) = vols.first()?;
+            let start = view.tree.nodes[*first].span.start;
+            let indent = &view.text()[view.line_start(start)..start];
+            if !indent.chars().all(|c| c == ' ') {
+                return None;
+            }
+            let (last_key, last_value) = vols.last()?;
+            let at = view.line_end(
+                view.content_end(*last_value)
+                    .max(view.tree.nodes[*last_key].span.end),
+            );
+            let content: String = decls.iter().map(|d| d.block(eol, indent, &unit)).collect();
+            Some(vec![Edit {
+                start: at,
+                end: at,
+                content,
+            }])
+        }
+        Kind::Map {
+            flow: true,
+            entries: vols,
+        } => {
+            let close = v.span.end.checked_sub(1)?;
+            if view.text().as_bytes().get(close) != Some(&b'}') {
+                return None;
+            }
+            let rendered: Vec<String> = decls.iter().map(Declaration::flow).collect();
+            Some(vec![match vols.last() {
+                Some((_, last)) => {
+                    let at = view.content_end(*last);
+                    Edit {
+                        start: at,
+                        end: at,
+                        content: format!(", {}", rendered.join(", ")),
+                    }
+                }
+                None => Edit {
+                    start: close,
+                    end: close,
+                    content: rendered.join(", "),
+                },
+            }])
+        }
+        Kind::Scalar {
+            value: text,
+            style: Style::Plain,
+        } if crate::syntax::is_null_text(text) => {
+            let key_col = view.column(view.tree.nodes[key].span.start);
+            let indent = " ".repeat(key_col) + &unit;
+            let body: String = decls.iter().map(|d| d.block(eol, &indent, &unit)).collect();
+            if v.span.start == v.span.end || text.is_empty() {
+                // `volumes:` with nothing after it (maybe a comment): add below the key's line.
+                let at = view.line_end(view.tree.nodes[key].span.end);
+                Some(vec![Edit {
+                    start: at,
+                    end: at,
+                    content: body,
+                }])
+            } else {
+                // `volumes: ~` / `volumes: null`: the null goes, the entries follow the colon.
+                let colon = view.text()[view.tree.nodes[key].span.end..v.span.start].find(':')?
+                    + view.tree.nodes[key].span.end;
+                Some(vec![Edit {
+                    start: colon + 1,
+                    end: v.span.end,
+                    content: body,
+                }])
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Whether the document's top-level entries are separated by blank lines.
+fn separates_sections(view: View, entries: &[(NodeId, NodeId)]) -> bool {
+    entries.iter().skip(1).any(|(k, _)| {
+        let start = view.line_start(view.tree.nodes[*k].span.start);
+        start > 0
+            && view.text()[view.line_start(start - 1)..start]
+                .trim()
+                .is_empty()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax;
+
+    fn apply(text: &str, edits: &[Edit]) -> String {
+        let mut out = text.to_owned();
+        let mut edits = edits.to_vec();
+        edits.sort_by_key(|e| std::cmp::Reverse(e.start));
+        for e in edits {
+            out.replace_range(e.start..e.end, &e.content);
+        }
+        out
+    }
+
+    fn with_view<T>(text: &str, f: impl FnOnce(View) -> T) -> T {
+        let source = SourceFile::new("c.yaml", "/c.yaml", text);
+        let tree = syntax::parse(text);
+        assert!(tree.error.is_none(), "{:?}", tree.error);
+        f(View {
+            source: &source,
+            tree: &tree,
+        })
+    }
+
+    fn declare(text: &str, names: &[&str]) -> Option<String> {
+        with_view(text, |v| {
+            let decls: Vec<Declaration> = names
+                .iter()
+                .map(|s| Declaration {
+                    name: (*s).to_owned(),
+                    bind_device: None,
+                })
+                .collect();
+            declare_volumes(v, 0, &decls).map(|e| apply(text, &e))
+        })
+    }
+
+    #[test]
+    fn declares_in_every_shape() {
+        assert_eq!(
+            declare("services:\n  a:\n    image: x\n", &["data"]).unwrap(),
+            "services:\n  a:\n    image: x\nvolumes:\n  data:\n"
+        );
+        assert_eq!(
+            declare("services:\n  a:\n    image: x", &["data"]).unwrap(),
+            "services:\n  a:\n    image: x\nvolumes:\n  data:"
+        );
+        assert_eq!(
+            declare("services:\n  a:\n    image: x\n\nnetworks:\n  n:\n", &["d"]).unwrap(),
+            "services:\n  a:\n    image: x\n\nnetworks:\n  n:\n\nvolumes:\n  d:\n"
+        );
+        assert_eq!(
+            declare("services: {}\nvolumes:\n    old:   # keep\n", &["d"]).unwrap(),
+            "services: {}\nvolumes:\n    old:   # keep\n    d:\n"
+        );
+        assert_eq!(
+            declare("services: {}\nvolumes: {}\n", &["d"]).unwrap(),
+            "services: {}\nvolumes: {d: {}}\n"
+        );
+        assert_eq!(
+            declare("services: {}\nvolumes: {a: {}}\n", &["d"]).unwrap(),
+            "services: {}\nvolumes: {a: {}, d: {}}\n"
+        );
+        assert_eq!(
+            declare("services: {}\nvolumes:\n", &["d"]).unwrap(),
+            "services: {}\nvolumes:\n  d:\n"
+        );
+        assert_eq!(
+            declare("services: {}\nvolumes: ~\n", &["d"]).unwrap(),
+            "services: {}\nvolumes:\n  d:\n"
+        );
+        assert_eq!(
+            declare("services: {}\r\nvolumes:\r\n  a:\r\n", &["d", "e"]).unwrap(),
+            "services: {}\r\nvolumes:\r\n  a:\r\n  d:\r\n  e:\r\n"
+        );
+        assert!(declare("services: {}\nvolumes: !reset {}\n", &["d"]).is_none());
+        let with_device = with_view("services: {}\n", |v| {
+            let d = Declaration {
+                name: "web-data".into(),
+                bind_device: Some("/srv/web data".into()),
+            };
+            apply("services: {}\n", &declare_volumes(v, 0, &[d]).unwrap())
+        });
+        assert_eq!(
+            with_device,
+            "services: {}\nvolumes:\n  web-data:\n    driver: local\n    driver_opts:\n      type: none\n      o: bind\n      device: /srv/web data\n"
+        );
+    }
+
+    #[test]
+    fn replaces_scalars_in_their_style() {
+        let text =
+            "services:\n  a:\n    volumes:\n      - '/data'\n      - \"/x\"\n      - /y   # c\n";
+        with_view(text, |v| {
+            let ids: Vec<NodeId> = v.tree.nodes.iter().enumerate().filter(|(_, n)| matches!(&n.kind, Kind::Scalar { value, .. } if value.starts_with('/'))).map(|(i, _)| i).collect();
+            let edits: Vec<Edit> = ids
+                .iter()
+                .map(|&i| replace_scalar(v, i, "a-data:/data").unwrap())
+                .collect();
+            assert_eq!(
+                apply(text, &edits),
+                "services:\n  a:\n    volumes:\n      - 'a-data:/data'\n      - \"a-data:/data\"\n      - a-data:/data   # c\n"
+            );
+        });
+    }
+
+    #[test]
+    fn appends_items_block_and_flow() {
+        let text =
+            "services:\n  a:\n    volumes:\n      - ./x:/x # c\n  b:\n    volumes: [./y:/y]\n";
+        with_view(text, |v| {
+            let seqs: Vec<NodeId> = v
+                .tree
+                .nodes
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| matches!(n.kind, Kind::Seq { .. }))
+                .map(|(i, _)| i)
+                .collect();
+            let edits = vec![
+                append_seq_item(v, seqs[0], "d:/d").unwrap(),
+                append_seq_item(v, seqs[1], "e:/e").unwrap(),
+            ];
+            assert_eq!(
+                apply(text, &edits),
+                "services:\n  a:\n    volumes:\n      - ./x:/x # c\n      - d:/d\n  b:\n    volumes: [./y:/y, e:/e]\n"
+            );
+        });
+    }
+
+    #[test]
+    fn adds_a_volumes_key_to_a_service() {
+        let text = "services:\n  db:\n    image: postgres:16\n    environment:\n      A: b\n";
+        with_view(text, |v| {
+            let db = v
+                .tree
+                .nodes
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| matches!(n.kind, Kind::Map { .. }))
+                .map(|(i, _)| i)
+                .nth(2)
+                .unwrap();
+            let e = add_seq_key(v, db, "volumes", "db-data:/var/lib/postgresql/data").unwrap();
+            assert_eq!(
+                apply(text, &[e]),
+                "services:\n  db:\n    image: postgres:16\n    environment:\n      A: b\n    volumes:\n      - db-data:/var/lib/postgresql/data\n"
+            );
+        });
+    }
+
+    #[test]
+    fn appends_map_entries_to_sequence_items() {
+        let text = "services:\n  a:\n    volumes:\n      - type: volume\n        target: /data\n      - {type: volume, target: /x}\n";
+        with_view(text, |v| {
+            let maps: Vec<NodeId> = v
+                .tree
+                .nodes
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| matches!(&n.kind, Kind::Map { entries, .. } if entries.len() == 2))
+                .map(|(i, _)| i)
+                .collect();
+            let edits = vec![
+                append_map_entry(v, maps[0], "source", "a-data").unwrap(),
+                append_map_entry(v, maps[1], "source", "a-x").unwrap(),
+            ];
+            assert_eq!(
+                apply(text, &edits),
+                "services:\n  a:\n    volumes:\n      - type: volume\n        target: /data\n        source: a-data\n      - {type: volume, target: /x, source: a-x}\n"
+            );
+        });
+    }
+
+    #[test]
+    fn plain_only_when_it_reads_back() {
+        assert!(plain_safe("db-data:/var/lib/x", false));
+        assert!(!plain_safe("true", false));
+        assert!(!plain_safe("a: b", false));
+        assert!(!plain_safe("a,b", true));
+        assert_eq!(render_scalar("it's", Style::SingleQuoted, false), "'it''s'");
+    }
+}

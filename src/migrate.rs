@@ -1,0 +1,227 @@
+//! `stowage migrate`: which mounts a migration converts, and the data plan that carries existing
+//! data across — as a summary for people and as a POSIX sh script that never deletes anything.
+
+use std::fmt::Write;
+
+use crate::analysis::ServiceAnalysis;
+use crate::model::{MountSyntax, Project};
+use crate::mounts::MountKind;
+
+/// One mount that a migration turns into a named volume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversion {
+    pub service: String,
+    pub target: String,
+    pub from: Source,
+    /// The new top-level volume key and its engine name.
+    pub volume_key: String,
+    pub engine_name: String,
+    /// `--binds keep-path`: the volume is the same host directory; nothing to copy.
+    pub keeps_path: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// An anonymous volume written in the file.
+    Anonymous,
+    /// The anonymous volume an image `VOLUME` created.
+    ImageVolume,
+    /// A host directory (absolute path).
+    Bind(String),
+}
+
+/// The conversions between a project before and after migration: every service target that was
+/// an anonymous volume or a bind and is now a named volume.
+pub fn conversions(
+    before: &Project,
+    before_mounts: &[ServiceAnalysis],
+    after: &Project,
+    after_mounts: &[ServiceAnalysis],
+) -> Vec<Conversion> {
+    let mut out = Vec::new();
+    for a in before_mounts {
+        let service = &before.services[a.service];
+        let Some(new) = after_mounts
+            .iter()
+            .find(|x| after.services[x.service].name == service.name)
+        else {
+            continue;
+        };
+        for m in &a.mounts {
+            let from = match (m.kind, m.syntax) {
+                (MountKind::Anonymous, MountSyntax::Implicit) => Source::ImageVolume,
+                (MountKind::Anonymous, _) => Source::Anonymous,
+                (MountKind::Bind, _) => Source::Bind(m.resolved_source.clone().unwrap_or_default()),
+                _ => continue,
+            };
+            let Some(now) = new
+                .mounts
+                .iter()
+                .find(|x| x.target == m.target && x.kind == MountKind::Named)
+            else {
+                continue;
+            };
+            let key = now.volume_key.clone().unwrap_or_default();
+            let volume = after.volume(&key);
+            let keeps_path = matches!(&from, Source::Bind(_))
+                && volume
+                    .is_some_and(|v| v.driver_opts.get("o").is_some_and(|o| o.contains("bind")));
+            out.push(Conversion {
+                service: service.name.clone(),
+                target: m.target.clone(),
+                from,
+                volume_key: key,
+                engine_name: now.resolved_source.clone().unwrap_or_default(),
+                keeps_path,
+            });
+        }
+    }
+    out
+}
+
+/// The plan for people.
+pub fn summary(project: &Project, conversions: &[Conversion]) -> String {
+    let mut out = String::new();
+    if conversions.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "data plan for project `{}`:", project.name);
+    for c in conversions {
+        let from = match &c.from {
+            Source::Anonymous => "anonymous volume".to_owned(),
+            Source::ImageVolume => "anonymous volume (image VOLUME)".to_owned(),
+            Source::Bind(host) => format!("host directory {host}"),
+        };
+        let how = if c.keeps_path {
+            "data stays in place"
+        } else {
+            "copy the data"
+        };
+        let _ = writeln!(
+            out,
+            "  {} {}: {from} -> named volume `{}` ({}): {how}",
+            c.service, c.target, c.volume_key, c.engine_name
+        );
+    }
+    out
+}
+
+/// Single-quotes a word for sh.
+fn q(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// The data plan as a POSIX sh script: find the old data, stop the services, let compose create
+/// the new volumes, copy, check that every file arrived, start again. Nothing is deleted.
+pub fn script(project: &Project, conversions: &[Conversion]) -> String {
+    let mut s = String::new();
+    let files: Vec<String> = project
+        .main_files
+        .iter()
+        .map(|&f| {
+            format!(
+                "-f {}",
+                q(&project.file(f).source.path.display().to_string())
+            )
+        })
+        .collect();
+    let _ = writeln!(s, "#!/bin/sh");
+    let _ = writeln!(
+        s,
+        "# Data migration for the compose project `{}`, written by `stowage migrate`.",
+        project.name.replace('\n', " ")
+    );
+    let _ = writeln!(
+        s,
+        "# Run it after the compose files were rewritten (`stowage migrate --write`) and before"
+    );
+    let _ = writeln!(
+        s,
+        "# anything recreated the containers: it reads the old volumes from the existing containers."
+    );
+    let _ = writeln!(
+        s,
+        "# Nothing is deleted: old anonymous volumes and host directories stay until you remove them."
+    );
+    let _ = writeln!(s, "set -eu\n");
+    let _ = writeln!(
+        s,
+        "compose() {{\n  docker compose --project-directory {} -p {} {} \"$@\"\n}}",
+        q(&project.directory.display().to_string()),
+        q(&project.name),
+        files.join(" ")
+    );
+    let _ = writeln!(s, "helper_image=${{STOWAGE_HELPER_IMAGE:-alpine:3.20}}\n");
+    let _ = writeln!(
+        s,
+        "# The volume mounted at a path in a service's existing container (empty when there is none)."
+    );
+    let _ = writeln!(
+        s,
+        "old_volume() {{\n  cid=$(compose ps -aq \"$1\" | head -n 1)\n  if [ -z \"$cid\" ]; then\n    return 0\n  fi\n  docker inspect --format '{{{{range .Mounts}}}}{{{{if eq .Destination \"'\"$2\"'\"}}}}{{{{.Name}}}}{{{{end}}}}{{{{end}}}}' \"$cid\"\n}}\n"
+    );
+    let _ = writeln!(
+        s,
+        "# Copy everything, then check that every file of the source exists in the volume."
+    );
+    let _ = writeln!(
+        s,
+        "copy_into() {{\n  docker run --rm -v \"$1\":/from:ro -v \"$2\":/to \"$helper_image\" sh -c 'cp -a /from/. /to/'\n  missing=$(docker run --rm -v \"$1\":/from:ro -v \"$2\":/to:ro \"$helper_image\" sh -c 'cd /from && find . | while IFS= read -r f; do [ -e \"/to/$f\" ] || [ -L \"/to/$f\" ] || echo \"$f\"; done | wc -l')\n  total=$(docker run --rm -v \"$1\":/from:ro \"$helper_image\" sh -c 'find /from | wc -l')\n  if [ \"$missing\" -ne 0 ]; then\n    echo \"stowage: $missing of $total entries of $1 are missing from $2\" >&2\n    exit 1\n  fi\n  echo \"copied $total entries from $1 to $2\"\n}}\n"
+    );
+    let copies: Vec<&Conversion> = conversions.iter().filter(|c| !c.keeps_path).collect();
+    let mut services: Vec<&str> = conversions.iter().map(|c| c.service.as_str()).collect();
+    services.sort_unstable();
+    services.dedup();
+    let service_args = services.iter().map(|x| q(x)).collect::<Vec<_>>().join(" ");
+    let _ = writeln!(s, "# 1. Where the data is now.");
+    for (i, c) in copies.iter().enumerate() {
+        match &c.from {
+            Source::Bind(host) => {
+                let _ = writeln!(s, "old_{i}={}", q(host));
+            }
+            _ => {
+                let _ = writeln!(
+                    s,
+                    "old_{i}=$(old_volume {} {})",
+                    q(&c.service),
+                    q(&c.target)
+                );
+            }
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\n# 2. Stop the services, and let compose create the new volumes (containers are not started)."
+    );
+    let _ = writeln!(s, "compose stop {service_args}");
+    let _ = writeln!(s, "compose create {service_args}\n");
+    let _ = writeln!(s, "# 3. Copy the data into the new named volumes.");
+    for (i, c) in copies.iter().enumerate() {
+        let _ = writeln!(s, "# {} {} -> {}", c.service, c.target, c.engine_name);
+        let _ = writeln!(
+            s,
+            "if [ -n \"$old_{i}\" ]; then\n  copy_into \"$old_{i}\" {}\nelse\n  echo {} >&2\nfi",
+            q(&c.engine_name),
+            q(&format!(
+                "stowage: no existing data found for {} {}; nothing to copy",
+                c.service, c.target
+            ))
+        );
+    }
+    for c in conversions.iter().filter(|c| c.keeps_path) {
+        let _ = writeln!(
+            s,
+            "# {} {}: the volume {} is the same host directory; nothing to copy",
+            c.service, c.target, c.engine_name
+        );
+    }
+    let _ = writeln!(s, "\n# 4. Start the services again.");
+    let _ = writeln!(s, "compose start {service_args}");
+    for (i, _) in copies.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "[ -z \"$old_{i}\" ] || echo \"kept the old data: $old_{i}\""
+        );
+    }
+    s
+}

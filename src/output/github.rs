@@ -1,0 +1,71 @@
+//! `stowage check --format github`: GitHub Actions workflow commands, one annotation per finding
+//! (`::warning file=…,line=…,col=…,endLine=…,endColumn=…,title=…::message`).
+
+use std::fmt::Write;
+
+use super::position;
+use crate::finding::{Finding, Severity};
+use crate::model::Project;
+
+/// Escapes a command's message (data): `%`, `\r`, `\n`.
+pub fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a property value: as data, plus `:` and `,`.
+pub fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+fn command(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "notice",
+    }
+}
+
+pub fn render_findings(out: &mut String, project: &Project, findings: &[Finding]) {
+    for f in findings {
+        let start = position(project, f.loc);
+        let end = project.file(f.loc.file).source.line_col(f.loc.end);
+        let mut message = f.message.clone();
+        if !f.help.is_empty() {
+            message.push('\n');
+            message.push_str(&f.help);
+        }
+        let _ = writeln!(
+            out,
+            "::{} file={},line={},col={},endLine={},endColumn={},title={}::{}",
+            command(f.severity),
+            escape_property(&start.path),
+            start.line,
+            start.column,
+            end.line,
+            end.column,
+            escape_property(&format!("stowage ({})", f.rule)),
+            escape_data(&message)
+        );
+    }
+}
+
+/// A path stowage could not check, as an error annotation (on the file when there is one).
+pub fn render_failure(out: &mut String, path: Option<&str>, message: &str) {
+    let file = path
+        .map(|p| format!(" file={},title=stowage", escape_property(p)))
+        .unwrap_or_else(|| " title=stowage".into());
+    let _ = writeln!(out, "::error{file}::{}", escape_data(message));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping() {
+        assert_eq!(escape_data("50%\r\nx: y, z"), "50%25%0D%0Ax: y, z");
+        assert_eq!(escape_property("a:b,c%"), "a%3Ab%2Cc%25");
+    }
+}
