@@ -15,8 +15,12 @@ use std::path::Path;
 use crate::check::{self, RuleSettings};
 use crate::config::{self, Config, ConfigError};
 use crate::finding::{Finding, Severity};
+use crate::fix;
+use crate::fix::convert::{BindStrategy, FixSettings};
 use crate::images::KnowledgeBase;
 use crate::inventory::{self, Request};
+use crate::migrate;
+use crate::model::Project;
 use crate::output;
 use crate::output::human::Human;
 use crate::project::LoadOptions;
@@ -36,6 +40,9 @@ pub enum Command {
     Check(CheckArgs),
     /// Every mount of every service, classified, with what survives restart, recreate, down and down -v.
     Volumes(VolumesArgs),
+    /// Rewrite anonymous volumes, image volumes and (on request) bind mounts into named volumes,
+    /// with a plan that carries the data across (a dry run unless `--write`).
+    Migrate(MigrateArgs),
     /// List the rules.
     Rules,
     /// Print a rule's documentation.
@@ -83,6 +90,40 @@ pub struct CheckArgs {
     /// Print findings only, no summary.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Apply safe fixes (verified before anything is written).
+    #[arg(long)]
+    pub fix: bool,
+    /// Also apply unsafe fixes (they change where data lives: see `stowage migrate` for the data plan).
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    /// Print the fixes as a unified diff instead of writing them (exit 1 when there are changes).
+    #[arg(long)]
+    pub diff: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Apply the changes (verified, atomic) instead of printing them.
+    #[arg(long)]
+    pub write: bool,
+    /// Read-write directory bind mounts: leave them (`skip`), move their data into named volumes
+    /// (`volume`), or turn them into named volumes bound to the same directory (`keep-path`).
+    #[arg(long, value_parser = ["skip", "volume", "keep-path"])]
+    pub binds: Option<String>,
+    /// Name of new volumes: `{service}`, `{basename}` (last part of the container path), `{project}`.
+    #[arg(long)]
+    pub name_template: Option<String>,
+    /// Write the data plan as a POSIX sh script to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub script: Option<PathBuf>,
+    /// Configuration file (default: `.stowage.yaml` found upward from each project).
+    #[arg(long, conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Ignore configuration files.
+    #[arg(long)]
+    pub no_config: bool,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,6 +237,7 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Check(args) => check(args),
         Command::Volumes(args) => volumes(args),
+        Command::Migrate(args) => migrate(args),
         Command::Rules => {
             print(&output::rules_doc::list());
             EXIT_OK
@@ -236,6 +278,8 @@ pub fn main() -> i32 {
 /// pre-commit runs stay clean): a spinner while projects load, shown once loading takes longer
 /// than a moment, then a bar while more than [`PROGRESS_MIN_PROJECTS`] projects are checked.
 struct Progress {
+    /// The spinner, and whether it is finished (the delayed reveal must not draw it after that).
+    spinner: Option<(ProgressBar, std::sync::Arc<std::sync::Mutex<bool>>)>,
     bar: Option<ProgressBar>,
 }
 
@@ -244,39 +288,47 @@ const PROGRESS_DELAY: std::time::Duration = std::time::Duration::from_millis(300
 
 impl Progress {
     fn loading() -> Progress {
+        let mut progress = Progress {
+            spinner: None,
+            bar: None,
+        };
         if !std::io::stderr().is_terminal() {
-            return Progress { bar: None };
+            return progress;
         }
-        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
-        bar.set_style(
+        let spinner = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+        spinner.set_style(
             ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("a valid template"),
         );
-        bar.set_message("loading compose projects…");
-        bar.enable_steady_tick(std::time::Duration::from_millis(100));
-        let delayed = bar.clone();
+        spinner.set_message("loading compose projects…");
+        spinner.enable_steady_tick(std::time::Duration::from_millis(100));
+        let finished = std::sync::Arc::new(std::sync::Mutex::new(false));
+        let (delayed, delayed_finished) = (spinner.clone(), finished.clone());
         std::thread::spawn(move || {
             std::thread::sleep(PROGRESS_DELAY);
-            if !delayed.is_finished() {
+            let finished = delayed_finished.lock().unwrap_or_else(|e| e.into_inner());
+            if !*finished {
                 delayed.set_draw_target(ProgressDrawTarget::stderr());
             }
         });
-        Progress { bar: Some(bar) }
+        progress.spinner = Some((spinner, finished));
+        progress
     }
 
     /// Loading is done; `projects` are about to be checked one by one.
     fn checking(&mut self, projects: usize) {
-        let Some(bar) = &self.bar else { return };
-        if projects <= PROGRESS_MIN_PROJECTS {
-            self.finish();
+        if self.spinner.is_none() {
             return;
         }
-        bar.set_style(
-            ProgressStyle::with_template("{bar:30} {pos}/{len} projects checked {elapsed}")
-                .expect("a valid template"),
-        );
-        bar.set_length(projects as u64);
-        bar.set_position(0);
-        bar.set_draw_target(ProgressDrawTarget::stderr());
+        self.finish();
+        if projects > PROGRESS_MIN_PROJECTS {
+            let bar =
+                ProgressBar::with_draw_target(Some(projects as u64), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template("{bar:30} {pos}/{len} projects checked {elapsed}")
+                    .expect("a valid template"),
+            );
+            self.bar = Some(bar);
+        }
     }
 
     fn inc(&self) {
@@ -286,6 +338,11 @@ impl Progress {
     }
 
     fn finish(&mut self) {
+        if let Some((spinner, finished)) = self.spinner.take() {
+            let mut finished = finished.lock().unwrap_or_else(|e| e.into_inner());
+            *finished = true;
+            spinner.finish_and_clear();
+        }
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
@@ -381,23 +438,40 @@ fn check(args: CheckArgs) -> i32 {
         ignore: args.ignore.clone(),
         ..RuleSettings::default()
     };
-    let linted: Vec<Result<(Vec<Finding>, Severity), String>> = inventory
+    let fixing = args.fix || args.diff;
+    let linted: Vec<Result<Linted, String>> = inventory
         .projects
         .par_iter()
         .zip(plans.par_iter())
-        .map(|((project, analysis), config)| {
+        .zip(inventory.options.par_iter())
+        .map(|(((project, analysis), config), opts)| {
             let threshold = args
                 .fail_on
                 .map(Severity::from)
                 .or(config.fail_on)
                 .unwrap_or(Severity::Warning);
             let outcome = catch_unwind(AssertUnwindSafe(|| {
-                check::lint(project, analysis, &base, config)
+                if fixing {
+                    let lint = |p: &Project| {
+                        check::lint(
+                            p,
+                            &crate::analysis::analyse(p, KnowledgeBase::builtin()),
+                            &base,
+                            config,
+                        )
+                        .unwrap_or_default()
+                    };
+                    fix::fix_project(opts, &lint, args.unsafe_fixes)
+                        .map(|o| (o.remaining.clone(), Some(o)))
+                        .map_err(|e| e.to_string())
+                } else {
+                    check::lint(project, analysis, &base, config).map(|f| (f, None))
+                }
             }))
             .unwrap_or_else(|_| {
                 Err("internal error while checking this project (please report it)".into())
             })
-            .map(|f| (f, threshold));
+            .map(|(f, o)| (f, threshold, o));
             progress.inc();
             outcome
         })
@@ -409,7 +483,33 @@ fn check(args: CheckArgs) -> i32 {
         .iter()
         .map(|f| (f.path.clone(), f.message.clone()))
         .collect();
-    for ((project, _), outcome) in inventory.projects.iter().zip(linted) {
+    // Fixed projects replace the loaded ones for reporting what is left.
+    let mut staged = Vec::new();
+    let mut fixed_projects: Vec<Option<Project>> = Vec::new();
+    let mut changes: Vec<fix::FixedFile> = Vec::new();
+    let (mut applied, mut unsafe_waiting) = (0, 0);
+    for outcome in linted {
+        match outcome {
+            Ok((findings, threshold, outcome)) => {
+                let fixed = outcome.map(|o| {
+                    applied += o.applied;
+                    unsafe_waiting += o.unsafe_waiting;
+                    changes.extend(o.files);
+                    o.project
+                });
+                fixed_projects.push(fixed.flatten());
+                staged.push(Ok((findings, threshold)));
+            }
+            Err(message) => {
+                fixed_projects.push(None);
+                staged.push(Err(message));
+            }
+        }
+    }
+    for (i, outcome) in staged.into_iter().enumerate() {
+        let project = fixed_projects[i]
+            .as_ref()
+            .unwrap_or(&inventory.projects[i].0);
         match outcome {
             Ok((findings, threshold)) => {
                 failing |= findings.iter().any(|f| f.severity >= threshold);
@@ -428,6 +528,49 @@ fn check(args: CheckArgs) -> i32 {
                     .map(|&f| project.file(f).source.display.clone()),
                 message,
             )),
+        }
+    }
+    if args.diff {
+        print(&output::diff::unified(&changes));
+        let fixes = if applied == 1 { "fix" } else { "fixes" };
+        if !args.quiet {
+            eprintln!(
+                "{applied} {fixes} would be applied to {} file(s){}",
+                changes.len(),
+                unsafe_note(unsafe_waiting)
+            );
+        }
+        for (p, m) in &failures {
+            eprintln!(
+                "error: {}{m}",
+                p.as_deref().map(|p| format!("{p}: ")).unwrap_or_default()
+            );
+        }
+        return if inventory.has_failures() || !failures.is_empty() {
+            EXIT_FAILURE
+        } else if changes.is_empty() {
+            EXIT_OK
+        } else {
+            EXIT_FINDINGS
+        };
+    }
+    let stdin_paths: Vec<PathBuf> = inventory
+        .options
+        .iter()
+        .filter(|o| o.stdin.is_some())
+        .map(crate::project::stdin_path)
+        .collect();
+    let mut printed_stdin = false;
+    for change in &changes {
+        if stdin_paths.contains(&change.path) {
+            // `check --fix -` prints the fixed text instead of writing a file; the report goes
+            // to stderr.
+            print(&change.fixed);
+            printed_stdin = true;
+            continue;
+        }
+        if let Err(e) = fix::write::atomic_write(&change.path, &change.original, &change.fixed) {
+            failures.push((Some(change.display.clone()), e.to_string()));
         }
     }
     for (project, findings) in &results {
@@ -485,17 +628,40 @@ fn check(args: CheckArgs) -> i32 {
                 text.push_str(&output::summary::statistics(&all));
             }
             if !args.quiet && (files > 0 || failures.is_empty()) {
+                if args.fix {
+                    let fixes = if applied == 1 { "fix" } else { "fixes" };
+                    text.push_str(&format!(
+                        "Applied {applied} {fixes} to {} file(s).{}\n",
+                        changes.len(),
+                        unsafe_note(unsafe_waiting)
+                    ));
+                }
                 text.push_str(&output::summary::line(&all, files));
             }
         }
     }
-    print(&text);
+    if printed_stdin {
+        eprint!("{text}");
+    } else {
+        print(&text);
+    }
     if inventory.has_failures() || !failures.is_empty() {
         EXIT_FAILURE
     } else if !args.exit_zero && failing {
         EXIT_FINDINGS
     } else {
         EXIT_OK
+    }
+}
+
+/// One project's findings, the severity that fails the run, and what fixing it did.
+type Linted = (Vec<Finding>, Severity, Option<fix::Outcome>);
+
+fn unsafe_note(waiting: usize) -> String {
+    match waiting {
+        0 => String::new(),
+        1 => " 1 unsafe fix is available with `--unsafe-fixes`.".into(),
+        n => format!(" {n} unsafe fixes are available with `--unsafe-fixes`."),
     }
 }
 
@@ -561,6 +727,140 @@ fn volumes(args: VolumesArgs) -> i32 {
     if inventory.has_failures() {
         EXIT_FAILURE
     } else if inventory.has_errors() {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    }
+}
+
+fn migrate(args: MigrateArgs) -> i32 {
+    let mut configs = Configs {
+        explicit: None,
+        disabled: args.no_config,
+        found: HashMap::new(),
+    };
+    if let Some(path) = &args.config {
+        match config::load(path) {
+            Ok(c) => configs.explicit = Some(c),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_FAILURE;
+            }
+        }
+    }
+    let request = match request(args.load) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_FAILURE;
+        }
+    };
+    let inventory = inventory::collect(&request, KnowledgeBase::builtin());
+    let mut failures: Vec<String> = inventory
+        .failures
+        .iter()
+        .map(|f| {
+            format!(
+                "{}{}",
+                f.path
+                    .as_deref()
+                    .map(|p| format!("{p}: "))
+                    .unwrap_or_default(),
+                f.message
+            )
+        })
+        .collect();
+    let mut diff = String::new();
+    let mut plan = String::new();
+    let mut script = String::new();
+    let mut changes = Vec::new();
+    for (i, (project, analysis)) in inventory.projects.iter().enumerate() {
+        if project.is_rejected() {
+            failures.push(format!(
+                "{}: compose rejects this project; fix its errors first (`stowage check`)",
+                project
+                    .main_files
+                    .first()
+                    .map(|&f| project.file(f).source.display.clone())
+                    .unwrap_or_default()
+            ));
+            continue;
+        }
+        let config = match configs.for_dir(&project.directory) {
+            Ok(c) => c.clone(),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_FAILURE;
+            }
+        };
+        let binds = args
+            .binds
+            .as_deref()
+            .or(config.migrate.binds.as_deref())
+            .and_then(BindStrategy::parse)
+            .unwrap_or_default();
+        let fixes = FixSettings {
+            binds,
+            name_template: args
+                .name_template
+                .clone()
+                .or(config.migrate.name_template.clone()),
+        };
+        let (outcome, after, conversions) = match catch_unwind(AssertUnwindSafe(|| {
+            migrate::migrate_project(&inventory.options[i], project, analysis, fixes)
+        })) {
+            Ok(Ok(m)) => (m.outcome, m.after, m.conversions),
+            Ok(Err(e)) => {
+                failures.push(e);
+                continue;
+            }
+            Err(_) => {
+                failures
+                    .push("internal error while migrating this project (please report it)".into());
+                continue;
+            }
+        };
+        let after = &after;
+        diff.push_str(&output::diff::unified(&outcome.files));
+        plan.push_str(&migrate::summary(after, &conversions));
+        if !conversions.is_empty() {
+            let body = migrate::script(after, &conversions);
+            script.push_str(if script.is_empty() {
+                &body
+            } else {
+                body.trim_start_matches("#!/bin/sh\n")
+            });
+        }
+        changes.extend(outcome.files);
+    }
+    if args.write {
+        for change in &changes {
+            if let Err(e) = fix::write::atomic_write(&change.path, &change.original, &change.fixed)
+            {
+                failures.push(e.to_string());
+            }
+        }
+    } else {
+        print(&diff);
+    }
+    if !plan.is_empty() {
+        eprint!("{plan}");
+    }
+    if let Some(path) = &args.script {
+        if let Err(e) = std::fs::write(path, &script) {
+            failures.push(format!("{}: cannot write the script: {e}", path.display()));
+        } else if !script.is_empty() {
+            eprintln!("data plan written to {}", path.display());
+        }
+    } else if !script.is_empty() {
+        eprintln!("`--script FILE` writes the commands that copy the data across");
+    }
+    for f in &failures {
+        eprintln!("error: {f}");
+    }
+    if !failures.is_empty() {
+        EXIT_FAILURE
+    } else if !args.write && !changes.is_empty() {
         EXIT_FINDINGS
     } else {
         EXIT_OK

@@ -15,6 +15,8 @@ use crate::project::{self, LoadOptions};
 /// Everything loaded for one command.
 pub struct Inventory {
     pub projects: Vec<(Project, Vec<ServiceAnalysis>)>,
+    /// How each project was loaded (same order as `projects`), to load it again after fixes.
+    pub options: Vec<LoadOptions>,
     /// Paths that could not be processed at all (missing, or a bug while loading).
     pub failures: Vec<Failure>,
     pub cwd: PathBuf,
@@ -98,7 +100,21 @@ pub fn collect(request: &Request, kb: &KnowledgeBase) -> Inventory {
             }
         }
     }
-    let projects: Vec<Result<(Project, Vec<ServiceAnalysis>), Failure>> = sets
+    // A file named twice, or a base file named next to its override (pre-commit passes both),
+    // is one project: drop sets contained in another set.
+    let mut unique: Vec<ProjectFiles> = Vec::new();
+    for set in sets {
+        if unique
+            .iter()
+            .any(|u| set.files.iter().all(|f| u.files.contains(f)))
+        {
+            continue;
+        }
+        unique.retain(|u| !u.files.iter().all(|f| set.files.contains(f)));
+        unique.push(set);
+    }
+    type Loaded = (Project, Vec<ServiceAnalysis>, LoadOptions);
+    let projects: Vec<Result<Loaded, Failure>> = unique
         .par_iter()
         .map(|set| {
             let mut opts = request.load.clone();
@@ -106,7 +122,7 @@ pub fn collect(request: &Request, kb: &KnowledgeBase) -> Inventory {
             catch_unwind(AssertUnwindSafe(|| {
                 let project = project::load(&opts);
                 let analysis = analysis::analyse(&project, kb);
-                (project, analysis)
+                (project, analysis, opts.clone())
             }))
             .map_err(|panic| {
                 let what = panic
@@ -124,14 +140,19 @@ pub fn collect(request: &Request, kb: &KnowledgeBase) -> Inventory {
         })
         .collect();
     let mut loaded = Vec::new();
+    let mut options = Vec::new();
     for p in projects {
         match p {
-            Ok(p) => loaded.push(p),
+            Ok((project, analysis, opts)) => {
+                loaded.push((project, analysis));
+                options.push(opts);
+            }
             Err(f) => failures.push(f),
         }
     }
     Inventory {
         projects: loaded,
+        options,
         failures,
         cwd,
     }

@@ -3,9 +3,91 @@
 
 use std::fmt::Write;
 
-use crate::analysis::ServiceAnalysis;
+use crate::analysis::{self, ServiceAnalysis};
+use crate::check::{self, RuleSettings};
+use crate::config::Config;
+use crate::fix::convert::FixSettings;
+use crate::fix::{self, Outcome};
+use crate::images::KnowledgeBase;
 use crate::model::{MountSyntax, Project};
 use crate::mounts::MountKind;
+use crate::project::LoadOptions;
+
+/// The rules whose fixes make up a migration.
+pub const RULES: [&str; 3] = ["anonymous-volume", "implicit-volume", "bind-mount"];
+
+/// A verified migration of one project, not yet written.
+pub struct Migration {
+    pub outcome: Outcome,
+    /// The project as it loads after the migration.
+    pub after: Project,
+    pub conversions: Vec<Conversion>,
+}
+
+/// Migrates one project in memory: the migration rules' fixes (unsafe ones included) through the
+/// fix loop, then checks that every target is still mounted. `Err` says why it refuses.
+pub fn migrate_project(
+    opts: &LoadOptions,
+    before: &Project,
+    before_mounts: &[ServiceAnalysis],
+    fixes: FixSettings,
+) -> Result<Migration, String> {
+    let kb = KnowledgeBase::builtin();
+    let settings = RuleSettings {
+        select: RULES.iter().map(|r| (*r).to_owned()).collect(),
+        fixes,
+        ..RuleSettings::default()
+    };
+    // Severities and per-path ignores of a configuration do not decide what migrates.
+    let lint = |p: &Project| {
+        check::run(
+            p,
+            &analysis::analyse(p, kb),
+            kb,
+            &settings,
+            &Config::default(),
+        )
+    };
+    let mut outcome = fix::fix_project(opts, &lint, true).map_err(|e| e.to_string())?;
+    let after = outcome
+        .project
+        .take()
+        .ok_or("the migrated project could not be loaded")?;
+    let after_mounts = analysis::analyse(&after, kb);
+    if let Some(lost) = lost_target(before, before_mounts, &after, &after_mounts) {
+        return Err(format!(
+            "refusing to migrate: {lost} would no longer be mounted"
+        ));
+    }
+    let conversions = conversions(before, before_mounts, &after, &after_mounts);
+    Ok(Migration {
+        outcome,
+        after,
+        conversions,
+    })
+}
+
+/// A service target mounted before the migration and not after (a migration changes the kind of
+/// mount, never what is mounted where).
+fn lost_target(
+    before: &Project,
+    before_mounts: &[ServiceAnalysis],
+    after: &Project,
+    after_mounts: &[ServiceAnalysis],
+) -> Option<String> {
+    for a in before_mounts {
+        let name = &before.services[a.service].name;
+        let now = after_mounts
+            .iter()
+            .find(|x| &after.services[x.service].name == name);
+        for m in &a.mounts {
+            if !now.is_some_and(|n| n.mounts.iter().any(|x| x.target == m.target)) {
+                return Some(format!("`{}` of service `{name}`", m.target));
+            }
+        }
+    }
+    None
+}
 
 /// One mount that a migration turns into a named volume.
 #[derive(Debug, Clone, PartialEq, Eq)]

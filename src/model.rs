@@ -49,6 +49,18 @@ pub enum NameOrigin {
 pub struct LoadedFile {
     pub source: SourceFile,
     pub tree: Tree,
+    pub role: FileRole,
+}
+
+/// How a file is part of a project; it decides where a new top-level declaration may go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FileRole {
+    /// Given on the command line or discovered (merged with `-f` semantics).
+    Main,
+    /// Loaded through `include`: its top-level resources are imported.
+    Included,
+    /// Loaded through `extends`: only the extended service is taken, nothing at top level.
+    Extended,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -56,6 +56,8 @@ struct Loader<'a> {
     include_chain: Vec<PathBuf>,
     /// Services being resolved through `extends`, to detect cycles.
     extends_chain: Vec<(PathBuf, String)>,
+    /// The role of files read now (an `include` inside an extended file is still extended).
+    role: FileRole,
 }
 
 fn abs(base: &Path, p: &Path) -> PathBuf {
@@ -92,6 +94,7 @@ impl<'a> Loader<'a> {
             home,
             include_chain: Vec::new(),
             extends_chain: Vec::new(),
+            role: FileRole::Main,
         }
     }
 
@@ -109,13 +112,7 @@ impl<'a> Loader<'a> {
             .iter()
             .map(|f| {
                 if f.as_os_str() == "-" {
-                    abs(
-                        &self.opts.cwd,
-                        self.opts
-                            .stdin_filename
-                            .as_deref()
-                            .unwrap_or(Path::new("stdin.yaml")),
-                    )
+                    stdin_path(self.opts)
                 } else {
                     abs(&self.opts.cwd, f)
                 }
@@ -247,7 +244,11 @@ impl<'a> Loader<'a> {
                 err.message.clone(),
             ));
         }
-        self.files.push(LoadedFile { source, tree });
+        self.files.push(LoadedFile {
+            source,
+            tree,
+            role: self.role,
+        });
         self.base_dirs.push(base_dir.to_path_buf());
         Some(id)
     }
@@ -478,7 +479,10 @@ impl<'a> Loader<'a> {
                 }
                 self.include_chain
                     .push(self.files[file].source.path.clone());
+                let included = self.role.max(FileRole::Included);
+                let role = std::mem::replace(&mut self.role, included);
                 imported = self.load_file(&path, None, &inc_dir, &inc_env, imported);
+                self.role = role;
                 self.include_chain.pop();
             }
             self.import_resources(cfg, imported);
@@ -641,7 +645,9 @@ impl<'a> Loader<'a> {
                     None
                 } else {
                     let _ = f;
+                    let role = std::mem::replace(&mut self.role, FileRole::Extended);
                     let loaded = self.load_file(&path, None, &dir, env, empty_map(loc));
+                    self.role = role;
                     match loaded.get("services").and_then(|s| s.get(&base_name)) {
                         Some(b) => Some(b.clone()),
                         None => {
@@ -1611,6 +1617,16 @@ fn lower_environment(
         .collect()
 }
 
+/// The path standard input stands for (`--stdin-filename`, relative to the working directory).
+pub fn stdin_path(opts: &LoadOptions) -> PathBuf {
+    abs(
+        &opts.cwd,
+        opts.stdin_filename
+            .as_deref()
+            .unwrap_or(Path::new("stdin.yaml")),
+    )
+}
+
 /// compose-go `NormalizeProjectName`: lowercase, keep `[a-z0-9_-]`, trim leading `_` and `-`.
 pub fn normalize_project_name(s: &str) -> String {
     let lower = s.to_lowercase();
@@ -1622,7 +1638,7 @@ pub fn normalize_project_name(s: &str) -> String {
 }
 
 /// Service keys of the compose specification (schema `#/definitions/service`).
-const SERVICE_KEYS: &[&str] = &[
+pub const SERVICE_KEYS: &[&str] = &[
     "annotations",
     "attach",
     "blkio_config",

@@ -12,18 +12,21 @@ use stowage::check::{self, RuleSettings};
 use stowage::config::Config;
 use stowage::discover;
 use stowage::finding::Finding;
+use stowage::fix;
 use stowage::images::KnowledgeBase;
 use stowage::model::Project;
 use stowage::output::position;
 use stowage::project::{self, LoadOptions};
-use stowage::rules;
+use stowage::rules::{self, FixAvailability};
 
 fn fixtures_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules")
 }
 
 /// Loads a fixture with a fixed environment so results do not depend on the machine.
-pub fn load_fixture(path: &Path) -> Project {
+/// How a fixture is loaded (a file alone, or a directory with compose's discovery), with a fixed
+/// environment so results do not depend on the machine.
+fn load_options(path: &Path, cwd: &Path) -> LoadOptions {
     let (dir, files) = if path.is_dir() {
         (
             path.to_path_buf(),
@@ -37,13 +40,17 @@ pub fn load_fixture(path: &Path) -> Project {
     };
     let mut env = IndexMap::new();
     env.insert("HOME".to_owned(), "/home/user".to_owned());
-    project::load(&LoadOptions {
+    LoadOptions {
         files,
         process_env: env,
-        cwd: fixtures_root(),
-        project_directory: Some(dir.clone()),
+        cwd: cwd.to_path_buf(),
+        project_directory: Some(dir),
         ..LoadOptions::default()
-    })
+    }
+}
+
+pub fn load_fixture(path: &Path) -> Project {
+    project::load(&load_options(path, &fixtures_root()))
 }
 
 fn render(project: &Project, findings: &[Finding]) -> String {
@@ -134,6 +141,66 @@ fn is_ok_case(path: &Path) -> bool {
     stem.ends_with("-ok") || stem == "ok"
 }
 
+/// Applies every fix (unsafe ones included) through the fix engine: it must converge, verify,
+/// and a second run must change nothing. Returns the diff for the snapshot.
+fn fixed_diff(
+    path: &Path,
+    settings: &RuleSettings,
+    failures: &mut Vec<String>,
+    rel: &str,
+) -> String {
+    // The whole rule directory is copied, so relative paths (bind sources) look the same.
+    let tmp = tempfile::tempdir().unwrap();
+    let rule_dir = path.parent().unwrap();
+    copy_tree(rule_dir, tmp.path());
+    let target = tmp.path().join(path.file_name().unwrap());
+    let kb = KnowledgeBase::builtin();
+    let lint = |p: &Project| {
+        check::run(
+            p,
+            &analysis::analyse(p, kb),
+            kb,
+            settings,
+            &Config::default(),
+        )
+    };
+    let opts = load_options(&target, tmp.path());
+    let outcome = match fix::fix_project(&opts, &lint, true) {
+        Ok(o) => o,
+        Err(e) => {
+            failures.push(format!("{rel}: fixes refused: {e}"));
+            return String::new();
+        }
+    };
+    for f in &outcome.files {
+        std::fs::write(&f.path, &f.fixed).unwrap();
+    }
+    match fix::fix_project(&opts, &lint, true) {
+        Ok(again) if !again.files.is_empty() => failures.push(format!(
+            "{rel}: a second fix pass changes {}",
+            again.files[0].display
+        )),
+        Err(e) => failures.push(format!("{rel}: second fix pass refused: {e}")),
+        Ok(_) => {}
+    }
+    format!(
+        "--- fixed ---\n{}",
+        stowage::output::diff::unified(&outcome.files)
+    )
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
 #[test]
 fn rule_fixtures() {
     let kb = KnowledgeBase::builtin();
@@ -143,7 +210,8 @@ fn rule_fixtures() {
         let project = load_fixture(&path);
         let analysis = analysis::analyse(&project, kb);
         let mut settings = RuleSettings::default();
-        if let Some(rule) = rules::find(&rule_id) {
+        // A rule that is off by default is switched on for its own fixtures.
+        if let Some(rule) = rules::find(&rule_id).filter(|r| r.meta().off_by_default) {
             settings
                 .severity
                 .insert(rule_id.clone(), Some(rule.meta().severity));
@@ -170,8 +238,24 @@ fn rule_fixtures() {
                 render(&project, &findings)
             ));
         }
+        let mut snapshot = render(&project, &findings);
+        if let Some(rule) = rules::find(&rule_id) {
+            let with_fix = findings
+                .iter()
+                .filter(|f| f.rule == rule_id && f.fix.is_some())
+                .count();
+            let declared = rule.meta().fix;
+            if (declared == FixAvailability::None && with_fix > 0)
+                || (declared == FixAvailability::Always && with_fix < findings.len())
+            {
+                failures.push(format!("{rel}: `{rule_id}` declares fixes {declared:?} but {with_fix} of {} findings have one", findings.len()));
+            }
+            if with_fix > 0 {
+                snapshot.push_str(&fixed_diff(&path, &settings, &mut failures, &rel));
+            }
+        }
         let name = rel.replace(['/', '.'], "_");
-        insta::assert_snapshot!(name, render(&project, &findings));
+        insta::assert_snapshot!(name, snapshot);
         checked += 1;
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -2,9 +2,12 @@
 //! becomes a named volume declared at top level. Rules attach these fixes to their findings;
 //! `stowage migrate` applies them. One place decides names and edits for all of them.
 
+use std::path::Path;
+
 use super::yaml::{self, Declaration, View};
+use crate::analysis::covers;
 use crate::finding::{Applicability, Edit, Fix};
-use crate::model::{Mount, MountSyntax, Service};
+use crate::model::{FileRole, Mount, MountSyntax, Project, Service};
 use crate::mounts::MountKind;
 use crate::rules::Context;
 use crate::syntax::{Kind, NodeId};
@@ -43,10 +46,23 @@ pub struct FixSettings {
 
 pub const DEFAULT_TEMPLATE: &str = "{service}-{basename}";
 
-/// Keeps `[a-zA-Z0-9._-]`, turns anything else into `-`, and never returns an empty name.
+/// Keeps `[a-zA-Z0-9._-]`, turns anything else into `-`, and never returns an empty name, nor
+/// one of a single character: `x:/data` in short syntax is a Windows drive path, not a volume.
 pub fn sanitise(name: &str) -> String {
-    let s: String = name
-        .chars()
+    let s = volume_chars(name);
+    let s = s.trim_matches('-').to_owned();
+    if s.is_empty() || s.chars().all(|c| c == '.') {
+        "data".into()
+    } else if s.chars().count() == 1 {
+        format!("{s}-data")
+    } else {
+        s
+    }
+}
+
+/// `name` with every character a volume key may not hold turned into `-`.
+fn volume_chars(name: &str) -> String {
+    name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
                 c
@@ -54,13 +70,7 @@ pub fn sanitise(name: &str) -> String {
                 '-'
             }
         })
-        .collect();
-    let s = s.trim_matches('-').to_owned();
-    if s.is_empty() || s.chars().all(|c| c == '.') {
-        "data".into()
-    } else {
-        s
-    }
+        .collect()
 }
 
 fn basename(target: &str) -> &str {
@@ -72,24 +82,74 @@ fn basename(target: &str) -> &str {
         .unwrap_or("data")
 }
 
-/// Whether a bind mount is a read-write directory bind stowage would convert.
-pub fn convertible_bind(m: &Mount) -> bool {
-    if m.kind != MountKind::Bind || m.read_only || m.unresolved {
+/// A written, writable bind of a host directory that is not host integration or source code.
+pub fn is_data_bind(project: &Project, service: &Service, mount: &Mount) -> bool {
+    if mount.kind != MountKind::Bind
+        || !matches!(mount.syntax, MountSyntax::Short | MountSyntax::Long)
+        || mount.read_only
+        || mount.unresolved
+    {
         return false;
     }
-    let Some(source) = m.resolved_source.as_deref() else {
+    let Some(source) = mount.resolved_source.as_deref().or(mount.source.as_deref()) else {
         return false;
     };
+    if is_host_integration(source) || is_host_integration(&mount.target) {
+        return false;
+    }
+    let path = Path::new(source);
+    if path.is_absolute()
+        && (project.directory.starts_with(path)
+            || service
+                .build
+                .as_ref()
+                .and_then(|b| b.context.as_deref())
+                .is_some_and(|c| c == path))
+    {
+        return false;
+    }
+    is_directory(source)
+}
+
+fn is_host_integration(path: &str) -> bool {
+    const EXACT: &[&str] = &["/", "/etc/localtime", "/etc/timezone", "/etc/machine-id"];
+    const TREES: &[&str] = &["/dev", "/proc", "/sys", "/run", "/var/run"];
+    EXACT.contains(&path) || path.ends_with("/docker.sock") || TREES.iter().any(|t| covers(t, path))
+}
+
+/// Whether the bind source is (or will be created as) a directory. The rule's one stat: the
+/// loader does not record what a bind source is on disk, and a file bind is configuration.
+fn is_directory(source: &str) -> bool {
     match std::fs::metadata(source) {
         Ok(meta) => meta.is_dir(),
-        // A path that does not exist yet is created as a directory by compose.
+        // Compose creates a missing short-syntax source as a directory; a name that looks like
+        // a file is still most likely a file that is not there yet (generated, or not checked out).
         Err(_) => !looks_like_file(source),
     }
 }
 
-fn looks_like_file(path: &str) -> bool {
-    let last = basename(path);
-    matches!(last.rfind('.'), Some(i) if i > 0 && i + 1 < last.len())
+fn looks_like_file(source: &str) -> bool {
+    const DOTFILES: &[&str] = &[
+        ".env",
+        ".htpasswd",
+        ".htaccess",
+        ".npmrc",
+        ".pgpass",
+        ".netrc",
+        ".gitconfig",
+        ".bashrc",
+        ".profile",
+        ".pypirc",
+    ];
+    let name = source.rsplit('/').find(|s| !s.is_empty()).unwrap_or("");
+    if DOTFILES.contains(&name) {
+        return true;
+    }
+    // `nginx.conf`, `init.sql`, `app.toml`: a dot after the first character, with something
+    // after it (`.config` and `data.` are directory-like).
+    name.char_indices()
+        .skip(1)
+        .any(|(i, c)| c == '.' && i + 1 < name.len())
 }
 
 /// Every mount a migration could convert, in a stable order: (service, mount).
@@ -99,7 +159,9 @@ fn candidates<'a>(ctx: &'a Context) -> Vec<(&'a Service, &'a Mount)> {
         for m in &analysis.mounts {
             let wanted = match m.kind {
                 MountKind::Anonymous => true,
-                MountKind::Bind => ctx.fixes.binds != BindStrategy::Skip && convertible_bind(m),
+                MountKind::Bind => {
+                    ctx.fixes.binds != BindStrategy::Skip && is_data_bind(ctx.project, service, m)
+                }
                 _ => false,
             };
             if wanted {
@@ -122,23 +184,9 @@ fn sharing<'a>(ctx: &'a Context, m: &Mount) -> Vec<&'a str> {
 /// The name a converted mount gets: the template, sanitised, unique against every declared
 /// volume and every other candidate of this project (so fixes of one pass never collide).
 pub fn volume_name(ctx: &Context, service: &Service, mount: &Mount) -> String {
-    let template = ctx
-        .fixes
-        .name_template
-        .as_deref()
-        .unwrap_or(DEFAULT_TEMPLATE);
     let raw_name = |service: &str, m: &Mount| {
-        let shared = sharing(ctx, m).len() > 1;
-        let t = if shared {
-            template.replace("{service}-", "").replace("{service}", "")
-        } else {
-            template.to_owned()
-        };
-        sanitise(
-            &t.replace("{service}", service)
-                .replace("{basename}", basename(&m.target))
-                .replace("{project}", &ctx.project.name),
-        )
+        let t = template(ctx, sharing(ctx, m).len() > 1);
+        sanitise(&fill(ctx, &t, service, &m.target))
     };
     // One conversion per place written (an anchor is converted once), implicit ones per service.
     let key_of = |s: &Service, m: &Mount| match m.loc {
@@ -169,12 +217,81 @@ pub fn volume_name(ctx: &Context, service: &Service, mount: &Mount) -> String {
         .map_or_else(|| raw_name(&service.name, mount), |(_, n)| n)
 }
 
-fn view<'a>(ctx: &'a Context, file: usize) -> View<'a> {
+/// The name template in effect (`--name-template`, else [`DEFAULT_TEMPLATE`]); for a volume
+/// several services share (an entry in an anchor) without the service.
+fn template(ctx: &Context, shared: bool) -> String {
+    let template = ctx
+        .fixes
+        .name_template
+        .as_deref()
+        .unwrap_or(DEFAULT_TEMPLATE);
+    if shared {
+        template.replace("{service}-", "").replace("{service}", "")
+    } else {
+        template.to_owned()
+    }
+}
+
+/// `template` with its placeholders replaced, not yet sanitised. A basename that repeats the
+/// service's name is said once: `mysql` at `/var/lib/mysql` is `mysql`, not `mysql-mysql`.
+fn fill(ctx: &Context, template: &str, service: &str, path: &str) -> String {
+    let base = basename(path);
+    let template = if base == service {
+        template.replace("{service}-{basename}", "{service}")
+    } else {
+        template.to_owned()
+    };
+    template
+        .replace("{service}", service)
+        .replace("{basename}", base)
+        .replace("{project}", &ctx.project.name)
+}
+
+/// Whether several services mount the entry `mount` was written as (it sits in an anchor they
+/// share): its volume is then named without the service.
+pub fn is_shared(ctx: &Context, mount: &Mount) -> bool {
+    sharing(ctx, mount).len() > 1
+}
+
+/// The name to suggest for a named volume at a data path that no mount holds yet: the
+/// template of [`volume_name`] for `service` (None: a volume the services sharing an entry
+/// share), sanitised, unique against the declared volumes.
+pub fn name_for_path(ctx: &Context, service: Option<&str>, path: &str) -> String {
+    let template = template(ctx, service.is_none());
+    let base = sanitise(&fill(ctx, &template, service.unwrap_or(""), path));
+    let mut name = base.clone();
+    let mut n = 2;
+    while ctx.project.volume(&name).is_some() {
+        name = format!("{base}-{n}");
+        n += 1;
+    }
+    name
+}
+
+/// [`name_for_path`] for help text that must fit every service sharing an entry, each with a
+/// volume of its own: the service stays a placeholder, `<service>-data`.
+pub fn name_pattern_for_path(ctx: &Context, path: &str) -> String {
+    let parts: Vec<String> = template(ctx, false)
+        .split("{service}")
+        .map(|part| volume_chars(&fill(ctx, part, "", path)))
+        .collect();
+    let pattern = parts.join("<service>");
+    let pattern = pattern.trim_matches('-');
+    if pattern.is_empty() {
+        "data".to_owned()
+    } else {
+        pattern.to_owned()
+    }
+}
+
+/// The file a conversion edits; None for a file read through `extends`, whose top-level
+/// `volumes:` compose ignores (the declaration would have to go to another file).
+fn view<'a>(ctx: &'a Context, file: usize) -> Option<View<'a>> {
     let f = ctx.project.file(file);
-    View {
+    (f.role != FileRole::Extended).then_some(View {
         source: &f.source,
         tree: &f.tree,
-    }
+    })
 }
 
 /// The raw (not interpolated) text of a scalar node.
@@ -209,7 +326,7 @@ pub fn convert_anonymous(ctx: &Context, service: &Service, mount: &Mount) -> Opt
         return None;
     }
     let loc = mount.loc?;
-    let v = view(ctx, loc.file);
+    let v = view(ctx, loc.file)?;
     let node = v.node_at(loc)?;
     let name = volume_name(ctx, service, mount);
     let edit = match mount.syntax {
@@ -246,12 +363,13 @@ pub fn convert_anonymous(ctx: &Context, service: &Service, mount: &Mount) -> Opt
     )
 }
 
-/// An image `VOLUME` nothing is mounted on → a named volume mounted there explicitly.
-pub fn add_implicit(ctx: &Context, service: &Service, mount: &Mount) -> Option<Fix> {
-    if mount.syntax != MountSyntax::Implicit {
+/// Image `VOLUME`s nothing is mounted on → named volumes mounted there explicitly (one fix for
+/// all of a service's, so its `volumes:` list is created once).
+pub fn add_implicit(ctx: &Context, service: &Service, implicit: &[&Mount]) -> Option<Fix> {
+    if implicit.is_empty() || implicit.iter().any(|m| m.syntax != MountSyntax::Implicit) {
         return None;
     }
-    let v = view(ctx, service.loc.file);
+    let v = view(ctx, service.loc.file)?;
     let service_map = v.tree.nodes.iter().find_map(|n| match &n.kind {
         Kind::Map { entries, .. } => entries
             .iter()
@@ -265,12 +383,21 @@ pub fn add_implicit(ctx: &Context, service: &Service, mount: &Mount) -> Option<F
     let Kind::Map { entries, .. } = &v.tree.nodes[service_map].kind else {
         return None;
     };
-    let name = volume_name(ctx, service, mount);
-    let item = yaml::render_scalar(
-        &format!("{name}:{}", mount.target),
-        crate::syntax::Style::Plain,
-        false,
-    );
+    let names: Vec<String> = implicit
+        .iter()
+        .map(|m| volume_name(ctx, service, m))
+        .collect();
+    let items: Vec<String> = implicit
+        .iter()
+        .zip(&names)
+        .map(|(m, name)| {
+            yaml::render_scalar(
+                &format!("{name}:{}", m.target),
+                crate::syntax::Style::Plain,
+                false,
+            )
+        })
+        .collect();
     let own_volumes = entries
         .iter()
         .find(|(k, _)| v.tree.scalar(*k) == Some("volumes"))
@@ -279,39 +406,65 @@ pub fn add_implicit(ctx: &Context, service: &Service, mount: &Mount) -> Option<F
         .mounts
         .iter()
         .any(|m| m.syntax == MountSyntax::Short || m.syntax == MountSyntax::Long);
-    let edit = match own_volumes {
+    let mut edits = Vec::new();
+    match own_volumes {
         // Only a list written right here may grow: an alias would change every user of its anchor.
         Some(seq) if matches!(v.tree.nodes[seq].kind, Kind::Seq { .. }) => {
-            yaml::append_seq_item(v, seq, &item)?
+            for item in &items {
+                edits.push(yaml::append_seq_item(v, seq, item)?);
+            }
         }
         Some(_) => return None,
         // A new `volumes:` key would replace volumes merged in from an anchor (`<<`) or another file.
         None if written_mounts => return None,
-        None => yaml::add_seq_key(v, service_map, "volumes", &item)?,
-    };
-    finish(
-        v,
-        service.loc.start,
-        vec![edit],
-        Declaration {
-            name: name.clone(),
+        None => {
+            let mut first = yaml::add_seq_key(v, service_map, "volumes", &items[0])?;
+            let indent = first
+                .content
+                .rsplit_once("- ")
+                .map(|(before, _)| before.rsplit(['\n']).next().unwrap_or("").to_owned())?;
+            for item in &items[1..] {
+                first
+                    .content
+                    .push_str(&format!("{}{indent}- {item}", v.eol()));
+            }
+            edits.push(first);
+        }
+    }
+    let decls: Vec<Declaration> = names
+        .iter()
+        .map(|n| Declaration {
+            name: n.clone(),
             bind_device: None,
-        },
-        format!("mount the named volume `{name}` at `{}`", mount.target),
-    )
+        })
+        .collect();
+    if edits.iter().any(|e| v.is_protected(e.start)) {
+        return None;
+    }
+    edits.extend(yaml::declare_volumes(v, service.loc.start, &decls)?);
+    let listed = names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Some(Fix {
+        applicability: Applicability::Unsafe,
+        title: format!("mount the named volume(s) {listed} on the image's `VOLUME` paths"),
+        edits,
+    })
 }
 
 /// A read-write directory bind → a named volume (`--binds volume`) or a named volume bound to the
 /// same directory (`--binds keep-path`).
 pub fn convert_bind(ctx: &Context, service: &Service, mount: &Mount) -> Option<Fix> {
     if ctx.fixes.binds == BindStrategy::Skip
-        || !convertible_bind(mount)
+        || !is_data_bind(ctx.project, service, mount)
         || mount.syntax != MountSyntax::Short
     {
         return None;
     }
     let loc = mount.loc?;
-    let v = view(ctx, loc.file);
+    let v = view(ctx, loc.file)?;
     let node = v.node_at(loc)?;
     let raw = raw_scalar(v, node)?;
     if raw.contains('$') {
@@ -349,13 +502,67 @@ pub fn convert_bind(ctx: &Context, service: &Service, mount: &Mount) -> Option<F
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::images::KnowledgeBase;
+    use crate::project::{self, LoadOptions};
+
+    /// Runs `f` on the context of a project read from `text`, with `template` if any.
+    fn with_context<T>(text: &str, template: Option<&str>, f: impl FnOnce(&Context) -> T) -> T {
+        let project = project::load(&LoadOptions {
+            files: vec!["-".into()],
+            stdin: Some(text.to_owned()),
+            stdin_filename: Some("/srv/app/compose.yaml".into()),
+            cwd: "/srv/app".into(),
+            ..LoadOptions::default()
+        });
+        let kb = KnowledgeBase::builtin();
+        let analysis = crate::analysis::analyse(&project, kb);
+        let fixes = FixSettings {
+            name_template: template.map(str::to_owned),
+            ..FixSettings::default()
+        };
+        f(&Context {
+            project: &project,
+            analysis: &analysis,
+            kb,
+            fixes: &fixes,
+        })
+    }
 
     #[test]
     fn names_are_sanitised() {
         assert_eq!(sanitise("db-/var/lib"), "db--var-lib");
         assert_eq!(sanitise("web-node_modules"), "web-node_modules");
         assert_eq!(sanitise("é"), "data");
+        assert_eq!(sanitise("x"), "x-data");
         assert_eq!(basename("/var/lib/postgresql/data/"), "data");
         assert_eq!(basename("/"), "data");
+    }
+
+    #[test]
+    fn names_for_paths_follow_the_template() {
+        let text = "x-site: &site\n  - v:/srv/html\nservices:\n  db:\n    image: postgres:16\n  mysql:\n    image: mysql:8\n  web:\n    image: nginx:1.27\n    volumes: *site\n  preview:\n    image: nginx:1.27\n    volumes: *site\nvolumes:\n  db-data: {}\n  db-data-2: {}\n";
+        with_context(text, None, |ctx| {
+            let db = Some("db");
+            assert_eq!(
+                name_for_path(ctx, db, "/var/lib/postgresql/data"),
+                "db-data-3"
+            );
+            assert_eq!(name_for_path(ctx, db, "/var/lib/a b/"), "db-a-b");
+            assert_eq!(name_for_path(ctx, Some("mysql"), "/var/lib/mysql"), "mysql");
+            assert_eq!(name_for_path(ctx, None, "/srv/html"), "html");
+            assert_eq!(name_for_path(ctx, None, "/x"), "x-data");
+            assert_eq!(
+                name_pattern_for_path(ctx, "/var/lib/mysql"),
+                "<service>-mysql"
+            );
+            let web = &ctx.project.services[2];
+            assert!(is_shared(ctx, &web.mounts[0]));
+        });
+        with_context(text, Some("{project}-{service}-{basename}"), |ctx| {
+            assert_eq!(name_for_path(ctx, Some("db"), "/data"), "app-db-data");
+            assert_eq!(name_for_path(ctx, Some("data"), "/data"), "app-data");
+            assert_eq!(name_for_path(ctx, None, "/data"), "app-data");
+            assert_eq!(name_pattern_for_path(ctx, "/data"), "app-<service>-data");
+        });
     }
 }

@@ -85,10 +85,11 @@ pub fn apply_edits(text: &str, edits: &[Edit]) -> Result<String, String> {
 }
 
 fn overlaps(a: &Edit, b: &Edit) -> bool {
-    // Two pure inserts at one point do not overlap (they keep their order); an insert overlaps a
+    // Two inserts at one point from different fixes conflict: both may add the same section
+    // (a top-level `volumes:`), so the second waits for the next pass. An insert overlaps a
     // replacement only strictly inside it.
     match (a.start == a.end, b.start == b.end) {
-        (true, true) => false,
+        (true, true) => a.start == b.start,
         (true, false) => b.start < a.start && a.start < b.end,
         (false, true) => a.start < b.start && b.start < a.end,
         (false, false) => a.start < b.end && b.start < a.end,

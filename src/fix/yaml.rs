@@ -342,9 +342,14 @@ pub struct Declaration {
 }
 
 impl Declaration {
+    /// The name as a key: plain unless YAML would read it as something else (`true`, `1`).
+    fn key(&self, in_flow: bool) -> String {
+        render_scalar(&self.name, Style::Plain, in_flow)
+    }
+
     /// The entry in block style, each line preceded by `eol` and indented by `indent`.
     fn block(&self, eol: &str, indent: &str, unit: &str) -> String {
-        let mut out = format!("{eol}{indent}{}:", self.name);
+        let mut out = format!("{eol}{indent}{}:", self.key(false));
         if let Some(device) = &self.bind_device {
             let device = render_scalar(device, Style::Plain, false);
             for (depth, line) in [
@@ -362,10 +367,10 @@ impl Declaration {
 
     fn flow(&self) -> String {
         match &self.bind_device {
-            None => format!("{}: {{}}", self.name),
+            None => format!("{}: {{}}", self.key(true)),
             Some(device) => format!(
                 "{}: {{driver: local, driver_opts: {{type: none, o: bind, device: {}}}}}",
-                self.name,
+                self.key(true),
                 render_scalar(device, Style::Plain, true)
             ),
         }
@@ -373,7 +378,9 @@ impl Declaration {
 }
 
 /// Declares top-level named volumes in the document that holds `offset`: extends an existing
-/// `volumes:` (block, flow, empty, null) or adds one.
+/// `volumes:` (block, flow, empty, null) or adds one. Names YAML would read as something else
+/// (`true`, `1`) are quoted. Refuses to add a `volumes:` key to a document that merges (`<<`)
+/// mappings into its top level: the new key would replace the volumes merged in.
 pub fn declare_volumes(view: View, offset: usize, decls: &[Declaration]) -> Option<Vec<Edit>> {
     if decls.is_empty() {
         return Some(Vec::new());
@@ -397,6 +404,12 @@ pub fn declare_volumes(view: View, offset: usize, decls: &[Declaration]) -> Opti
         .iter()
         .find(|(k, _)| view.tree.scalar(*k) == Some("volumes"));
     let Some(&(key, value)) = existing else {
+        if entries
+            .iter()
+            .any(|(k, _)| view.tree.scalar(*k) == Some("<<"))
+        {
+            return None;
+        }
         // No top-level `volumes:`: append one at the end of this document.
         let (_, last_value) = entries.last()?;
         let (last_key, _) = entries.last()?;
@@ -591,6 +604,10 @@ mod tests {
             "services: {}\r\nvolumes:\r\n  a:\r\n  d:\r\n  e:\r\n"
         );
         assert!(declare("services: {}\nvolumes: !reset {}\n", &["d"]).is_none());
+        assert_eq!(
+            declare("x: &x\n  y: 1\nservices: {}\n---\nservices: {}\n", &["d"]).unwrap(),
+            "x: &x\n  y: 1\nservices: {}\nvolumes:\n  d:\n---\nservices: {}\n"
+        );
         let with_device = with_view("services: {}\n", |v| {
             let d = Declaration {
                 name: "web-data".into(),
@@ -602,6 +619,38 @@ mod tests {
             with_device,
             "services: {}\nvolumes:\n  web-data:\n    driver: local\n    driver_opts:\n      type: none\n      o: bind\n      device: /srv/web data\n"
         );
+    }
+
+    #[test]
+    fn quotes_names_yaml_would_read_as_something_else() {
+        assert_eq!(
+            declare("services: {}\n", &["true", "1", "null", "ok"]).unwrap(),
+            "services: {}\nvolumes:\n  \"true\":\n  \"1\":\n  \"null\":\n  ok:\n"
+        );
+        assert_eq!(
+            declare("services: {}\nvolumes: {a: {}}\n", &["no"]).unwrap(),
+            "services: {}\nvolumes: {a: {}, \"no\": {}}\n"
+        );
+        let fixed = declare("services: {}\n", &["yes", "1.5"]).unwrap();
+        let tree = syntax::parse(&fixed);
+        let keys: Vec<&str> = tree
+            .nodes
+            .iter()
+            .filter_map(|n| match &n.kind {
+                Kind::Scalar { value, style } if *style != Style::Plain => Some(value.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(keys, ["yes", "1.5"]);
+    }
+
+    #[test]
+    fn never_adds_a_volumes_key_that_would_replace_merged_ones() {
+        let merged = "x-base: &base\n  volumes:\n    old: {}\n<<: *base\nservices: {}\n";
+        assert!(declare(merged, &["d"]).is_none());
+        // An own `volumes:` already replaces the merged one: extending it changes nothing else.
+        let own = "x-base: &base\n  networks: {}\n<<: *base\nservices: {}\nvolumes:\n  a:\n";
+        assert_eq!(declare(own, &["d"]).unwrap(), format!("{own}  d:\n"));
     }
 
     #[test]

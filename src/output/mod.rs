@@ -2,6 +2,7 @@
 
 pub mod check_json;
 pub mod concise;
+pub mod diff;
 pub mod dot;
 pub mod github;
 pub mod gitlab;

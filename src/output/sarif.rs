@@ -173,11 +173,13 @@ struct ResultOut<'a> {
     related_locations: Vec<Location>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     fixes: Vec<FixOut>,
-    properties: ResultProperties<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    properties: Option<ResultProperties<'a>>,
 }
 
 #[derive(Serialize)]
 struct ResultProperties<'a> {
+    /// The services concerned (several when the place is inside an anchor they share).
     services: &'a [String],
 }
 
@@ -387,7 +389,7 @@ fn result_out<'a>(project: &Project, f: &'a Finding, fingerprint: String) -> Res
         .iter()
         .map(|fix| FixOut {
             description: Text {
-                text: sentence(&fix.title),
+                text: sentence(&capitalised(&fix.title)),
             },
             artifact_changes: vec![ArtifactChange {
                 artifact_location: artifact(&project.file(f.loc.file).source.display),
@@ -439,9 +441,9 @@ fn result_out<'a>(project: &Project, f: &'a Finding, fingerprint: String) -> Res
         partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, fingerprint)]),
         related_locations,
         fixes,
-        properties: ResultProperties {
+        properties: (!f.services.is_empty()).then_some(ResultProperties {
             services: &f.services,
-        },
+        }),
     }
 }
 

@@ -4,6 +4,7 @@
 use super::{Category, Context, FixAvailability, Rule, RuleMeta};
 use crate::analysis::covers;
 use crate::finding::{Finding, Severity};
+use crate::fix::convert;
 use crate::model::{Mount, MountSyntax, Project};
 use crate::mounts::MountKind;
 use crate::value::Loc;
@@ -15,14 +16,15 @@ static META: RuleMeta = RuleMeta {
     category: Category::Persistence,
     severity: Severity::Warning,
     off_by_default: false,
-    fix: FixAvailability::None,
+    fix: FixAvailability::Sometimes,
     summary: "an anonymous volume written in the file loses its data when the container is removed",
     what_it_does: "Reports every volume entry that mounts an anonymous volume: short syntax with \
 only a container path (`- /var/lib/app`) and long syntax `type: volume` without `source`.
 
 Anonymous volumes nested inside a bind mount of the same service (`- .:/app` with \
-`- /app/node_modules`) are not reported: that is the usual idiom to keep a directory of the image \
-from being hidden by the bind, not a place where the stack keeps data. Image `VOLUME`s nothing \
+`- /app/node_modules`), and dependency directories (`node_modules`, `vendor`, `.venv`, …) of a \
+service that binds its source code, are not reported: that is the usual idiom to keep a directory \
+of the image from being hidden by the bind, not a place where the stack keeps data. Image `VOLUME`s nothing \
 is mounted on are reported by `implicit-volume`, and `v:/data` (read as a Windows drive) by \
 `single-letter-volume`. An anonymous volume that replaces a named volume or bind mount at the \
 same target is reported by `override-drops-volume` or `duplicate-mount-target`.",
@@ -38,8 +40,11 @@ mounted by a subsequent up\"), and `docker volume prune` deletes the old one;
 A named volume declared under the top-level `volumes:` keeps its data through all of these \
 except `down -v`.",
     example: "services:\n  db:\n    image: postgres:16\n    volumes:\n      - /var/lib/postgresql/data\n",
-    fix_safety: "No automatic fix: `stowage migrate` converts anonymous volumes to named volumes \
-and prints the commands that copy the existing data across.",
+    fix_safety: "Unsafe fix (`--unsafe-fixes`, or `stowage migrate`): the entry becomes a named \
+volume (`<service>-<basename>`, or `<basename>` for an entry shared through an anchor) declared \
+under the top-level `volumes:`. The new volume starts empty: the data of the old anonymous \
+volume has to be copied across, which `stowage migrate --script` writes the commands for. No fix \
+inside block scalars, `!reset` nodes or entries built from variables.",
 };
 
 impl Rule for AnonymousVolume {
@@ -68,25 +73,20 @@ impl Rule for AnonymousVolume {
 deleted by `down -v`, `rm -v` and `up -V`",
                     mount.target
                 );
-                let shared = shares_entry(ctx, loc);
-                let name = volume_name(
-                    ctx.project,
-                    (!shared).then_some(&service.name),
-                    &mount.target,
-                );
+                let name = convert::volume_name(ctx, service, mount);
                 let help = format!(
                     "mount a named volume instead: `{name}:{}`, and declare `{name}:` under the \
-top-level `volumes:`",
+top-level `volumes:` (`stowage migrate` does both and copies the data across)",
                     mount.target
                 );
-                out.push(
-                    Finding::new(META.id, META.severity, loc, message, help).service(&service.name),
-                );
+                let mut finding =
+                    Finding::new(META.id, META.severity, loc, message, help).service(&service.name);
+                finding.fix = convert::convert_anonymous(ctx, service, mount);
+                out.push(finding);
             }
         }
     }
 }
-
 /// An anonymous volume the user wrote (not one the engine adds for an image `VOLUME`).
 fn is_written_anonymous(mount: &Mount) -> bool {
     mount.kind == MountKind::Anonymous
@@ -96,14 +96,34 @@ fn is_written_anonymous(mount: &Mount) -> bool {
         && mount.target.starts_with('/')
 }
 
-/// `- /app/node_modules` under `- .:/app`: the volume keeps the image's directory visible
-/// through the bind; what it holds is rebuilt from the image, not data the stack produces.
+/// Directories of installed dependencies, rebuilt from the image or a lock file.
+const DEPENDENCY_DIRS: &[&str] = &[
+    "node_modules",
+    "vendor",
+    ".venv",
+    "venv",
+    "__pycache__",
+    ".next",
+    ".nuxt",
+    "bower_components",
+    ".bundle",
+    "target",
+    "dist",
+    "build",
+];
+
+/// `- /app/node_modules` under `- .:/app` (or next to `- ./src:/app/src`): the volume keeps the
+/// image's directory visible past a bind; what it holds is rebuilt from the image, not data the
+/// stack produces.
 fn masks_bind_subdirectory(mount: &Mount, all: &[Mount]) -> bool {
-    all.iter().any(|other| {
-        other.kind == MountKind::Bind
-            && other.target != mount.target
-            && covers(&other.target, &mount.target)
-    })
+    let basename = mount.target.rsplit('/').next().unwrap_or("");
+    let has_bind = all.iter().any(|other| other.kind == MountKind::Bind);
+    (has_bind && DEPENDENCY_DIRS.contains(&basename))
+        || all.iter().any(|other| {
+            other.kind == MountKind::Bind
+                && other.target != mount.target
+                && covers(&other.target, &mount.target)
+        })
 }
 
 /// The entry takes the place of a named volume or bind at its target: `override-drops-volume`
@@ -112,52 +132,4 @@ fn replaces_persistent_mount(project: &Project, loc: Loc) -> bool {
     project.replaced_mounts.iter().any(|r| {
         r.later == loc && matches!(r.earlier_kind, Some(MountKind::Named | MountKind::Bind))
     })
-}
-
-/// Whether several services mount this very entry (it sits in an anchor they share).
-fn shares_entry(ctx: &Context, loc: Loc) -> bool {
-    ctx.project
-        .services
-        .iter()
-        .filter(|s| s.mounts.iter().any(|m| m.loc == Some(loc)))
-        .nth(1)
-        .is_some()
-}
-
-/// `{service}-{basename}` (just `{basename}` for an entry shared through an anchor), sanitised
-/// to what compose accepts in a volume key and unique against the project's volumes.
-fn volume_name(project: &Project, service: Option<&String>, target: &str) -> String {
-    let base = target.rsplit('/').find(|s| !s.is_empty()).unwrap_or("root");
-    let raw = match service {
-        Some(s) => format!("{s}-{base}"),
-        None => base.to_owned(),
-    };
-    let mut clean: String = raw
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    if !clean.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-        clean.insert(0, 'v');
-    }
-    let taken = |name: &str| {
-        project.volume(name).is_some()
-            || project.services.iter().any(|s| {
-                s.mounts
-                    .iter()
-                    .any(|m| m.volume_key.as_deref() == Some(name))
-            })
-    };
-    if !taken(&clean) {
-        return clean;
-    }
-    (2..)
-        .map(|n| format!("{clean}-{n}"))
-        .find(|n| !taken(n))
-        .unwrap_or(clean)
 }

@@ -1,6 +1,6 @@
 //! `duplicate-key`: a mapping key written twice (including `a` and `"a"`, and two `<<` keys).
 
-use super::{Category, Context, FixAvailability, Rule, RuleMeta};
+use super::{Category, Context, FixAvailability, Rule, RuleMeta, problems};
 use crate::finding::{Finding, Severity};
 use crate::model::{Problem, ProblemKind, Project};
 use crate::value::Loc;
@@ -33,30 +33,14 @@ impl Rule for DuplicateKey {
 
     fn check(&self, ctx: &Context, out: &mut Vec<Finding>) {
         let project = ctx.project;
-        for problem in project
-            .errors
-            .iter()
-            .filter(|p| p.kind == ProblemKind::DuplicateKey)
-        {
-            if let Some(f) = finding(project, problem) {
-                out.push(f);
-            }
+        for problem in problems::errors(project, ProblemKind::DuplicateKey) {
+            out.extend(finding(project, problem));
         }
     }
 }
 
 fn finding(project: &Project, problem: &Problem) -> Option<Finding> {
-    let loc = match problem.loc {
-        Some(loc) => loc,
-        None => {
-            let file = *project.main_files.first()?;
-            (file < project.files.len()).then_some(Loc {
-                file,
-                start: 0,
-                end: 0,
-            })?
-        }
-    };
+    let loc = problems::location(project, problem)?;
     let written = source_text(project, loc);
     let first_written = problem.related.and_then(|r| source_text(project, r));
     // The loader names the key between backticks; fall back to the text as written.

@@ -1,11 +1,10 @@
 //! `duplicate-mount-target`: one service's volume list mounts two entries on the same target;
 //! compose keeps the last one, in place of the first, without a warning.
 
+use super::replaced_entry::{describe, same_sequence, service_lists_entry};
 use super::{Category, Context, FixAvailability, Rule, RuleMeta};
 use crate::finding::{Finding, Severity};
-use crate::model::Project;
-use crate::mounts::{self, MountKind};
-use crate::syntax::{Kind, NodeId, Tree};
+use crate::mounts::MountKind;
 use crate::value::Loc;
 
 pub struct DuplicateMountTarget;
@@ -106,119 +105,4 @@ remove the entry you do not want"
             out.push(finding);
         }
     }
-}
-
-/// Whether both entries are items of one YAML sequence (one list written twice on a target),
-/// as opposed to an override file or an extending service replacing a base entry.
-fn same_sequence(project: &Project, a: Loc, b: Loc) -> bool {
-    if a.file != b.file {
-        return false;
-    }
-    let tree = &project.file(a.file).tree;
-    tree.nodes.iter().any(|node| match &node.kind {
-        Kind::Seq { items, .. } => {
-            let has = |loc: Loc| {
-                items
-                    .iter()
-                    .any(|&i| tree.node(tree.resolve(i)).span == loc.range())
-            };
-            has(a) && has(b)
-        }
-        _ => false,
-    })
-}
-
-/// "the named volume `pgdata`" / "the bind mount of `./pgdata`" (the host path only when
-/// `with_host_path`: messages name no host paths), from the entry as written, without the
-/// source when it depends on a variable.
-fn describe(project: &Project, kind: MountKind, loc: Loc, with_host_path: bool) -> String {
-    let noun = if kind == MountKind::Bind {
-        "bind mount"
-    } else {
-        "named volume"
-    };
-    match written_source(project, loc).filter(|s| !s.contains('$')) {
-        Some(source) if kind == MountKind::Bind && with_host_path => {
-            format!("the {noun} of `{source}`")
-        }
-        Some(_) if kind == MountKind::Bind => format!("the {noun}"),
-        Some(source) => format!("the {noun} `{source}`"),
-        None => format!("the {noun}"),
-    }
-}
-
-/// The `source` of a volume entry, read from the YAML node at `loc`.
-fn written_source(project: &Project, loc: Loc) -> Option<String> {
-    let tree = &project.file(loc.file).tree;
-    let node = tree
-        .nodes
-        .iter()
-        .find(|n| n.span == loc.range() && !matches!(n.kind, Kind::Alias { .. }))?;
-    match &node.kind {
-        Kind::Scalar { value, .. } => mounts::parse_short(value).ok()?.source,
-        Kind::Map { entries, .. } => entries.iter().find_map(|&(k, v)| {
-            (tree.scalar(k) == Some("source"))
-                .then(|| tree.scalar(v).map(str::to_owned))
-                .flatten()
-        }),
-        _ => None,
-    }
-}
-
-/// Whether the service's own mapping in `loc.file` lists the entry at `loc` in its `volumes`
-/// (directly, or through `<<` merges and aliases).
-fn service_lists_entry(project: &Project, service: &str, loc: Loc) -> bool {
-    let tree = &project.file(loc.file).tree;
-    tree.documents.iter().filter_map(|d| d.root).any(|root| {
-        let Some(services) = map_value(tree, tree.resolve(root), "services") else {
-            return false;
-        };
-        let Some(mapping) = map_value(tree, tree.resolve(services), service) else {
-            return false;
-        };
-        let Some(list) = volumes_of(tree, tree.resolve(mapping), 0) else {
-            return false;
-        };
-        match &tree.node(tree.resolve(list)).kind {
-            Kind::Seq { items, .. } => items
-                .iter()
-                .any(|&i| tree.node(tree.resolve(i)).span == loc.range()),
-            _ => false,
-        }
-    })
-}
-
-/// The `volumes` value a mapping ends up with: its own, or the first one its `<<` merges bring.
-fn volumes_of(tree: &Tree, map: NodeId, depth: usize) -> Option<NodeId> {
-    if depth > 32 {
-        return None;
-    }
-    let Kind::Map { entries, .. } = &tree.node(map).kind else {
-        return None;
-    };
-    let is_merge = |k: NodeId| tree.scalar(k) == Some("<<");
-    if let Some(&(_, own)) = entries
-        .iter()
-        .find(|&&(k, _)| !is_merge(k) && tree.scalar(k) == Some("volumes"))
-    {
-        return Some(own);
-    }
-    entries
-        .iter()
-        .filter(|&&(k, _)| is_merge(k))
-        .flat_map(|&(_, v)| match &tree.node(tree.resolve(v)).kind {
-            Kind::Seq { items, .. } => items.clone(),
-            _ => vec![v],
-        })
-        .find_map(|source| volumes_of(tree, tree.resolve(source), depth + 1))
-}
-
-fn map_value(tree: &Tree, map: NodeId, key: &str) -> Option<NodeId> {
-    let Kind::Map { entries, .. } = &tree.node(map).kind else {
-        return None;
-    };
-    entries
-        .iter()
-        .find(|&&(k, _)| tree.scalar(k) == Some(key))
-        .map(|&(_, v)| v)
 }

@@ -1,9 +1,7 @@
 //! `ephemeral-data`: a stateful image's data path that nothing persists (no mount, no image
 //! `VOLUME`), or that a tmpfs holds.
 
-use super::shadowed_data_path::{
-    Layout, Verdict, code_list, declare_hint, image_loc, shared_place, subject, volume_entries,
-};
+use super::data_layout::{Layout, Verdict, add_volumes_hint, code_list, image_loc, subject};
 use super::{Category, Context, FixAvailability, Rule, RuleMeta};
 use crate::finding::{Finding, Severity};
 use crate::model::Mount;
@@ -68,17 +66,9 @@ impl Rule for EphemeralData {
                 if let Some(by) = relocated(analysis) {
                     message = format!("{message} (the path is set by `{by}`)");
                 }
-                let shared = shared_place(ctx, loc);
-                let who = (!shared).then_some(service.name.as_str());
-                let (entries, names) = volume_entries(ctx, who, &lost);
-                let whose = if shared {
-                    "each service's"
-                } else {
-                    "the service's"
-                };
                 let help = format!(
-                    "mount a named volume on the data path: add {entries} to {whose} `volumes:` {}",
-                    declare_hint(&names)
+                    "mount a named volume on the data path: add {}",
+                    add_volumes_hint(ctx, &service.name, loc, &lost)
                 );
                 out.push(
                     Finding::new(META.id, META.severity, loc, message, help).service(&service.name),
@@ -104,14 +94,6 @@ impl Rule for EphemeralData {
                     "tmpfs on `{}` holds the data of {subject} in memory: it is lost on every restart",
                     mount.target
                 );
-                let shared = shared_place(ctx, loc);
-                let who = (!shared).then_some(service.name.as_str());
-                let (entries, names) = volume_entries(ctx, who, &paths);
-                let whose = if shared {
-                    "each service's"
-                } else {
-                    "the service's"
-                };
                 // A tmpfs exactly on the data path must go: compose refuses two mounts on one
                 // target. One on a parent can stay above the new volume.
                 let action = if paths.iter().any(|p| *p == mount.target) {
@@ -120,8 +102,8 @@ impl Rule for EphemeralData {
                     "mount a named volume on the data path below this tmpfs: add"
                 };
                 let help = format!(
-                    "{action} {entries} to {whose} `volumes:` {} (for a throw-away test database, suppress with `# stowage: ignore[ephemeral-data]`)",
-                    declare_hint(&names)
+                    "{action} {} (for a throw-away test database, suppress with `# stowage: ignore[ephemeral-data]`)",
+                    add_volumes_hint(ctx, &service.name, loc, &paths)
                 );
                 out.push(
                     Finding::new(META.id, META.severity, loc, message, help).service(&service.name),

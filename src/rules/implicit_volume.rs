@@ -1,13 +1,13 @@
 //! `implicit-volume`: an image `VOLUME` (known image, or a local Dockerfile's) that nothing is
 //! mounted on, so the engine creates an anonymous volume for it.
 
-use super::shadowed_data_path::{
-    Layout, Verdict, declare_hint, dockerfile_display, image_loc, shared_place, subject,
-    volume_entries,
-};
-use super::{Category, Context, FixAvailability, Rule, RuleMeta};
+use std::path::Path;
+
+use super::data_layout::{Layout, Verdict, add_volumes_hint, image_loc, subject};
+use super::{Category, Context, FixAvailability, Rule, RuleMeta, data_layout};
 use crate::analysis::{VolumeSource, covers};
 use crate::finding::{Finding, Severity};
+use crate::fix::convert;
 use crate::model::{Mount, MountSyntax};
 use crate::mounts::clean_path;
 
@@ -18,7 +18,7 @@ static META: RuleMeta = RuleMeta {
     category: Category::Persistence,
     severity: Severity::Warning,
     off_by_default: false,
-    fix: FixAvailability::None,
+    fix: FixAvailability::Sometimes,
     summary: "an image `VOLUME` with nothing mounted on it becomes an anonymous volume",
     what_it_does: "Reports, on the service's `image:` (or `build:`) value, the `VOLUME`s of the \
 image that nothing is mounted on at exactly their path. The `VOLUME`s are those of a local \
@@ -33,8 +33,12 @@ problem stays hidden; but `docker compose down` orphans it (the next `up` starts
 one), `down -v`, `rm -v`, `up -V` and `run --rm` delete it, and `docker volume prune` reclaims \
 it. For a database image (`postgres`, `mysql`, `mongo`, `redis`…) that volume is the database.",
     example: "services:\n  cache:\n    image: redis:7   # VOLUME /data\n    command: redis-server --appendonly yes\n",
-    fix_safety: "No fix: `stowage migrate` converts implicit volumes to named volumes and prints \
-the commands that copy the data out of the existing anonymous volume.",
+    fix_safety: "Unsafe fix (`--unsafe-fixes`, or `stowage migrate`): mounts a named volume \
+(`<service>-<basename>`) on each image `VOLUME` path and declares it under the top-level \
+`volumes:`. The new volume starts empty (with the image's content): the data of the existing \
+anonymous volume has to be copied across, which `stowage migrate --script` writes the commands \
+for. No fix when the service's volumes come from an anchor or another file, where a new \
+`volumes:` key would replace them.",
 };
 
 impl Rule for ImplicitVolume {
@@ -105,14 +109,6 @@ impl Rule for ImplicitVolume {
             if holds_data {
                 message.push_str(&format!(" that {hold} its data"));
             }
-            let shared = shared_place(ctx, loc);
-            let who = (!shared).then_some(service.name.as_str());
-            let (entries, names) = volume_entries(ctx, who, &paths);
-            let whose = if shared {
-                "each service's"
-            } else {
-                "the service's"
-            };
             let mut origins = Vec::new();
             if let (true, Some(facts)) = (reported.iter().any(|m| from_kb(m)), &analysis.facts) {
                 origins.push(format!("the knowledge base entry `{}`", facts.key));
@@ -126,13 +122,25 @@ impl Rule for ImplicitVolume {
                 }
             }
             let help = format!(
-                "an anonymous volume survives a recreate but is orphaned by `docker compose down` and deleted by `down -v`; mount a named volume there: add {entries} to {whose} `volumes:` {} (the `VOLUME` comes from {})",
-                declare_hint(&names),
+                "an anonymous volume survives a recreate but is orphaned by `docker compose down` and deleted by `down -v`; mount a named volume there: add {} (the `VOLUME` comes from {})",
+                add_volumes_hint(ctx, &service.name, loc, &paths),
                 origins.join(" and ")
             );
-            out.push(
-                Finding::new(META.id, META.severity, loc, message, help).service(&service.name),
-            );
+            let mut finding =
+                Finding::new(META.id, META.severity, loc, message, help).service(&service.name);
+            // A place several services share (an image in an anchor) gets no fix: one edit
+            // could not give each service its own volume.
+            if !data_layout::shared_place(ctx, loc) {
+                finding.fix = convert::add_implicit(ctx, service, &reported);
+            }
+            out.push(finding);
         }
     }
+}
+
+/// A Dockerfile path for help text, relative to the project directory when inside it.
+fn dockerfile_display(ctx: &Context, shown: &str) -> String {
+    Path::new(shown)
+        .strip_prefix(&ctx.project.directory)
+        .map_or_else(|_| shown.to_owned(), |p| p.display().to_string())
 }

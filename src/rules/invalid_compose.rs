@@ -1,10 +1,11 @@
 //! `invalid-compose`: what compose rejects about the shape of the project — wrong types, unknown
 //! keys, compose v1 files, bad interpolation, missing or circular references, unreadable files.
 
-use super::{Category, Context, FixAvailability, Rule, RuleMeta};
+use super::similar::edit_distance;
+use super::{Category, Context, FixAvailability, Rule, RuleMeta, problems};
 use crate::finding::{Finding, Severity};
-use crate::model::{Problem, ProblemKind, Project};
-use crate::value::Loc;
+use crate::model::ProblemKind;
+use crate::project::SERVICE_KEYS;
 
 pub struct InvalidCompose;
 
@@ -45,7 +46,7 @@ impl Rule for InvalidCompose {
                     | ProblemKind::Io
             )
         }) {
-            let Some(loc) = location(project, problem) else {
+            let Some(loc) = problems::location(project, problem) else {
                 continue;
             };
             let d = describe(&problem.message);
@@ -57,21 +58,6 @@ impl Rule for InvalidCompose {
                 f = f.label(related, d.related_label.unwrap_or("related definition"));
             }
             out.push(f);
-        }
-    }
-}
-
-/// Where to report: the problem's place, or the start of the first main file.
-fn location(project: &Project, problem: &Problem) -> Option<Loc> {
-    match problem.loc {
-        Some(loc) => Some(loc),
-        None => {
-            let file = *project.main_files.first()?;
-            (file < project.files.len()).then_some(Loc {
-                file,
-                start: 0,
-                end: 0,
-            })
         }
     }
 }
@@ -523,57 +509,15 @@ fn lower_first(s: &str) -> String {
     }
 }
 
-/// The service keys people misspell most; a suggestion only when the key is one edit away.
-/// (The loader's full list is private to it.)
-const COMMON_SERVICE_KEYS: &[&str] = &[
-    "build",
-    "command",
-    "container_name",
-    "depends_on",
-    "entrypoint",
-    "env_file",
-    "environment",
-    "expose",
-    "extends",
-    "healthcheck",
-    "hostname",
-    "image",
-    "labels",
-    "logging",
-    "networks",
-    "ports",
-    "profiles",
-    "restart",
-    "secrets",
-    "tmpfs",
-    "user",
-    "volumes",
-    "volumes_from",
-    "working_dir",
-];
-
+/// The service key `key` is probably a misspelling of: one or two edits away (fewer for short
+/// keys), the closest first.
 fn suggest_service_key(key: &str) -> Option<&'static str> {
     let normalised = key.replace('-', "_").to_lowercase();
-    COMMON_SERVICE_KEYS
+    SERVICE_KEYS
         .iter()
         .copied()
         .filter(|k| *k == normalised || edit_distance(k, &normalised) <= 2.min(k.len() / 3 + 1))
         .min_by_key(|k| edit_distance(k, &normalised))
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

@@ -2,11 +2,12 @@
 //! many colons, missing target, unknown type), a bind without source that the engine rejects,
 //! and a container path that is not absolute.
 
-use super::{Category, Context, FixAvailability, Rule, RuleMeta};
+use super::similar::edit_distance;
+use super::{Category, Context, FixAvailability, Rule, RuleMeta, problems, service_places};
 use crate::finding::{Finding, Severity};
 use crate::model::{Mount, MountSyntax, Problem, ProblemKind, Project};
 use crate::mounts::{self, MountKind};
-use crate::syntax::{Kind, NodeId, Tree};
+use crate::syntax::Tree;
 use crate::value::Loc;
 
 pub struct InvalidVolumeSpec;
@@ -47,7 +48,7 @@ impl Rule for InvalidVolumeSpec {
             .chain(&project.warnings)
             .filter(|p| p.kind == ProblemKind::InvalidVolumeSpec);
         for problem in problems {
-            let Some(loc) = location(project, problem) else {
+            let Some(loc) = problems::location(project, problem) else {
                 continue;
             };
             let (message, help) = describe(project, problem, loc);
@@ -81,20 +82,6 @@ impl Rule for InvalidVolumeSpec {
                     Finding::new(META.id, META.severity, loc, message, help).service(&service.name),
                 );
             }
-        }
-    }
-}
-
-fn location(project: &Project, problem: &Problem) -> Option<Loc> {
-    match problem.loc {
-        Some(loc) => Some(loc),
-        None => {
-            let file = *project.main_files.first()?;
-            (file < project.files.len()).then_some(Loc {
-                file,
-                start: 0,
-                end: 0,
-            })
         }
     }
 }
@@ -240,81 +227,14 @@ fn service_in_message(msg: &str) -> Option<String> {
 }
 
 /// Services of this file whose `volumes` list holds the entry at `loc` (through anchors and
-/// merge keys too), by walking the file's syntax tree: an entry compose rejects is not in the
-/// model, so the model cannot say whose it is.
+/// merge keys too): an entry compose rejects is not in the model, so the model cannot say whose
+/// it is.
 fn services_with_entry(tree: &Tree, loc: Loc) -> Vec<String> {
-    let mut out = Vec::new();
-    for doc in &tree.documents {
-        let Some(root) = doc.root else { continue };
-        let Some(services) = map_get(tree, root, "services", 0) else {
-            continue;
-        };
-        let Kind::Map { entries, .. } = &tree.node(tree.resolve(services)).kind else {
-            continue;
-        };
-        for &(key, value) in entries {
-            let Some(name) = tree.scalar(key) else {
-                continue;
-            };
-            let Some(volumes) = map_get(tree, value, "volumes", 0) else {
-                continue;
-            };
-            let Kind::Seq { items, .. } = &tree.node(tree.resolve(volumes)).kind else {
-                continue;
-            };
-            let hit = items.iter().any(|&item| {
-                let span = &tree.node(tree.resolve(item)).span;
-                span.start == loc.start && span.end == loc.end
-            });
-            if hit && !out.iter().any(|s| s == name) {
-                out.push(name.to_owned());
-            }
+    let mut out: Vec<String> = Vec::new();
+    for h in service_places::holders(tree, loc, &["volumes"]) {
+        if h.item.is_some() && h.entry == loc && !out.iter().any(|s| s == h.service) {
+            out.push(h.service.to_owned());
         }
     }
     out
-}
-
-/// A mapping's value for `key`, following aliases and `<<` merge keys (explicit keys win, then
-/// earlier merge sources, like YAML merge keys).
-fn map_get(tree: &Tree, node: NodeId, key: &str, depth: usize) -> Option<NodeId> {
-    if depth > 16 {
-        return None;
-    }
-    let Kind::Map { entries, .. } = &tree.node(tree.resolve(node)).kind else {
-        return None;
-    };
-    if let Some(&(_, v)) = entries.iter().find(|(k, _)| tree.scalar(*k) == Some(key)) {
-        return Some(v);
-    }
-    for &(k, v) in entries {
-        if tree.scalar(k) != Some("<<") {
-            continue;
-        }
-        let sources: Vec<NodeId> = match &tree.node(tree.resolve(v)).kind {
-            Kind::Seq { items, .. } => items.clone(),
-            _ => vec![v],
-        };
-        if let Some(found) = sources
-            .into_iter()
-            .find_map(|s| map_get(tree, s, key, depth + 1))
-        {
-            return Some(found);
-        }
-    }
-    None
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }

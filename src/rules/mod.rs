@@ -1,4 +1,5 @@
-//! The rule catalogue: one file per rule, one registry list, and the context rules read.
+//! The rule catalogue: one file per rule, one registry list, and the context rules read; what
+//! several rules share lives in modules of its own.
 
 use crate::analysis::ServiceAnalysis;
 use crate::finding::{Finding, Severity};
@@ -27,6 +28,13 @@ mod undefined_volume;
 mod unresolved_variable;
 pub mod unused_suppression;
 mod unused_volume;
+
+// What several rules share.
+mod data_layout;
+mod problems;
+mod replaced_entry;
+mod service_places;
+mod similar;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -1,12 +1,11 @@
 //! `shared-data-volume`: one named volume mounted read-write on the data path of two database
 //! services.
 
-use super::shadowed_data_path::{
-    Layout, Verdict, declare_hint, shared_place, suggested_volume, volume_entries,
-};
+use super::data_layout::{Layout, Verdict, declare_hint, shared_place, volume_entries};
 use super::{Category, Context, FixAvailability, Rule, RuleMeta};
 use crate::analysis::covers;
 use crate::finding::{Finding, Severity};
+use crate::fix::convert;
 use crate::model::{Mount, Service};
 use crate::mounts::MountKind;
 use crate::value::Loc;
@@ -129,7 +128,8 @@ impl Rule for SharedDataVolume {
                     declare_hint(&names)
                 )
             } else {
-                let own = suggested_volume(ctx, &later.service.name, &later.mount.target);
+                let own =
+                    convert::name_for_path(ctx, Some(&later.service.name), &later.mount.target);
                 format!(
                     "give `{}` its own volume: mount `{own}` there instead and declare `{own}:` under top-level `volumes:`; {tail}",
                     later.service.name

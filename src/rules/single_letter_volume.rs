@@ -3,6 +3,7 @@
 
 use super::{Category, Context, FixAvailability, Rule, RuleMeta};
 use crate::finding::{Finding, Severity};
+use crate::fix::convert;
 use crate::model::{Mount, MountSyntax};
 use crate::mounts::{self, MountKind};
 
@@ -58,7 +59,11 @@ impl Rule for SingleLetterVolume {
                 let message = format!(
                     "`{letter}:` is read as a Windows drive letter: `{intended}` is {read_as}, not the named volume `{letter}`"
                 );
-                let new_name = suggested_name(&letter, &trap.rest, |n| project.volume(n).is_some());
+                // Named as `stowage migrate` names volumes, after the intended container path;
+                // an entry services share through an anchor keeps one volume for all of them.
+                let path = trap.rest.split(':').next().unwrap_or("");
+                let owner = (!convert::is_shared(ctx, mount)).then_some(service.name.as_str());
+                let new_name = convert::name_for_path(ctx, owner, path);
                 let declared = project.volume(&letter);
                 let help = match declared {
                     Some(_) => format!(
@@ -132,31 +137,4 @@ fn split_drive(s: &str) -> Option<(String, &str)> {
     let (_, c) = chars.next()?;
     let (colon, sep) = chars.next()?;
     (c.is_alphabetic() && sep == ':').then(|| (c.to_string(), &s[colon + 1..]))
-}
-
-/// `v` + the last component of the intended container path (`v-data`), or `v-volume`.
-fn suggested_name(letter: &str, rest: &str, exists: impl Fn(&str) -> bool) -> String {
-    let path = rest.split(':').next().unwrap_or("");
-    let last = path.rsplit('/').find(|s| !s.is_empty()).unwrap_or("volume");
-    // `nginx.conf` → `nginx`: a volume is named after what it holds, not a file extension.
-    let last = match last.rsplit_once('.') {
-        Some((stem, _)) if !stem.is_empty() => stem,
-        _ => last,
-    };
-    let base: String = last
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let candidate = format!("{}-{base}", letter.to_lowercase());
-    if exists(&candidate) {
-        format!("{candidate}-2")
-    } else {
-        candidate
-    }
 }

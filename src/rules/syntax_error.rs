@@ -1,9 +1,8 @@
 //! `syntax-error`: a compose file that is not valid YAML, reported at the parser's position.
 
-use super::{Category, Context, FixAvailability, Rule, RuleMeta};
+use super::{Category, Context, FixAvailability, Rule, RuleMeta, problems};
 use crate::finding::{Finding, Severity};
 use crate::model::ProblemKind;
-use crate::value::Loc;
 
 pub struct SyntaxError;
 
@@ -32,21 +31,9 @@ impl Rule for SyntaxError {
 
     fn check(&self, ctx: &Context, out: &mut Vec<Finding>) {
         let project = ctx.project;
-        for problem in project
-            .errors
-            .iter()
-            .filter(|p| p.kind == ProblemKind::Syntax)
-        {
-            let loc = match problem.loc {
-                Some(loc) => loc,
-                None => match project.main_files.first() {
-                    Some(&file) if file < project.files.len() => Loc {
-                        file,
-                        start: 0,
-                        end: 0,
-                    },
-                    _ => continue,
-                },
+        for problem in problems::errors(project, ProblemKind::Syntax) {
+            let Some(loc) = problems::location(project, problem) else {
+                continue;
             };
             let reason = parser_reason(&problem.message);
             let help = help_for(&reason);

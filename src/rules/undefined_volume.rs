@@ -1,9 +1,10 @@
 //! `undefined-volume`: a service mounts a named volume that no top-level `volumes:` declares.
 
-use super::{Category, Context, FixAvailability, Rule, RuleMeta};
-use crate::finding::{Applicability, Edit, Finding, Fix, Severity};
+use super::similar::edit_distance;
+use super::{Category, Context, FixAvailability, Rule, RuleMeta, problems};
+use crate::finding::{Applicability, Finding, Fix, Severity};
+use crate::fix::yaml::{self, Declaration, View};
 use crate::model::{Problem, ProblemKind, Project};
-use crate::syntax::{Kind, NodeId, Style, Tree};
 use crate::value::Loc;
 
 pub struct UndefinedVolume;
@@ -25,10 +26,11 @@ loses data on the next `down`; declaring the volume keeps the data in a named vo
 survives recreation and `down`. A near-miss name usually means a typo: the data the author \
 expects is in the volume that *is* declared.",
     example: "services:\n  db:\n    image: postgres:16\n    volumes:\n      - pgdata:/var/lib/postgresql/data\n",
-    fix_safety: "Safe: declares the volume (`volumes:` / `  pgdata:`) in the file that uses it, \
-which is what compose needs to create it; nothing that was working changes. Offered only when \
-no declared volume has a similar name (then the reference is probably a typo), when the file \
-has a single document, and when the top-level `volumes:` is absent or a block mapping.",
+    fix_safety: "Safe: declares the volume (`volumes:` / `  pgdata:`) in the file and document \
+that use it, which is what compose needs to create it; nothing that was working changes. \
+Offered only in the project's own files (not an included or extended one), when no declared \
+volume has a similar name (then the reference is probably a typo), and when the name is one \
+compose accepts as a volume key.",
 };
 
 impl Rule for UndefinedVolume {
@@ -38,30 +40,14 @@ impl Rule for UndefinedVolume {
 
     fn check(&self, ctx: &Context, out: &mut Vec<Finding>) {
         let project = ctx.project;
-        for problem in project
-            .errors
-            .iter()
-            .filter(|p| p.kind == ProblemKind::UndefinedVolume)
-        {
-            if let Some(f) = finding(project, problem) {
-                out.push(f);
-            }
+        for problem in problems::errors(project, ProblemKind::UndefinedVolume) {
+            out.extend(finding(project, problem));
         }
     }
 }
 
 fn finding(project: &Project, problem: &Problem) -> Option<Finding> {
-    let loc = match problem.loc {
-        Some(loc) => loc,
-        None => {
-            let file = *project.main_files.first()?;
-            (file < project.files.len()).then_some(Loc {
-                file,
-                start: 0,
-                end: 0,
-            })?
-        }
-    };
+    let loc = problems::location(project, problem)?;
     let service = quoted_service(&problem.message);
     // The mount the entry became names the volume key; the message is the fallback.
     let key = project
@@ -104,7 +90,7 @@ fn finding(project: &Project, problem: &Problem) -> Option<Finding> {
         );
     }
     if similar.is_none() && !looks_like_path && project.main_files.contains(&loc.file) {
-        f.fix = declare_fix(project, loc.file, &key);
+        f.fix = declare_fix(project, loc, &key);
     }
     Some(f)
 }
@@ -137,195 +123,31 @@ fn similar_volume(project: &Project, key: &str) -> Option<String> {
         .map(|(_, v)| v.key.clone())
 }
 
-/// The edit that declares `key` in `file`: a new `volumes:` section at the end, or one more
-/// entry at the end of an existing block-style top-level `volumes:` mapping. `None` where the
-/// edit would need more care than a line insertion (flow or null `volumes:`, several
-/// documents, a merge key at the top level, a name that is not a plain YAML key).
-///
-/// The edit replaces the line break (or last character) it follows instead of inserting at a
-/// point, so two such fixes for one file always overlap and are applied one per pass: two
-/// inserts at one point would write `volumes:` twice.
-fn declare_fix(project: &Project, file: usize, key: &str) -> Option<Fix> {
+/// Declares `key` under the top-level `volumes:` of the document holding `at`. `None` for a
+/// name compose refuses as a volume key (`^[a-zA-Z0-9._-]+$`) or the engine as a volume name
+/// (one starting with `-`), or where the edit needs more care than an insertion.
+fn declare_fix(project: &Project, at: Loc, key: &str) -> Option<Fix> {
     if !key
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
         || key.starts_with('-')
-        || plain_key_changes_meaning(key)
     {
         return None;
     }
-    let loaded = project.files.get(file)?;
-    let tree = &loaded.tree;
-    let text: &str = &loaded.source.text;
-    if tree.error.is_some() || tree.documents.len() != 1 {
-        return None;
-    }
-    let root = tree.documents[0].root?;
-    let Kind::Map {
-        flow: false,
-        entries,
-    } = &tree.node(root).kind
-    else {
-        return None;
+    let file = project.files.get(at.file)?;
+    let view = View {
+        source: &file.source,
+        tree: &file.tree,
     };
-    if entries.iter().any(|(k, _)| tree.scalar(*k) == Some("<<")) {
-        return None;
-    }
-    let root_end = tree.node(root).span.end;
-    // A `---` or `...` after the document would put appended text in another document.
-    if text
-        .get(root_end..)?
-        .lines()
-        .any(|l| l.starts_with("---") || l.starts_with("..."))
-    {
-        return None;
-    }
-    let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
-    let volumes = entries
-        .iter()
-        .find(|(k, _)| tree.scalar(*k) == Some("volumes"));
-    let edit = match volumes {
-        None => {
-            let blank = if sections_separated_by_blank_lines(tree, entries, text)
-                && !text.ends_with(&format!("{eol}{eol}"))
-            {
-                eol
-            } else {
-                ""
-            };
-            append_at_end(text, &format!("{blank}volumes:{eol}  {key}:"), eol)?
-        }
-        Some(&(_, value)) => {
-            let node = tree.node(value);
-            let Kind::Map {
-                flow: false,
-                entries: vols,
-            } = &node.kind
-            else {
-                return None;
-            };
-            let &(first_key, _) = vols.first()?;
-            let &(last_key, last_value) = vols.last()?;
-            let source = &loaded.source;
-            let first_start = tree.node(first_key).span.start;
-            let indent = text.get(source.line_range(first_start).start..first_start)?;
-            if indent.is_empty() || !indent.chars().all(|c| c == ' ') {
-                return None;
-            }
-            let end = content_end(tree, text, last_key, last_value);
-            let line = source.line_range(end);
-            if line.end >= text.len() {
-                append_at_end(text, &format!("{indent}{key}:"), eol)?
-            } else {
-                let break_len = if text[line.end..].starts_with("\r\n") {
-                    2
-                } else {
-                    1
-                };
-                Edit {
-                    start: line.end,
-                    end: line.end + break_len,
-                    content: format!("{eol}{indent}{key}:{eol}"),
-                }
-            }
-        }
+    let declaration = Declaration {
+        name: key.to_owned(),
+        bind_device: None,
     };
     Some(Fix {
         applicability: Applicability::Safe,
         title: format!("declare the volume `{key}`"),
-        edits: vec![edit],
+        edits: yaml::declare_volumes(view, at.start, &[declaration])?,
     })
-}
-
-/// Appends `{eol}{content}` after the file's last line, keeping whether the file ends with a
-/// line break.
-fn append_at_end(text: &str, content: &str, eol: &str) -> Option<Edit> {
-    if let Some(stripped) = text.strip_suffix(eol) {
-        let start = stripped.len();
-        return Some(Edit {
-            start,
-            end: text.len(),
-            content: format!("{eol}{content}{eol}"),
-        });
-    }
-    // No final line break: the new lines go after the last character, which the edit rewrites.
-    let (last_start, last) = text.char_indices().next_back()?;
-    if last == '\n' {
-        // Ends with `\n` in a CRLF file: finish that line with the file's own break.
-        return Some(Edit {
-            start: last_start,
-            end: text.len(),
-            content: format!("\n{content}{eol}"),
-        });
-    }
-    Some(Edit {
-        start: last_start,
-        end: text.len(),
-        content: format!("{last}{eol}{content}"),
-    })
-}
-
-/// Where the last entry's text ends: block scalars run on over trailing blank lines, and an
-/// empty value (`pgdata:`) sits at its key.
-fn content_end(tree: &Tree, text: &str, key: NodeId, value: NodeId) -> usize {
-    let key_end = tree.node(key).span.end;
-    let value_node = tree.node(value);
-    let mut end = value_node.span.end.max(key_end);
-    if matches!(
-        &value_node.kind,
-        Kind::Scalar {
-            style: Style::Literal | Style::Folded,
-            ..
-        }
-    ) {
-        while end > key_end
-            && text
-                .as_bytes()
-                .get(end - 1)
-                .is_some_and(|b| b.is_ascii_whitespace())
-        {
-            end -= 1;
-        }
-    }
-    end
-}
-
-/// True when a top-level key (after the first) follows a blank line.
-fn sections_separated_by_blank_lines(
-    tree: &Tree,
-    entries: &[(NodeId, NodeId)],
-    text: &str,
-) -> bool {
-    entries.iter().skip(1).any(|&(k, _)| {
-        let start = tree.node(k).span.start;
-        let before = text.get(..start).unwrap_or("");
-        let before = before.trim_end_matches(' ');
-        before.ends_with("\n\n") || before.ends_with("\r\n\r\n")
-    })
-}
-
-/// Plain keys YAML would read as something else (`null`, `~`, `true`…) — quoting them would be
-/// needed and is left to the fix engine.
-fn plain_key_changes_meaning(key: &str) -> bool {
-    matches!(
-        key.to_ascii_lowercase().as_str(),
-        "null" | "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n"
-    ) || key.parse::<f64>().is_ok()
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]
@@ -408,29 +230,66 @@ mod tests {
     }
 
     #[test]
-    fn no_fix_where_an_insertion_is_not_enough() {
+    fn declares_in_flow_null_and_multi_document_files() {
+        assert_eq!(
+            fixed(&format!("{DB}volumes: {{other: {{}}}}\n")),
+            [Some(format!(
+                "{DB}volumes: {{other: {{}}, pgdata: {{}}}}\n"
+            ))]
+        );
+        assert_eq!(
+            fixed(&format!("{DB}volumes:\n")),
+            [Some(format!("{DB}volumes:\n  pgdata:\n"))]
+        );
+        assert_eq!(
+            fixed(&format!("{DB}...\n")),
+            [Some(format!("{DB}volumes:\n  pgdata:\n...\n"))]
+        );
+        assert_eq!(
+            fixed(&format!("{DB}---\nname: x\n")),
+            [Some(format!("{DB}volumes:\n  pgdata:\n---\nname: x\n"))]
+        );
+    }
+
+    #[test]
+    fn quotes_a_name_yaml_would_read_as_something_else() {
+        let text = "services:\n  db:\n    image: postgres:16\n    volumes:\n      - true:/var/lib/postgresql/data\n";
+        let want = format!("{text}volumes:\n  \"true\":\n");
+        assert_eq!(fixed(text), [Some(want.clone())]);
+        assert!(load(&want).errors.is_empty());
+    }
+
+    #[test]
+    fn no_fix_for_a_near_miss_or_a_merged_top_level() {
         for text in [
-            format!("{DB}volumes: {{other: {{}}}}\n"),
-            format!("{DB}volumes:\n"),
-            format!("{DB}---\nname: x\n"),
-            format!("{DB}...\n"),
             "services:\n  db:\n    image: postgres:16\n    volumes:\n      - pgdta:/var/lib/postgresql/data\nvolumes:\n  pgdata:\n".to_owned(),
+            format!("x-top: &top\n  name: app\n<<: *top\n{DB}"),
         ] {
             assert!(fixed(&text).iter().all(Option::is_none), "{text}");
         }
     }
 
     #[test]
-    fn fixes_for_one_file_overlap_so_they_apply_one_at_a_time() {
+    fn fixes_for_one_file_apply_one_at_a_time() {
         let text = "services:\n  a:\n    image: redis:7\n    volumes:\n      - one:/data\n  b:\n    image: redis:7\n    volumes:\n      - two:/data\n";
-        let project = load(text);
-        let edits: Vec<Edit> = project
-            .errors
-            .iter()
-            .filter_map(|p| finding(&project, p)?.fix)
-            .flat_map(|f| f.edits)
-            .collect();
-        assert_eq!(edits.len(), 2);
-        assert!(edits[0].start < edits[1].end && edits[1].start < edits[0].end);
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("compose.yaml");
+        std::fs::write(&path, text).expect("write the fixture");
+        let opts = LoadOptions {
+            files: vec![path],
+            cwd: dir.path().to_path_buf(),
+            ..LoadOptions::default()
+        };
+        let lint = |p: &Project| {
+            problems::errors(p, ProblemKind::UndefinedVolume)
+                .filter_map(|e| finding(p, e))
+                .collect()
+        };
+        let outcome = crate::fix::fix_project(&opts, &lint, false).expect("fixes apply");
+        assert_eq!(outcome.applied, 2);
+        assert_eq!(
+            outcome.files[0].fixed,
+            format!("{text}volumes:\n  one:\n  two:\n")
+        );
     }
 }

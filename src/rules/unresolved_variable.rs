@@ -1,11 +1,11 @@
 //! `unresolved-variable`: a volume entry or an image uses a variable that has no value and no
 //! default, so compose substitutes an empty string.
 
-use super::{Category, Context, FixAvailability, Rule, RuleMeta};
+use super::{Category, Context, FixAvailability, Rule, RuleMeta, service_places};
 use crate::finding::{Finding, Severity};
 use crate::model::{Mount, Project};
 use crate::mounts::MountKind;
-use crate::syntax::{Kind, NodeId, Tree};
+use crate::syntax::Tree;
 use crate::value::Loc;
 
 pub struct UnresolvedVariable;
@@ -159,78 +159,19 @@ fn default_example(project: &Project, name: &str, place: &Place, loc: Loc) -> St
 /// this file (through anchors and merge keys too). Walking the syntax tree also finds entries
 /// the model dropped because the substitution made them invalid.
 fn places(tree: &Tree, loc: Loc) -> Vec<Place> {
-    let mut out = Vec::new();
-    let inside = |node: NodeId| {
-        let span = &tree.node(tree.resolve(node)).span;
-        (span.start <= loc.start && loc.end <= span.end).then_some(Loc {
-            file: loc.file,
-            start: span.start,
-            end: span.end,
+    service_places::holders(tree, loc, &["image", "volumes"])
+        .into_iter()
+        .filter_map(|h| {
+            let what = match (h.key, h.item) {
+                ("image", _) => PlaceKind::Image,
+                (_, Some(_)) => PlaceKind::Volume,
+                (_, None) => return None,
+            };
+            Some(Place {
+                service: h.service.to_owned(),
+                what,
+                entry: h.entry,
+            })
         })
-    };
-    for doc in &tree.documents {
-        let Some(root) = doc.root else { continue };
-        let Some(services) = map_get(tree, root, "services", 0) else {
-            continue;
-        };
-        let Kind::Map { entries, .. } = &tree.node(tree.resolve(services)).kind else {
-            continue;
-        };
-        for &(key, value) in entries {
-            let Some(name) = tree.scalar(key) else {
-                continue;
-            };
-            if let Some(entry) = map_get(tree, value, "image", 0).and_then(inside) {
-                out.push(Place {
-                    service: name.to_owned(),
-                    what: PlaceKind::Image,
-                    entry,
-                });
-            }
-            let Some(volumes) = map_get(tree, value, "volumes", 0) else {
-                continue;
-            };
-            let Kind::Seq { items, .. } = &tree.node(tree.resolve(volumes)).kind else {
-                continue;
-            };
-            if let Some(entry) = items.iter().find_map(|&item| inside(item)) {
-                out.push(Place {
-                    service: name.to_owned(),
-                    what: PlaceKind::Volume,
-                    entry,
-                });
-            }
-        }
-    }
-    out
-}
-
-/// A mapping's value for `key`, following aliases and `<<` merge keys (explicit keys win, then
-/// earlier merge sources, like YAML merge keys).
-fn map_get(tree: &Tree, node: NodeId, key: &str, depth: usize) -> Option<NodeId> {
-    if depth > 16 {
-        return None;
-    }
-    let Kind::Map { entries, .. } = &tree.node(tree.resolve(node)).kind else {
-        return None;
-    };
-    if let Some(&(_, v)) = entries.iter().find(|(k, _)| tree.scalar(*k) == Some(key)) {
-        return Some(v);
-    }
-    for &(k, v) in entries {
-        if tree.scalar(k) != Some("<<") {
-            continue;
-        }
-        let sources: Vec<NodeId> = match &tree.node(tree.resolve(v)).kind {
-            Kind::Seq { items, .. } => items.clone(),
-            _ => vec![v],
-        };
-        if let Some(found) = sources
-            .into_iter()
-            .find_map(|s| map_get(tree, s, key, depth + 1))
-        {
-            return Some(found);
-        }
-    }
-    None
+        .collect()
 }
