@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::finding::{Finding, Severity};
+use crate::finding::{Applicability, Finding, Severity};
 
 pub fn line(findings: &[Finding], files: usize) -> String {
     let files_word = if files == 1 { "file" } else { "files" };
@@ -33,9 +33,18 @@ pub fn line(findings: &[Finding], files: usize) -> String {
         findings.len(),
         parts.join(", ")
     );
-    let fixable = findings.iter().filter(|f| f.fix.is_some()).count();
-    if fixable > 0 {
-        let _ = writeln!(out, "{fixable} of them can be fixed automatically.");
+    let with = |a: Applicability| findings.iter().filter(|f| f.fix.as_ref().is_some_and(|x| x.applicability == a)).count();
+    match (with(Applicability::Safe), with(Applicability::Unsafe)) {
+        (0, 0) => {}
+        (safe, 0) => {
+            let _ = writeln!(out, "{safe} fixable with `--fix`.");
+        }
+        (0, unsafe_) => {
+            let _ = writeln!(out, "{unsafe_} fixable with `--fix --unsafe-fixes` (they change where data lives: `stowage migrate` prints the data plan).");
+        }
+        (safe, unsafe_) => {
+            let _ = writeln!(out, "{safe} fixable with `--fix`, {unsafe_} more with `--unsafe-fixes` (they change where data lives: `stowage migrate` prints the data plan).");
+        }
     }
     out
 }
