@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use crate::analysis::ServiceAnalysis;
 use crate::config::Config;
 use crate::finding::{Finding, Severity};
@@ -47,6 +49,9 @@ impl RuleSettings {
     }
 }
 
+/// Services from which a project's rules run side by side.
+const PARALLEL_RULES_FROM: usize = 64;
+
 /// All findings for one project after configuration and suppressions, de-duplicated and sorted
 /// by (file, offset, rule).
 pub fn run(
@@ -61,24 +66,31 @@ pub fn run(
         analysis,
         kb,
         fixes: &settings.fixes,
+        memo: Default::default(),
     };
-    let mut findings = Vec::new();
-    for rule in rules::RULES {
-        if settings.effective(*rule).is_none() {
-            continue;
-        };
+    // Rules are independent: on a large project they run side by side (both cores busy), their
+    // findings joined in registry order; a small one is not worth a thread.
+    let check_rule = |rule: &&dyn Rule| {
         let mut out = Vec::new();
+        if settings.effective(*rule).is_none() {
+            return out;
+        }
         rule.check(&ctx, &mut out);
-        // A severity the user configured applies to every finding of the rule; otherwise the
-        // rule's own (`bind-mount` raises its default on a data path).
-        let configured = settings.severity.get(rule.meta().id).copied().flatten();
-        for mut f in out {
-            if let Some(level) = configured {
+        // A severity the user configured applies to every finding of the rule; otherwise
+        // the rule's own (`bind-mount` raises its default on a data path).
+        if let Some(level) = settings.severity.get(rule.meta().id).copied().flatten() {
+            for f in &mut out {
                 f.severity = level;
             }
-            findings.push(f);
         }
-    }
+        out
+    };
+    let per_rule: Vec<Vec<Finding>> = if project.services.len() >= PARALLEL_RULES_FROM {
+        rules::RULES.par_iter().map(check_rule).collect()
+    } else {
+        rules::RULES.iter().map(check_rule).collect()
+    };
+    let findings: Vec<Finding> = per_rule.into_iter().flatten().collect();
     let mut findings = merge_anchor_findings(findings);
     findings.retain(|f| !config.ignores(&project.file(f.loc.file).source.path, f.rule));
     let mut findings = apply_suppressions(project, findings, settings);

@@ -404,6 +404,14 @@ fn check(args: CheckArgs) -> i32 {
             }
         }
     }
+    if !(args.fix || args.diff)
+        && matches!(
+            args.format,
+            CheckFormat::Human | CheckFormat::Concise | CheckFormat::Json | CheckFormat::Github
+        )
+    {
+        return check_streaming(args, configs);
+    }
     let request = match request(args.load) {
         Ok(r) => r,
         Err(e) => {
@@ -450,6 +458,14 @@ fn check(args: CheckArgs) -> i32 {
                 .map(Severity::from)
                 .or(config.fail_on)
                 .unwrap_or(Severity::Warning);
+            // Fixes name new volumes as `stowage migrate` would for this project.
+            let base = RuleSettings {
+                fixes: FixSettings {
+                    name_template: config.migrate.name_template.clone(),
+                    ..FixSettings::default()
+                },
+                ..base.clone()
+            };
             let outcome = catch_unwind(AssertUnwindSafe(|| {
                 if fixing {
                     let lint = |p: &Project| {
@@ -463,7 +479,19 @@ fn check(args: CheckArgs) -> i32 {
                     };
                     fix::fix_project(opts, &lint, args.unsafe_fixes)
                         .map(|o| (o.remaining.clone(), Some(o)))
-                        .map_err(|e| e.to_string())
+                        .map_err(|e| {
+                            // The failure is reported with the project's first file already.
+                            let fix::FixError::Refused { path, reason } = e;
+                            let main = project
+                                .main_files
+                                .first()
+                                .map(|&f| project.file(f).source.display.as_str());
+                            if main == Some(path.as_str()) {
+                                format!("refusing to fix: {reason}")
+                            } else {
+                                format!("refusing to fix `{path}`: {reason}")
+                            }
+                        })
                 } else {
                     check::lint(project, analysis, &base, config).map(|f| (f, None))
                 }
@@ -488,12 +516,16 @@ fn check(args: CheckArgs) -> i32 {
     let mut fixed_projects: Vec<Option<Project>> = Vec::new();
     let mut changes: Vec<fix::FixedFile> = Vec::new();
     let (mut applied, mut unsafe_waiting) = (0, 0);
+    // Per project: the fixes applied and the files they changed (to count what was written).
+    let mut project_fixes: Vec<(usize, Vec<PathBuf>)> = Vec::new();
     for outcome in linted {
         match outcome {
             Ok((findings, threshold, outcome)) => {
                 let fixed = outcome.map(|o| {
                     applied += o.applied;
                     unsafe_waiting += o.unsafe_waiting;
+                    project_fixes
+                        .push((o.applied, o.files.iter().map(|f| f.path.clone()).collect()));
                     changes.extend(o.files);
                     o.project
                 });
@@ -530,12 +562,13 @@ fn check(args: CheckArgs) -> i32 {
             )),
         }
     }
+    dedup_changes(&mut changes);
     if args.diff {
         print(&output::diff::unified(&changes));
         let fixes = if applied == 1 { "fix" } else { "fixes" };
         if !args.quiet {
             eprintln!(
-                "{applied} {fixes} would be applied to {} file(s){}",
+                "{applied} {fixes} would be applied to {} file(s).{}",
                 changes.len(),
                 unsafe_note(unsafe_waiting)
             );
@@ -561,6 +594,7 @@ fn check(args: CheckArgs) -> i32 {
         .map(crate::project::stdin_path)
         .collect();
     let mut printed_stdin = false;
+    let mut not_written: Vec<&PathBuf> = Vec::new();
     for change in &changes {
         if stdin_paths.contains(&change.path) {
             // `check --fix -` prints the fixed text instead of writing a file; the report goes
@@ -570,8 +604,19 @@ fn check(args: CheckArgs) -> i32 {
             continue;
         }
         if let Err(e) = fix::write::atomic_write(&change.path, &change.original, &change.fixed) {
-            failures.push((Some(change.display.clone()), e.to_string()));
+            failures.push((Some(change.display.clone()), e.reason()));
+            not_written.push(&change.path);
         }
+    }
+    // The summary counts what reached the disk: a project with a file that could not be
+    // written applied nothing there.
+    let written = changes.len() - not_written.len();
+    if !not_written.is_empty() {
+        applied = project_fixes
+            .iter()
+            .filter(|(_, paths)| !paths.iter().any(|p| not_written.contains(&p)))
+            .map(|(n, _)| n)
+            .sum();
     }
     for (project, findings) in &results {
         match args.format {
@@ -631,8 +676,7 @@ fn check(args: CheckArgs) -> i32 {
                 if args.fix {
                     let fixes = if applied == 1 { "fix" } else { "fixes" };
                     text.push_str(&format!(
-                        "Applied {applied} {fixes} to {} file(s).{}\n",
-                        changes.len(),
+                        "Applied {applied} {fixes} to {written} file(s).{}\n",
                         unsafe_note(unsafe_waiting)
                     ));
                 }
@@ -652,6 +696,288 @@ fn check(args: CheckArgs) -> i32 {
     } else {
         EXIT_OK
     }
+}
+
+/// The human report of one project; a long one is rendered in parts side by side (miette takes
+/// most of the time of a large project), then joined in order.
+fn render_human(human: &Human, out: &mut String, project: &Project, findings: &[Finding]) {
+    const PART: usize = 512;
+    if findings.len() <= PART {
+        human.render(out, project, findings);
+        return;
+    }
+    let part = PART.max(findings.len().div_ceil(4 * rayon::current_num_threads()));
+    let parts: Vec<String> = findings
+        .par_chunks(part)
+        .map(|chunk| {
+            let mut text = String::new();
+            human.render(&mut text, project, chunk);
+            text
+        })
+        .collect();
+    for p in parts {
+        out.push_str(&p);
+    }
+}
+
+/// One project as `check_streaming` leaves it.
+enum Streamed {
+    LoadFailed(inventory::Failure),
+    ConfigError(String),
+    /// Whether the project could not read a file it names, and its report.
+    Checked(bool, Result<Checked, (Option<String>, String)>),
+}
+
+/// What `check_streaming` keeps of a checked project once the project itself is dropped.
+struct Checked {
+    text: String,
+    tallies: Vec<output::summary::Tally>,
+    /// The findings and where each one is (`--format json` only: the others are in `text`).
+    findings: Vec<Finding>,
+    places: Vec<output::check_json::Place>,
+    /// Distinct files the project read.
+    files: usize,
+    failing: bool,
+}
+
+/// `check` without fixes, in a format written project by project (human, concise, json,
+/// github): projects are loaded, checked and rendered a batch at a time on every core, then
+/// dropped, so memory stays flat however many projects there are. Same output and exit codes as
+/// the path that keeps every project (`check`).
+fn check_streaming(args: CheckArgs, mut configs: Configs) -> i32 {
+    let request = match request(args.load) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_FAILURE;
+        }
+    };
+    let kb = KnowledgeBase::builtin();
+    let mut progress = Progress::loading();
+    let (planned, mut failed_loads) = inventory::plan(&request);
+    let colour = std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let human = Human::new(colour);
+    let base = RuleSettings {
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
+        ..RuleSettings::default()
+    };
+    let format = args.format;
+    progress.checking(planned.len());
+    let configs = std::sync::Mutex::new(&mut configs);
+    // One pass over every project on every core; each one is dropped once rendered. Results
+    // come back in project order.
+    let check_one = |set: &crate::discover::ProjectFiles| {
+        let (project, analysis) = match inventory::load(&inventory::options(&request, set), kb) {
+            Ok(loaded) => loaded,
+            Err(f) => return Streamed::LoadFailed(f),
+        };
+        let config = {
+            let mut configs = configs.lock().unwrap_or_else(|e| e.into_inner());
+            match configs.for_dir(&project.directory) {
+                Ok(c) => c.clone(),
+                Err(e) => return Streamed::ConfigError(e.to_string()),
+            }
+        };
+        let threshold = args
+            .fail_on
+            .map(Severity::from)
+            .or(config.fail_on)
+            .unwrap_or(Severity::Warning);
+        // Fixes name new volumes as `stowage migrate` would for this project.
+        let base = RuleSettings {
+            fixes: FixSettings {
+                name_template: config.migrate.name_template.clone(),
+                ..FixSettings::default()
+            },
+            ..base.clone()
+        };
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            check::lint(&project, &analysis, &base, &config)
+        }))
+        .unwrap_or_else(|_| {
+            Err("internal error while checking this project (please report it)".into())
+        });
+        progress.inc();
+        let io = project
+            .errors
+            .iter()
+            .any(|e| e.kind == crate::model::ProblemKind::Io);
+        let result = match outcome {
+            Ok(findings) => {
+                let mut text = String::new();
+                let mut places = Vec::new();
+                let tallies = findings.iter().map(output::summary::Tally::from).collect();
+                let failing = findings.iter().any(|f| f.severity >= threshold);
+                let mut findings = Some(findings);
+                let findings_ref = findings.as_deref().unwrap_or_default();
+                match format {
+                    CheckFormat::Human => render_human(&human, &mut text, &project, findings_ref),
+                    CheckFormat::Concise => {
+                        output::concise::render_findings(&mut text, &project, findings_ref)
+                    }
+                    CheckFormat::Github => {
+                        output::github::render_findings(&mut text, &project, findings_ref)
+                    }
+                    CheckFormat::Json => {
+                        places = findings_ref
+                            .iter()
+                            .map(|f| output::check_json::place(&project, f))
+                            .collect();
+                    }
+                    CheckFormat::Sarif | CheckFormat::Gitlab | CheckFormat::Junit => {
+                        unreachable!("whole-document formats keep every project")
+                    }
+                }
+                let files = project
+                    .files
+                    .iter()
+                    .map(|f| &f.source.path)
+                    .collect::<std::collections::HashSet<_>>()
+                    .len();
+                // Rendered: only JSON needs the findings again.
+                if format != CheckFormat::Json {
+                    findings = None;
+                }
+                Ok(Checked {
+                    text,
+                    tallies,
+                    findings: findings.unwrap_or_default(),
+                    places,
+                    files,
+                    failing,
+                })
+            }
+            Err(message) => Err((
+                project
+                    .main_files
+                    .first()
+                    .map(|&f| project.file(f).source.display.clone()),
+                message,
+            )),
+        };
+        Streamed::Checked(io, result)
+    };
+    // One project (a pre-commit hook, an editor) is checked on this thread: handing it to
+    // another one only adds a thread start and a wake-up.
+    let outcomes: Vec<Streamed> = if planned.len() > 1 {
+        planned.par_iter().map(check_one).collect()
+    } else {
+        planned.iter().map(check_one).collect()
+    };
+    progress.finish();
+    // Configuration is resolved in project order: the first error is the one reported (exit 2,
+    // nothing printed), as when every project is loaded first.
+    let mut io_errors = false;
+    let mut checked: Vec<Result<Checked, (Option<String>, String)>> = Vec::new();
+    for outcome in outcomes {
+        match outcome {
+            Streamed::LoadFailed(f) => failed_loads.push(f),
+            Streamed::ConfigError(e) => {
+                eprintln!("error: {e}");
+                return EXIT_FAILURE;
+            }
+            Streamed::Checked(io, result) => {
+                io_errors |= io;
+                checked.push(result);
+            }
+        }
+    }
+    let has_failures = io_errors || !failed_loads.is_empty();
+    let mut failures: Vec<(Option<String>, String)> = failed_loads
+        .into_iter()
+        .map(|f| (f.path, f.message))
+        .collect();
+    // Each project's text is written as it is (one copy of the report in memory, not two).
+    let mut texts: Vec<String> = Vec::new();
+    let mut text = String::new();
+    let mut tallies = Vec::new();
+    let mut all: Vec<Finding> = Vec::new();
+    let mut places = Vec::new();
+    let (mut files, mut failing) = (0, false);
+    for result in checked {
+        match result {
+            Ok(c) => {
+                texts.push(c.text);
+                tallies.extend(c.tallies);
+                all.extend(c.findings);
+                places.extend(c.places);
+                files += c.files;
+                failing |= c.failing;
+            }
+            Err(failure) => failures.push(failure),
+        }
+    }
+    match format {
+        CheckFormat::Json => {
+            let errors = failures
+                .iter()
+                .map(|(p, m)| output::check_json::ErrorOut {
+                    path: p.clone(),
+                    line: None,
+                    column: None,
+                    message: m.clone(),
+                })
+                .collect();
+            let findings = places
+                .into_iter()
+                .zip(&all)
+                .map(|(place, f)| output::check_json::finding_out_at(place, f))
+                .collect();
+            text = output::check_json::render(findings, errors, files);
+        }
+        CheckFormat::Github => {
+            for (p, m) in &failures {
+                output::github::render_failure(&mut text, p.as_deref(), m);
+            }
+        }
+        _ => {
+            for (p, m) in &failures {
+                eprintln!(
+                    "error: {}{m}",
+                    p.as_deref().map(|p| format!("{p}: ")).unwrap_or_default()
+                );
+            }
+            if args.statistics {
+                text.push_str(&output::summary::statistics_of(&tallies));
+            }
+            if !args.quiet && (files > 0 || failures.is_empty()) {
+                text.push_str(&output::summary::line_of(&tallies, files));
+            }
+        }
+    }
+    {
+        // A closed pipe (`stowage check | head`) is not an error worth reporting.
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        let _ = texts
+            .iter()
+            .chain(std::iter::once(&text))
+            .try_for_each(|t| out.write_all(t.as_bytes()));
+        let _ = out.flush();
+    }
+    if has_failures || !failures.is_empty() {
+        EXIT_FAILURE
+    } else if !args.exit_zero && failing {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    }
+}
+
+/// Drops a change that repeats an earlier one: a file two projects share (an `include`d file)
+/// fixed alike by both is written once, not refused the second time as changed on disk. Two
+/// different results for one file stay, and the second write is refused.
+fn dedup_changes(changes: &mut Vec<fix::FixedFile>) {
+    let mut seen: Vec<(PathBuf, String)> = Vec::new();
+    changes.retain(|c| {
+        let key = (c.path.clone(), c.fixed.clone());
+        let fresh = !seen.contains(&key);
+        if fresh {
+            seen.push(key);
+        }
+        fresh
+    });
 }
 
 /// One project's findings, the severity that fails the run, and what fixing it did.
@@ -734,6 +1060,15 @@ fn volumes(args: VolumesArgs) -> i32 {
 }
 
 fn migrate(args: MigrateArgs) -> i32 {
+    // The configuration's template is checked when it is read.
+    if let Some(Err(e)) = args
+        .name_template
+        .as_deref()
+        .map(crate::fix::convert::validate_template)
+    {
+        eprintln!("error: {e}");
+        return EXIT_FAILURE;
+    }
     let mut configs = Configs {
         explicit: None,
         disabled: args.no_config,
@@ -770,7 +1105,6 @@ fn migrate(args: MigrateArgs) -> i32 {
             )
         })
         .collect();
-    let mut diff = String::new();
     let mut plan = String::new();
     let mut script = String::new();
     let mut changes = Vec::new();
@@ -799,17 +1133,20 @@ fn migrate(args: MigrateArgs) -> i32 {
             .or(config.migrate.binds.as_deref())
             .and_then(BindStrategy::parse)
             .unwrap_or_default();
+        let name_template = args
+            .name_template
+            .clone()
+            .or(config.migrate.name_template.clone());
         let fixes = FixSettings {
             binds,
-            name_template: args
-                .name_template
-                .clone()
-                .or(config.migrate.name_template.clone()),
+            name_template,
         };
-        let (outcome, after, conversions) = match catch_unwind(AssertUnwindSafe(|| {
+        let (outcome, after, conversions, left) = match catch_unwind(AssertUnwindSafe(|| {
             migrate::migrate_project(&inventory.options[i], project, analysis, fixes)
         })) {
-            Ok(Ok(m)) => (m.outcome, m.after, m.conversions),
+            // Positions of what is left: in the file as it will be on disk.
+            Ok(Ok(m)) if args.write => (m.outcome, m.after, m.conversions, m.left),
+            Ok(Ok(m)) => (m.outcome, m.after, m.conversions, m.left_before),
             Ok(Err(e)) => {
                 failures.push(e);
                 continue;
@@ -821,8 +1158,11 @@ fn migrate(args: MigrateArgs) -> i32 {
             }
         };
         let after = &after;
-        diff.push_str(&output::diff::unified(&outcome.files));
         plan.push_str(&migrate::summary(after, &conversions));
+        plan.push_str(&migrate::left_summary(
+            if args.write { after } else { project },
+            &left,
+        ));
         if !conversions.is_empty() {
             let body = migrate::script(after, &conversions);
             script.push_str(if script.is_empty() {
@@ -833,23 +1173,39 @@ fn migrate(args: MigrateArgs) -> i32 {
         }
         changes.extend(outcome.files);
     }
+    dedup_changes(&mut changes);
+    let stdin_paths: Vec<PathBuf> = inventory
+        .options
+        .iter()
+        .filter(|o| o.stdin.is_some())
+        .map(crate::project::stdin_path)
+        .collect();
     if args.write {
         for change in &changes {
+            if stdin_paths.contains(&change.path) {
+                // `migrate --write -` prints the migrated text, as `check --fix -` does.
+                print(&change.fixed);
+                continue;
+            }
             if let Err(e) = fix::write::atomic_write(&change.path, &change.original, &change.fixed)
             {
-                failures.push(e.to_string());
+                failures.push(format!("{}: {}", change.display, e.reason()));
             }
         }
     } else {
-        print(&diff);
+        print(&output::diff::unified(&changes));
     }
     if !plan.is_empty() {
         eprint!("{plan}");
     }
     if let Some(path) = &args.script {
-        if let Err(e) = std::fs::write(path, &script) {
+        if script.is_empty() {
+            // Do not replace the plan of an earlier run (`--write` first, `--script` after)
+            // with nothing.
+            eprintln!("no data to move: {} not written", path.display());
+        } else if let Err(e) = std::fs::write(path, &script) {
             failures.push(format!("{}: cannot write the script: {e}", path.display()));
-        } else if !script.is_empty() {
+        } else {
             eprintln!("data plan written to {}", path.display());
         }
     } else if !script.is_empty() {

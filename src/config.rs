@@ -222,7 +222,15 @@ pub fn parse(display: &str, text: &str) -> Result<Config, ConfigError> {
                 for (k, e) in m {
                     match k.as_str() {
                         "name-template" => {
-                            config.migrate.name_template = e.value.as_str().map(str::to_owned)
+                            let Some(t) = e.value.as_str() else {
+                                return Err(err(
+                                    at(&e.value),
+                                    "`name-template` must be a string".into(),
+                                ));
+                            };
+                            crate::fix::convert::validate_template(t)
+                                .map_err(|x| err(at(&e.value), x))?;
+                            config.migrate.name_template = Some(t.to_owned());
                         }
                         "binds" => {
                             let s = e.value.as_str().unwrap_or_default();

@@ -99,6 +99,8 @@ pub fn from_path(path: &Path) -> Result<Vec<ProjectFiles>, DiscoverError> {
         return Err(DiscoverError::Missing(path.display().to_string()));
     }
     let mut dirs: Vec<(PathBuf, Vec<String>)> = Vec::new();
+    // Index into `dirs` (a linear search made a walk of thousands of directories quadratic).
+    let mut dir_index: std::collections::HashMap<PathBuf, usize> = Default::default();
     let walker = ignore::WalkBuilder::new(path)
         .hidden(false)
         .git_global(false)
@@ -121,9 +123,12 @@ pub fn from_path(path: &Path) -> Result<Vec<ProjectFiles>, DiscoverError> {
             continue;
         }
         let dir = entry.path().parent().unwrap_or(path).to_path_buf();
-        match dirs.iter_mut().find(|(d, _)| *d == dir) {
-            Some((_, names)) => names.push(name.to_owned()),
-            None => dirs.push((dir, vec![name.to_owned()])),
+        match dir_index.get(&dir) {
+            Some(&i) => dirs[i].1.push(name.to_owned()),
+            None => {
+                dir_index.insert(dir.clone(), dirs.len());
+                dirs.push((dir, vec![name.to_owned()]));
+            }
         }
     }
     let mut projects = Vec::new();

@@ -103,6 +103,7 @@ pub fn parse_dotenv(
         text,
         lookup,
         out: IndexMap::new(),
+        expanded: 0,
     };
     let mut pos = if text.starts_with('\u{feff}') {
         '\u{feff}'.len_utf8()
@@ -119,7 +120,13 @@ struct Parser<'a> {
     text: &'a str,
     lookup: &'a dyn Vars,
     out: IndexMap<String, String>,
+    /// Bytes produced by interpolation so far: each value is bounded by `interpolate`, this
+    /// bounds the file (a large value referenced on every line).
+    expanded: usize,
 }
+
+/// The most an env file's values may hold once interpolated.
+const MAX_EXPANDED_BYTES: usize = 64 << 20;
 
 impl Parser<'_> {
     fn at(&self, offset: usize) -> Position {
@@ -264,12 +271,17 @@ impl Parser<'_> {
         Ok(close + 1)
     }
 
-    fn expand(&self, raw: &str) -> Result<String, InterpolateError> {
+    fn expand(&mut self, raw: &str) -> Result<String, InterpolateError> {
         let vars = FileVars {
             lookup: self.lookup,
             current: &self.out,
         };
-        interpolate::interpolate(raw, &vars).map(|r| r.value)
+        let value = interpolate::interpolate(raw, &vars)?.value;
+        self.expanded = self.expanded.saturating_add(value.len());
+        if self.expanded > MAX_EXPANDED_BYTES {
+            return Err(InterpolateError::TooLarge { offset: 0 });
+        }
+        Ok(value)
     }
 
     fn interpolation_error(

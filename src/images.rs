@@ -11,7 +11,13 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 /// The built-in knowledge base, embedded so the binary needs no files at run time.
+#[cfg(test)]
 const BUILTIN_TOML: &str = include_str!("../data/stateful-images.toml");
+
+// The same file as `build.rs` embeds it: `BUILTIN_SCHEMA_VERSION`, `BUILTIN_MATCHING` (JSON) and
+// `BUILTIN_ENTRIES` (key, repositories, entry as JSON). Parsing the TOML at every start took most
+// of the time of a one-file run; the unit tests validate the TOML and check both agree.
+include!(concat!(env!("OUT_DIR"), "/knowledge.rs"));
 
 /// The only knowledge-base format version this code understands.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -562,26 +568,86 @@ pub struct ImageFacts {
     pub sources: Vec<String>,
 }
 
+/// An entry of the knowledge base; a built-in one is deserialised from its JSON when first read.
+#[derive(Debug, Clone)]
+struct Slot {
+    raw: Option<&'static str>,
+    parsed: OnceLock<ImageEntry>,
+}
+
+impl Slot {
+    fn get(&self) -> &ImageEntry {
+        self.parsed.get_or_init(|| {
+            let raw = self.raw.expect("a slot without an entry has its JSON");
+            serde_json::from_str(raw)
+                .expect("the embedded knowledge base is validated by the images unit tests")
+        })
+    }
+
+    fn get_mut(&mut self) -> &mut ImageEntry {
+        self.get();
+        self.parsed.get_mut().expect("parsed just before")
+    }
+
+    fn into_entry(mut self) -> ImageEntry {
+        self.get();
+        self.parsed.take().expect("parsed just before")
+    }
+}
+
+impl From<ImageEntry> for Slot {
+    fn from(entry: ImageEntry) -> Slot {
+        Slot {
+            raw: None,
+            parsed: OnceLock::from(entry),
+        }
+    }
+}
+
 /// The stateful-image knowledge base.
 #[derive(Debug, Clone, Default)]
 pub struct KnowledgeBase {
-    entries: IndexMap<String, ImageEntry>,
+    entries: IndexMap<String, Slot>,
     mirrors: Vec<Mirror>,
     examples: Vec<MatchingExample>,
     /// Repository -> entry index (rebuilt after every change).
     exact: HashMap<String, usize>,
     /// (`prefix/` of a `prefix/*` repository, entry index), longest prefix first.
     patterns: Vec<(String, usize)>,
+    /// The index is `BUILTIN_EXACT` and `BUILTIN_PATTERNS` (built by `build.rs`), not `exact`
+    /// and `patterns`: the built-in knowledge base as it was embedded.
+    embedded_index: bool,
 }
 
 impl KnowledgeBase {
     /// The built-in knowledge base (`data/stateful-images.toml`), parsed once.
     pub fn builtin() -> &'static KnowledgeBase {
         static BUILTIN: OnceLock<KnowledgeBase> = OnceLock::new();
-        BUILTIN.get_or_init(|| {
-            KnowledgeBase::from_toml(BUILTIN_TOML)
-                .expect("the embedded knowledge base is validated by the images unit tests")
-        })
+        BUILTIN.get_or_init(KnowledgeBase::from_embedded)
+    }
+
+    /// The built-in file as `build.rs` embedded it, without validation (`from_toml` validates
+    /// the same facts in the unit tests: `builtin_matches_the_validated_toml`). Entries are
+    /// deserialised when a lookup first selects them.
+    fn from_embedded() -> KnowledgeBase {
+        debug_assert_eq!(BUILTIN_SCHEMA_VERSION, SCHEMA_VERSION);
+        let matching: MatchingSection = serde_json::from_str(BUILTIN_MATCHING)
+            .expect("the embedded knowledge base is validated by the images unit tests");
+        let mut base = KnowledgeBase {
+            mirrors: matching.mirrors,
+            examples: matching.examples,
+            ..KnowledgeBase::default()
+        };
+        base.entries.reserve(BUILTIN_ENTRIES.len());
+        for (key, _, raw) in BUILTIN_ENTRIES {
+            let slot = Slot {
+                raw: Some(raw),
+                parsed: OnceLock::new(),
+            };
+            base.entries.insert((*key).to_owned(), slot);
+        }
+        base.embedded_index = true;
+        base
     }
 
     /// Parses and validates a knowledge base in the format of `data/stateful-images.toml`.
@@ -619,7 +685,7 @@ impl KnowledgeBase {
                     });
                 }
             }
-            base.entries.insert(key, entry);
+            base.entries.insert(key, Slot::from(entry));
         }
         base.rebuild_index();
         Ok(base)
@@ -629,13 +695,16 @@ impl KnowledgeBase {
     /// or the same repository (a repository moves to the new entry; an old entry left without
     /// repositories is dropped).
     pub fn extend(&mut self, other: KnowledgeBase) {
-        for (key, entry) in other.entries {
+        for (key, slot) in other.entries {
+            let entry = slot.into_entry();
             self.entries.shift_remove(&key);
             for old in self.entries.values_mut() {
-                old.repos.retain(|repo| !entry.repos.contains(repo));
+                old.get_mut()
+                    .repos
+                    .retain(|repo| !entry.repos.contains(repo));
             }
-            self.entries.retain(|_, old| !old.repos.is_empty());
-            self.entries.insert(key, entry);
+            self.entries.retain(|_, old| !old.get().repos.is_empty());
+            self.entries.insert(key, Slot::from(entry));
         }
         for mirror in other.mirrors {
             if !self.mirrors.contains(&mirror) {
@@ -661,7 +730,7 @@ impl KnowledgeBase {
 
     /// The raw entry (notes, category, command flags) for a key.
     pub fn get(&self, key: &str) -> Option<&ImageEntry> {
-        self.entries.get(key)
+        self.entries.get(key).map(Slot::get)
     }
 
     /// [`KnowledgeBase::lookup`] for an unparsed reference (`None` if it does not parse).
@@ -680,8 +749,8 @@ impl KnowledgeBase {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Option<ImageFacts> {
         let (index, match_confidence) = self.find(&image.repository())?;
-        let (key, entry) = self.entries.get_index(index)?;
-        Some(resolve(key, entry, image, env, match_confidence))
+        let (key, slot) = self.entries.get_index(index)?;
+        Some(resolve(key, slot.get(), image, env, match_confidence))
     }
 
     /// Entry index for a repository and how much the match itself can be trusted.
@@ -707,34 +776,58 @@ impl KnowledgeBase {
         if name.contains('/') || official == repository {
             return None;
         }
-        self.exact
-            .get(&official)
-            .map(|&index| (index, Confidence::Low))
+        self.find_exact(&official)
+            .map(|index| (index, Confidence::Low))
+    }
+
+    fn find_exact(&self, repository: &str) -> Option<usize> {
+        if self.embedded_index {
+            return BUILTIN_EXACT
+                .binary_search_by(|(repo, _)| (*repo).cmp(repository))
+                .ok()
+                .map(|i| BUILTIN_EXACT[i].1);
+        }
+        self.exact.get(repository).copied()
     }
 
     fn find_direct(&self, repository: &str) -> Option<usize> {
-        if let Some(&index) = self.exact.get(repository) {
+        if let Some(index) = self.find_exact(repository) {
             return Some(index);
         }
-        self.patterns.iter().find_map(|(prefix, index)| {
-            let rest = repository.strip_prefix(prefix.as_str())?;
-            (!rest.is_empty() && !rest.contains('/')).then_some(*index)
-        })
+        let matches = |prefix: &str, index: usize| {
+            let rest = repository.strip_prefix(prefix)?;
+            (!rest.is_empty() && !rest.contains('/')).then_some(index)
+        };
+        if self.embedded_index {
+            return BUILTIN_PATTERNS.iter().find_map(|&(p, i)| matches(p, i));
+        }
+        self.patterns.iter().find_map(|(p, i)| matches(p, *i))
     }
 
     fn rebuild_index(&mut self) {
+        self.embedded_index = false;
         self.exact.clear();
         self.patterns.clear();
-        for (index, entry) in self.entries.values().enumerate() {
-            for repo in &entry.repos {
-                match repo.strip_suffix('*') {
-                    Some(prefix) => self.patterns.push((prefix.to_string(), index)),
-                    None => {
-                        self.exact.insert(repo.clone(), index);
-                    }
-                }
+        let mut repos = Vec::new();
+        for (index, slot) in self.entries.values().enumerate() {
+            repos.extend(slot.get().repos.iter().map(|r| (r.clone(), index)));
+        }
+        for (repo, index) in repos {
+            self.index_repository(&repo, index);
+        }
+        self.sort_patterns();
+    }
+
+    fn index_repository(&mut self, repo: &str, index: usize) {
+        match repo.strip_suffix('*') {
+            Some(prefix) => self.patterns.push((prefix.to_string(), index)),
+            None => {
+                self.exact.insert(repo.to_owned(), index);
             }
         }
+    }
+
+    fn sort_patterns(&mut self) {
         self.patterns
             .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
     }
@@ -1769,6 +1862,34 @@ mod tests {
             }
         }
         assert_eq!(KnowledgeBase::builtin().len(), base.len());
+    }
+
+    #[test]
+    fn builtin_matches_the_validated_toml() {
+        let validated = KnowledgeBase::from_toml(BUILTIN_TOML).expect("built-in file validates");
+        let builtin = KnowledgeBase::from_embedded();
+        let entries = |base: &KnowledgeBase| -> Vec<(String, ImageEntry)> {
+            base.entries
+                .iter()
+                .map(|(k, slot)| (k.clone(), slot.get().clone()))
+                .collect()
+        };
+        assert_eq!(entries(&builtin), entries(&validated));
+        assert_eq!(builtin.mirrors, validated.mirrors);
+        assert_eq!(builtin.examples, validated.examples);
+        // The embedded index is the one `rebuild_index` builds from the same entries.
+        let exact: HashMap<String, usize> = BUILTIN_EXACT
+            .iter()
+            .map(|(r, i)| ((*r).to_owned(), *i))
+            .collect();
+        let patterns: Vec<(String, usize)> = BUILTIN_PATTERNS
+            .iter()
+            .map(|(p, i)| ((*p).to_owned(), *i))
+            .collect();
+        assert!(builtin.embedded_index);
+        assert_eq!(exact, validated.exact);
+        assert_eq!(patterns, validated.patterns);
+        assert!(BUILTIN_EXACT.is_sorted_by(|a, b| a.0 < b.0));
     }
 
     /// Defaults exist for user files; the built-in file states every fact explicitly.

@@ -65,16 +65,26 @@ pub enum InterpolateError {
         var: String,
         message: String,
     },
+    /// The result would be more than [`MAX_GROWTH`] bytes longer than the input; offset = the
+    /// `$` of the expression that crossed the limit
+    #[error("the interpolated value is too large (more than {} MiB longer than the text)", MAX_GROWTH >> 20)]
+    TooLarge { offset: usize },
 }
 
 impl InterpolateError {
     /// Byte offset in the input of the `$` that starts the expression at fault.
     pub fn offset(&self) -> usize {
         match self {
-            Self::Invalid { offset } | Self::Required { offset, .. } => *offset,
+            Self::Invalid { offset }
+            | Self::Required { offset, .. }
+            | Self::TooLarge { offset } => *offset,
         }
     }
 }
+
+/// How much longer than its input a result may grow: variables used many times in one string,
+/// or `.env` values that double at each line, would otherwise need unbounded memory.
+pub const MAX_GROWTH: usize = 1 << 20;
 
 /// Nesting of defaults/alternatives/messages deeper than this is refused as invalid: no real
 /// file comes close, and it keeps hostile input from costing more than `MAX_NESTING` passes.
@@ -98,6 +108,7 @@ pub fn interpolate(input: &str, vars: &dyn Vars) -> Result<Interpolated, Interpo
         vars,
         unset: Vec::new(),
         seen_unset: HashSet::new(),
+        limit: input.len().saturating_add(MAX_GROWTH),
     };
     let mut value = String::with_capacity(input.len());
     interpolator.substitute(0, input.len(), 0, &mut value)?;
@@ -130,6 +141,8 @@ struct Interpolator<'a> {
     vars: &'a dyn Vars,
     unset: Vec<String>,
     seen_unset: HashSet<&'a str>,
+    /// The longest result allowed.
+    limit: usize,
 }
 
 impl<'a> Interpolator<'a> {
@@ -148,6 +161,9 @@ impl<'a> Interpolator<'a> {
         let mut i = start;
         while let Some(rel) = bytes[i..end].iter().position(|&b| b == b'$') {
             let dollar = i + rel;
+            if out.len() > self.limit {
+                return Err(InterpolateError::TooLarge { offset: dollar });
+            }
             let next = dollar + 1;
             match bytes.get(next).filter(|_| next < end) {
                 Some(b'$') => {
@@ -176,6 +192,9 @@ impl<'a> Interpolator<'a> {
             }
         }
         out.push_str(&input[copied..end]);
+        if out.len() > self.limit {
+            return Err(InterpolateError::TooLarge { offset: start });
+        }
         Ok(())
     }
 

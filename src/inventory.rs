@@ -64,7 +64,41 @@ impl Inventory {
 }
 
 pub fn collect(request: &Request, kb: &KnowledgeBase) -> Inventory {
-    let cwd = request.load.cwd.clone();
+    let (planned, mut failures) = plan(request);
+    let projects: Vec<Result<_, Failure>> = planned
+        .par_iter()
+        .map(|set| {
+            let opts = options(request, set);
+            load(&opts, kb).map(|(project, analysis)| (project, analysis, opts))
+        })
+        .collect();
+    let mut loaded = Vec::new();
+    let mut options = Vec::new();
+    for p in projects {
+        match p {
+            Ok((project, analysis, opts)) => {
+                loaded.push((project, analysis));
+                options.push(opts);
+            }
+            Err(f) => failures.push(f),
+        }
+    }
+    Inventory {
+        projects: loaded,
+        options,
+        failures,
+        cwd: request.load.cwd.clone(),
+    }
+}
+
+/// One loaded project and its analysis.
+pub type Loaded = (Project, Vec<ServiceAnalysis>);
+
+/// The projects the command line names, in command-line order, and the paths that name nothing.
+/// Cheap: nothing is loaded (`options` and `load` do that), so a command can load, check and
+/// drop projects a few at a time.
+pub fn plan(request: &Request) -> (Vec<ProjectFiles>, Vec<Failure>) {
+    let cwd = &request.load.cwd;
     let mut failures = Vec::new();
     let mut sets: Vec<ProjectFiles> = Vec::new();
     if !request.files.is_empty() {
@@ -74,7 +108,7 @@ pub fn collect(request: &Request, kb: &KnowledgeBase) -> Inventory {
     } else if request.paths.is_empty() {
         let env = &request.load.process_env;
         match discover::from_working_dir(
-            &cwd,
+            cwd,
             env.get("COMPOSE_FILE").map(String::as_str),
             env.get("COMPOSE_PATH_SEPARATOR").map(String::as_str),
         ) {
@@ -100,60 +134,88 @@ pub fn collect(request: &Request, kb: &KnowledgeBase) -> Inventory {
             }
         }
     }
-    // A file named twice, or a base file named next to its override (pre-commit passes both),
-    // is one project: drop sets contained in another set.
-    let mut unique: Vec<ProjectFiles> = Vec::new();
+    (unique_sets(sets), failures)
+}
+
+/// How to load one planned project.
+pub fn options(request: &Request, set: &ProjectFiles) -> LoadOptions {
+    let mut opts = request.load.clone();
+    opts.files = set.files.clone();
+    opts
+}
+
+/// A file named twice, or a base file named next to its override (pre-commit passes both),
+/// is one project: drops sets contained in another set (a later set replaces the earlier ones
+/// it contains). Indexed by file, so that thousands of sets are not compared pairwise.
+fn unique_sets(sets: Vec<ProjectFiles>) -> Vec<ProjectFiles> {
+    use std::collections::HashMap;
+    let mut unique: Vec<Option<ProjectFiles>> = Vec::new();
+    // File -> the entries of `unique` holding it (entries may have been dropped since).
+    let mut holders: HashMap<PathBuf, Vec<usize>> = HashMap::new();
+    // Entries without files: contained in every set.
+    let mut empty: Vec<usize> = Vec::new();
+    let contains =
+        |u: &ProjectFiles, set: &ProjectFiles| set.files.iter().all(|f| u.files.contains(f));
     for set in sets {
-        if unique
+        let candidates: Vec<usize> = match set.files.first() {
+            Some(first) => holders.get(first).cloned().unwrap_or_default(),
+            None => (0..unique.len()).collect(),
+        };
+        if candidates
             .iter()
-            .any(|u| set.files.iter().all(|f| u.files.contains(f)))
+            .any(|&i| unique[i].as_ref().is_some_and(|u| contains(u, &set)))
         {
             continue;
         }
-        unique.retain(|u| !u.files.iter().all(|f| set.files.contains(f)));
-        unique.push(set);
-    }
-    type Loaded = (Project, Vec<ServiceAnalysis>, LoadOptions);
-    let projects: Vec<Result<Loaded, Failure>> = unique
-        .par_iter()
-        .map(|set| {
-            let mut opts = request.load.clone();
-            opts.files = set.files.clone();
-            catch_unwind(AssertUnwindSafe(|| {
-                let project = project::load(&opts);
-                let analysis = analysis::analyse(&project, kb);
-                (project, analysis, opts.clone())
-            }))
-            .map_err(|panic| {
-                let what = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                    .unwrap_or_default();
-                Failure {
-                    path: set.files.first().map(|f| f.display().to_string()),
-                    message: format!(
-                        "internal error while loading this project (please report it): {what}"
-                    ),
-                }
-            })
-        })
-        .collect();
-    let mut loaded = Vec::new();
-    let mut options = Vec::new();
-    for p in projects {
-        match p {
-            Ok((project, analysis, opts)) => {
-                loaded.push((project, analysis));
-                options.push(opts);
-            }
-            Err(f) => failures.push(f),
+        let mut inside: Vec<usize> = empty.clone();
+        for f in &set.files {
+            inside.extend(holders.get(f).into_iter().flatten().copied());
         }
+        for i in inside {
+            if unique[i].as_ref().is_some_and(|u| contains(&set, u)) {
+                unique[i] = None;
+            }
+        }
+        let index = unique.len();
+        for f in &set.files {
+            holders.entry(f.clone()).or_default().push(index);
+        }
+        if set.files.is_empty() {
+            empty.push(index);
+        }
+        unique.push(Some(set));
     }
-    Inventory {
-        projects: loaded,
-        options,
-        failures,
-        cwd,
+    unique.into_iter().flatten().collect()
+}
+
+/// Loads and analyses one planned project; a panic becomes a failure of that project.
+pub fn load(opts: &LoadOptions, kb: &KnowledgeBase) -> Result<Loaded, Failure> {
+    catch_unwind(AssertUnwindSafe(|| {
+        let project = project::load(opts);
+        let analysis = analysis::analyse(&project, kb);
+        (project, analysis)
+    }))
+    .map_err(|panic| {
+        let what = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_default();
+        Failure {
+            path: opts.files.first().map(|f| shown_path(&opts.cwd, f)),
+            message: format!(
+                "internal error while loading this project (please report it): {what}"
+            ),
+        }
+    })
+}
+
+/// A path as the user should see it: relative to the working directory when inside it.
+fn shown_path(cwd: &Path, path: &Path) -> String {
+    let cleaned = crate::mounts::clean_path(&path.to_string_lossy());
+    let cleaned = Path::new(&cleaned);
+    match cleaned.strip_prefix(cwd) {
+        Ok(p) if !p.as_os_str().is_empty() => p.display().to_string(),
+        _ => cleaned.display().to_string(),
     }
 }

@@ -6,7 +6,8 @@ use std::fmt::Write;
 use crate::analysis::{self, ServiceAnalysis};
 use crate::check::{self, RuleSettings};
 use crate::config::Config;
-use crate::fix::convert::FixSettings;
+use crate::finding::Finding;
+use crate::fix::convert::{BindStrategy, FixSettings};
 use crate::fix::{self, Outcome};
 use crate::images::KnowledgeBase;
 use crate::model::{MountSyntax, Project};
@@ -22,6 +23,11 @@ pub struct Migration {
     /// The project as it loads after the migration.
     pub after: Project,
     pub conversions: Vec<Conversion>,
+    /// What the migration was asked to convert and could not (no automatic fix: an entry built
+    /// from a variable, a block scalar, long-syntax binds, …), placed in the project as it was
+    /// before the migration (`left_before`, for a dry run) and after it (`left`).
+    pub left: Vec<Finding>,
+    pub left_before: Vec<Finding>,
 }
 
 /// Migrates one project in memory: the migration rules' fixes (unsafe ones included) through the
@@ -33,6 +39,7 @@ pub fn migrate_project(
     fixes: FixSettings,
 ) -> Result<Migration, String> {
     let kb = KnowledgeBase::builtin();
+    let binds = fixes.binds;
     let settings = RuleSettings {
         select: RULES.iter().map(|r| (*r).to_owned()).collect(),
         fixes,
@@ -54,20 +61,48 @@ pub fn migrate_project(
         .take()
         .ok_or("the migrated project could not be loaded")?;
     let after_mounts = analysis::analyse(&after, kb);
+    let shown = before
+        .main_files
+        .first()
+        .map(|&f| before.file(f).source.display.clone())
+        .unwrap_or_default();
     if let Some(lost) = lost_target(before, before_mounts, &after, &after_mounts) {
         return Err(format!(
-            "refusing to migrate: {lost} would no longer be mounted"
+            "{shown}: refusing to migrate: {lost} would no longer be mounted"
+        ));
+    }
+    // The other direction catches an edit that landed in the wrong place: `a:/x` and `b:/y`
+    // run together into one entry mount something at a path nothing was mounted on before.
+    if let Some(gained) = lost_target(&after, &after_mounts, before, before_mounts) {
+        return Err(format!(
+            "{shown}: refusing to migrate: {gained} would be mounted where nothing was before"
         ));
     }
     let conversions = conversions(before, before_mounts, &after, &after_mounts);
+    // Binds are only asked for with `--binds volume|keep-path`.
+    let left: Vec<Finding> = outcome
+        .remaining
+        .iter()
+        .filter(|f| f.rule != "bind-mount" || binds != BindStrategy::Skip)
+        .cloned()
+        .collect();
+    let same = |a: &Finding, b: &Finding| {
+        a.rule == b.rule && a.message == b.message && a.services == b.services
+    };
+    let left_before = lint(before)
+        .into_iter()
+        .filter(|f| left.iter().any(|l| same(l, f)))
+        .collect();
     Ok(Migration {
         outcome,
         after,
         conversions,
+        left,
+        left_before,
     })
 }
 
-/// A service target mounted before the migration and not after (a migration changes the kind of
+/// A service target mounted in `before` and not in `after` (a migration changes the kind of
 /// mount, never what is mounted where).
 fn lost_target(
     before: &Project,
@@ -183,6 +218,26 @@ pub fn summary(project: &Project, conversions: &[Conversion]) -> String {
             out,
             "  {} {}: {from} -> named volume `{}` ({}): {how}",
             c.service, c.target, c.volume_key, c.engine_name
+        );
+    }
+    out
+}
+
+/// The mounts a migration left as they were, for people: one line each.
+pub fn left_summary(project: &Project, left: &[Finding]) -> String {
+    let mut out = String::new();
+    for f in left {
+        let p = crate::output::position(project, f.loc);
+        let services = f
+            .services
+            .iter()
+            .map(|s| format!("`{s}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let _ = writeln!(
+            out,
+            "not migrated: {}:{}:{}: {} (service {services}): no automatic conversion; see `stowage check`",
+            p.path, p.line, p.column, f.rule
         );
     }
     out

@@ -168,7 +168,30 @@ pub struct TopVolume {
     pub explicit_name: bool,
 }
 
+impl TopVolume {
+    /// Whether its data outlives `down -v`: compose never removes an external volume, and a
+    /// local volume bound to a host directory (`driver_opts` `o: bind` + `device`) loses only the
+    /// volume object, not the files.
+    pub fn outlives_down_v(&self) -> bool {
+        let bound = self
+            .driver_opts
+            .get("o")
+            .is_some_and(|o| o.split(',').any(|x| x.trim() == "bind"));
+        self.external || (bound && self.driver_opts.contains_key("device"))
+    }
+}
+
 impl Project {
+    /// What a mount of this project survives (design §2 `survives`).
+    pub fn survives(&self, m: &Mount) -> crate::mounts::Survives {
+        let outlives = m
+            .volume_key
+            .as_deref()
+            .and_then(|k| self.volume(k))
+            .is_some_and(TopVolume::outlives_down_v);
+        crate::mounts::survives(m.kind, outlives)
+    }
+
     pub fn file(&self, id: FileId) -> &LoadedFile {
         &self.files[id]
     }

@@ -1,7 +1,7 @@
 //! Loading a project as compose does: per file parse → interpolate → include → extends → merge →
 //! uniqueness; then project name, profiles, the typed model and compose's consistency checks.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -12,7 +12,7 @@ use crate::interpolate::{self, InterpolateError};
 use crate::merge;
 use crate::model::*;
 use crate::mounts::{self, MountKind};
-use crate::source::SourceFile;
+use crate::source::{self, SourceFile};
 use crate::syntax;
 use crate::value::{self, Entry, FileId, Loc, Map, Value, ValueErrorKind, ValueKind};
 
@@ -49,8 +49,12 @@ struct Loader<'a> {
     errors: Vec<Problem>,
     warnings: Vec<Problem>,
     unset: Vec<(String, Loc)>,
+    /// The entries of `unset`, to keep it free of duplicates in constant time.
+    unset_seen: HashSet<(String, Loc)>,
     version_keys: Vec<Loc>,
     replaced: Vec<ReplacedMount>,
+    /// (earlier, later, service) of each entry of `replaced`.
+    replaced_seen: HashSet<(Loc, Loc, String)>,
     home: String,
     /// Files being loaded through `include`, to detect cycles.
     include_chain: Vec<PathBuf>,
@@ -58,7 +62,41 @@ struct Loader<'a> {
     extends_chain: Vec<(PathBuf, String)>,
     /// The role of files read now (an `include` inside an extended file is still extended).
     role: FileRole,
+    /// Alias expansion left for the whole project (shared by every document of every file).
+    expansion: value::Budget,
+    /// Whether running out of `expansion` (or too deep a nesting) was reported.
+    expansion_spent: bool,
+    /// Bytes of compose files read so far, and bytes produced by interpolation.
+    loaded_bytes: usize,
+    interpolated_bytes: usize,
+    /// How deep `include` and `extends` of other files are nested now.
+    file_depth: usize,
+    /// Files loaded for `extends`, by path and variable scope (what loading them produced).
+    extends_cache: HashMap<(PathBuf, usize), Value>,
+    /// Top-level volume key → engine name, and the spans of `unset` by file (sorted), built
+    /// when services are lowered.
+    volume_names: HashMap<String, String>,
+    unset_index: HashMap<FileId, Vec<(usize, usize)>>,
+    /// YAML nodes the files read from now on may still hold (`syntax::MAX_NODES` in all).
+    nodes_left: usize,
+    /// Whether a read over `MAX_FILES_READ` or `MAX_PROJECT_BYTES` was reported.
+    load_limit_reported: bool,
+    /// The variable scope files are loaded in now (0: the project's; one per `include`), and
+    /// how many scopes there have been.
+    env_scope: usize,
+    env_scopes: usize,
 }
+
+/// Limits that keep a hostile project (a file extended by every service of a long chain of
+/// files, a huge variable used everywhere) from costing unbounded time or memory. Real projects
+/// stay far below them.
+const MAX_FILES_READ: usize = 2_000;
+const MAX_PROJECT_BYTES: usize = 64 << 20;
+const MAX_INTERPOLATED_BYTES: usize = 64 << 20;
+const MAX_FILE_DEPTH: usize = 64;
+/// Services being resolved through `extends` at once (a chain in one file is resolved without
+/// this nesting; it is reached through other files or a cycle only).
+const MAX_EXTENDS_DEPTH: usize = 256;
 
 fn abs(base: &Path, p: &Path) -> PathBuf {
     let joined = if p.is_absolute() {
@@ -89,12 +127,26 @@ impl<'a> Loader<'a> {
             errors: Vec::new(),
             warnings: Vec::new(),
             unset: Vec::new(),
+            unset_seen: HashSet::new(),
             version_keys: Vec::new(),
             replaced: Vec::new(),
+            replaced_seen: HashSet::new(),
             home,
             include_chain: Vec::new(),
             extends_chain: Vec::new(),
             role: FileRole::Main,
+            expansion: value::Budget::default(),
+            expansion_spent: false,
+            loaded_bytes: 0,
+            interpolated_bytes: 0,
+            file_depth: 0,
+            extends_cache: HashMap::new(),
+            load_limit_reported: false,
+            nodes_left: syntax::MAX_NODES,
+            volume_names: HashMap::new(),
+            unset_index: HashMap::new(),
+            env_scope: 0,
+            env_scopes: 0,
         }
     }
 
@@ -144,15 +196,13 @@ impl<'a> Loader<'a> {
                 .map(|p| abs(&self.opts.cwd, p))
                 .collect()
         };
+        // Errors inside env files, registered once the main files are (they come first).
+        let mut env_errors = Vec::new();
         for path in &env_files {
-            match std::fs::read_to_string(path) {
+            match read_text(path) {
                 Ok(text) => {
                     if let Err(e) = env.add_env_file(path, &text) {
-                        self.errors.push(problem(
-                            None,
-                            ProblemKind::Invalid,
-                            format!("failed to read {}: {e}", self.display(path)),
-                        ));
+                        env_errors.push((path.clone(), text, e));
                     }
                 }
                 Err(e) => self.errors.push(problem(
@@ -180,15 +230,23 @@ impl<'a> Loader<'a> {
                 None
             };
             let before = self.files.len();
-            dict = self.load_file(path, text, &directory, &env, dict);
+            dict = self.load_file(path, text, &directory, &env, dict, None);
             if self.files.len() > before {
                 main_files.push(before);
             }
+        }
+        for (path, text, e) in env_errors {
+            let loc = self.register_env_file(&path, text, &e);
+            let message = format!("failed to read {}: {e}", self.display(&path));
+            self.errors
+                .push(problem(Some(loc), ProblemKind::Invalid, message));
         }
         self.finish(dict, directory, main_files, &env)
     }
 
     /// Reads and parses one file and registers it; `None` (with an error recorded) when unreadable.
+    /// `at` is where another file names it (`include`, `extends`); a file named on the command
+    /// line that cannot be read is still registered, empty, so that the error has a place.
     fn read(
         &mut self,
         path: &Path,
@@ -198,40 +256,84 @@ impl<'a> Loader<'a> {
     ) -> Option<FileId> {
         let text = match text.or_else(|| self.opts.overlay.get(path).map(|t| t.to_string())) {
             Some(t) => t,
-            None => match std::fs::read(path) {
-                Ok(bytes) => match SourceFile::decode(bytes) {
+            None => match source::read_file(path) {
+                Ok(bytes) => match SourceFile::decode_or_prefix(bytes) {
                     Ok(t) => t,
-                    Err(e) => {
-                        self.errors.push(problem(
-                            at,
-                            ProblemKind::Io,
-                            format!("{}: {e}", self.display(path)),
-                        ));
+                    Err((e, prefix)) => {
+                        // Registered with the text before the bad byte, so the error points at
+                        // it; nothing of the file is loaded.
+                        let id = self.register(path, prefix, base_dir);
+                        let offset = e.offset().min(self.files[id].source.text.len());
+                        let kind = if at.is_some() {
+                            ProblemKind::Reference
+                        } else {
+                            ProblemKind::Io
+                        };
+                        self.errors.push(Problem {
+                            path: Some(self.display(path)),
+                            ..problem(
+                                Some(Loc {
+                                    file: id,
+                                    start: offset,
+                                    end: offset,
+                                }),
+                                kind,
+                                e.to_string(),
+                            )
+                        });
                         return None;
                     }
                 },
                 Err(e) => {
-                    let shown = Some(self.display(path));
-                    let message = if path.is_dir() {
-                        format!("{} is a directory", self.display(path))
-                    } else {
-                        format!("open {}: {}", self.display(path), io_reason(&e))
-                    };
-                    let kind = if at.is_some() {
-                        ProblemKind::Reference
-                    } else {
-                        ProblemKind::Io
+                    let message = self.read_error_message(path, &e);
+                    let (loc, kind) = match at {
+                        Some(at) => (at, ProblemKind::Reference),
+                        None => {
+                            let file = self.register(path, String::new(), base_dir);
+                            let loc = Loc {
+                                file,
+                                start: 0,
+                                end: 0,
+                            };
+                            (loc, ProblemKind::Io)
+                        }
                     };
                     self.errors.push(Problem {
-                        path: shown,
-                        ..problem(at, kind, message)
+                        path: Some(self.display(path)),
+                        ..problem(Some(loc), kind, message)
                     });
                     return None;
                 }
             },
         };
+        if let Err(message) = self.take_load_budget(text.len()) {
+            // Said once: every later read fails the same way.
+            if std::mem::replace(&mut self.load_limit_reported, true) {
+                return None;
+            }
+            let (loc, kind) = match at {
+                Some(at) => (at, ProblemKind::Reference),
+                None => {
+                    let file = self.register(path, String::new(), base_dir);
+                    let loc = Loc {
+                        file,
+                        start: 0,
+                        end: 0,
+                    };
+                    (loc, ProblemKind::Io)
+                }
+            };
+            self.errors.push(Problem {
+                path: Some(self.display(path)),
+                ..problem(Some(loc), kind, message)
+            });
+            return None;
+        }
+        inject_panic(path);
         let source = SourceFile::new(self.display(path), path, text);
-        let tree = syntax::parse(&source.text);
+        // Every file of the project draws on one allowance of nodes (memory grows with them).
+        let tree = syntax::parse_within(&source.text, self.nodes_left);
+        self.nodes_left = self.nodes_left.saturating_sub(tree.nodes.len());
         let id = self.files.len();
         if let Some(err) = &tree.error {
             self.errors.push(problem(
@@ -253,18 +355,112 @@ impl<'a> Loader<'a> {
         Some(id)
     }
 
+    fn read_error_message(&self, path: &Path, e: &source::ReadError) -> String {
+        let shown = self.display(path);
+        match e {
+            source::ReadError::Io(io) => format!("open {shown}: {}", io_reason(io)),
+            source::ReadError::Directory => format!("{shown} is a directory"),
+            source::ReadError::NotAFile => {
+                format!("`{shown}` is not a regular file (a device, FIFO or socket)")
+            }
+            source::ReadError::TooLarge { .. } => format!("`{shown}`: {e}"),
+        }
+    }
+
+    /// Why a file named by `extends` cannot be read, before reading it (None: it can be tried).
+    fn not_readable(&self, path: &Path) -> Option<String> {
+        let meta = std::fs::metadata(path).ok()?;
+        let e = if meta.is_dir() {
+            source::ReadError::Directory
+        } else if !meta.is_file() {
+            source::ReadError::NotAFile
+        } else if meta.len() > source::MAX_FILE_BYTES {
+            source::ReadError::TooLarge { size: meta.len() }
+        } else {
+            return None;
+        };
+        Some(self.read_error_message(path, &e))
+    }
+
+    /// Registers an env file that holds an error, so that the error points into it. It is no
+    /// compose file: it has no YAML tree, and the `Extended` role keeps fixes out of it.
+    fn register_env_file(&mut self, path: &Path, text: String, e: &crate::env::DotenvError) -> Loc {
+        let offset = e.position().offset.min(text.len());
+        let role = std::mem::replace(&mut self.role, FileRole::Extended);
+        let base_dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
+        let file = self.register(path, text, &base_dir);
+        self.role = role;
+        Loc {
+            file,
+            start: offset,
+            end: offset,
+        }
+    }
+
+    /// Registers a file that is not loaded (unreadable, or not UTF-8) so that its error has a
+    /// place to point at.
+    fn register(&mut self, path: &Path, shown: String, base_dir: &Path) -> FileId {
+        let id = self.files.len();
+        self.files.push(LoadedFile {
+            source: SourceFile::new(self.display(path), path, shown),
+            tree: syntax::Tree::default(),
+            role: self.role,
+        });
+        self.base_dirs.push(base_dir.to_path_buf());
+        id
+    }
+
+    /// Counts a file read against the project's limits: the bytes read in all (a file extended
+    /// by many services is read once per service) and the number of reads.
+    fn take_load_budget(&mut self, bytes: usize) -> Result<(), String> {
+        self.loaded_bytes = self.loaded_bytes.saturating_add(bytes);
+        if self.files.len() >= MAX_FILES_READ {
+            return Err(format!(
+                "project reads too many files (more than {MAX_FILES_READ}, counting each `extends` and `include`)"
+            ));
+        }
+        if self.loaded_bytes > MAX_PROJECT_BYTES {
+            return Err(format!(
+                "project reads too much (more than {} MiB of compose files, counting each `extends` and `include`)",
+                MAX_PROJECT_BYTES >> 20
+            ));
+        }
+        Ok(())
+    }
+
     /// compose-go `loadYamlFile`: every document of the file is processed and merged into `dict`.
+    /// `at` is where another file names this one (`include`, `extends`), None for a main file.
     fn load_file(
         &mut self,
         path: &Path,
         text: Option<String>,
         base_dir: &Path,
         env: &ProjectEnv,
-        mut dict: Value,
+        dict: Value,
+        at: Option<Loc>,
     ) -> Value {
-        let Some(id) = self.read(path, text, base_dir, None) else {
+        if let Some(at) = at
+            && self.file_depth >= MAX_FILE_DEPTH
+        {
+            self.errors.push(problem(
+                Some(at),
+                ProblemKind::Reference,
+                format!(
+                    "`include` and `extends` of other files are nested too deeply (more than {MAX_FILE_DEPTH} levels)"
+                ),
+            ));
+            return dict;
+        }
+        let Some(id) = self.read(path, text, base_dir, at) else {
             return dict;
         };
+        self.file_depth += 1;
+        let dict = self.load_documents(id, env, dict);
+        self.file_depth -= 1;
+        dict
+    }
+
+    fn load_documents(&mut self, id: FileId, env: &ProjectEnv, mut dict: Value) -> Value {
         if self.files[id].tree.error.is_some() {
             return dict;
         }
@@ -277,10 +473,23 @@ impl<'a> Loader<'a> {
         for root in roots.into_iter().flatten() {
             let mut errors = Vec::new();
             let file = &self.files[id];
-            let built = value::from_document(&file.tree, &file.source.text, id, root, &mut errors);
+            let built = value::from_document_within(
+                &file.tree,
+                &file.source.text,
+                id,
+                root,
+                &mut self.expansion,
+                &mut errors,
+            );
             for e in errors {
                 let kind = match e.kind {
                     ValueErrorKind::DuplicateKey => ProblemKind::DuplicateKey,
+                    // The budget is the project's: once spent, say so once.
+                    ValueErrorKind::TooLarge if self.expansion_spent => continue,
+                    ValueErrorKind::TooLarge => {
+                        self.expansion_spent = true;
+                        ProblemKind::Invalid
+                    }
                     _ => ProblemKind::Invalid,
                 };
                 self.errors.push(Problem {
@@ -307,8 +516,13 @@ impl<'a> Loader<'a> {
                 self.version_keys.push(v.key_loc);
             }
             self.validate_top_level(&cfg);
+            let touched: Vec<String> = cfg
+                .get("services")
+                .and_then(Value::as_map)
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default();
             dict = merge::merge(dict, cfg, &[]);
-            self.enforce_unicity(&mut dict);
+            self.enforce_unicity(&mut dict, &touched);
         }
         dict
     }
@@ -317,28 +531,54 @@ impl<'a> Loader<'a> {
         let mut errors = Vec::new();
         let mut unset = Vec::new();
         let mut path = Vec::new();
+        let mut produced = self.interpolated_bytes;
+        let mut exhausted = false;
         let _ = cfg.for_each_scalar_mut::<()>(&mut path, &mut |path, text, loc| {
-            if !interpolate::has_variables(text) {
+            if exhausted || !interpolate::has_variables(text) {
                 return Ok(());
             }
             match interpolate::interpolate(text, env) {
                 Ok(done) => {
+                    produced = produced.saturating_add(done.value.len());
+                    if produced > MAX_INTERPOLATED_BYTES {
+                        // Every value is bounded on its own; this bounds the project (a long
+                        // variable used in a great many places).
+                        exhausted = true;
+                        errors.push(problem(
+                            Some(loc),
+                            ProblemKind::Interpolation,
+                            format!(
+                                "interpolated values are too large (more than {} MiB in all)",
+                                MAX_INTERPOLATED_BYTES >> 20
+                            ),
+                        ));
+                        return Ok(());
+                    }
                     unset.extend(done.unset.into_iter().map(|v| (v, loc)));
                     *text = done.value;
                 }
                 Err(e) => {
                     let at = path.join(".");
                     let message = match &e {
-                        InterpolateError::Invalid { .. } => format!("invalid interpolation format for {at}: `{text}`; escape any `$` with another `$`"),
-                        InterpolateError::Required { message, .. } => format!("error while interpolating {at}: {message}"),
+                        InterpolateError::Invalid { .. } => format!(
+                            "invalid interpolation format for {at}: `{}`; escape any `$` with another `$`",
+                            shorten(text)
+                        ),
+                        InterpolateError::Required { message, .. } => {
+                            format!("error while interpolating {at}: {}", shorten(message))
+                        }
+                        InterpolateError::TooLarge { .. } => {
+                            format!("error while interpolating {at}: {e}")
+                        }
                     };
                     errors.push(problem(Some(loc), ProblemKind::Interpolation, message));
                 }
             }
             Ok(())
         });
+        self.interpolated_bytes = produced;
         for (name, loc) in unset {
-            if !self.unset.iter().any(|(n, l)| *n == name && *l == loc) {
+            if self.unset_seen.insert((name.clone(), loc)) {
                 self.unset.push((name, loc));
             }
         }
@@ -435,24 +675,21 @@ impl<'a> Loader<'a> {
                 env_files
             };
             for path in env_files {
-                match std::fs::read_to_string(&path) {
+                match read_text(&path) {
                     Ok(text) => {
                         if let Err(e) = inc_env.add_env_file_under(&path, &text) {
-                            self.errors.push(problem(
-                                Some(item.loc),
-                                ProblemKind::Invalid,
-                                format!("failed to read {}: {e}", self.display(&path)),
-                            ));
+                            let message = format!("failed to read {}: {e}", self.display(&path));
+                            let loc = self.register_env_file(&path, text, &e);
+                            self.errors.push(Problem {
+                                related: Some(item.loc),
+                                ..problem(Some(loc), ProblemKind::Invalid, message)
+                            });
                         }
                     }
                     Err(e) => self.errors.push(problem(
                         Some(item.loc),
                         ProblemKind::Reference,
-                        format!(
-                            "env file {} not found: {}",
-                            self.display(&path),
-                            io_reason(&e)
-                        ),
+                        format!("env file {} not found: {e}", self.display(&path)),
                     )),
                 }
             }
@@ -481,7 +718,12 @@ impl<'a> Loader<'a> {
                     .push(self.files[file].source.path.clone());
                 let included = self.role.max(FileRole::Included);
                 let role = std::mem::replace(&mut self.role, included);
-                imported = self.load_file(&path, None, &inc_dir, &inc_env, imported);
+                // The included project has variables of its own: a scope of its own for the
+                // files it extends.
+                self.env_scopes += 1;
+                let scope = std::mem::replace(&mut self.env_scope, self.env_scopes);
+                imported = self.load_file(&path, None, &inc_dir, &inc_env, imported, Some(*loc));
+                self.env_scope = scope;
                 self.role = role;
                 self.include_chain.pop();
             }
@@ -549,10 +791,42 @@ impl<'a> Loader<'a> {
             return;
         }
         let snapshot = services.clone();
+        let mut memo: HashMap<String, Option<Value>> = HashMap::new();
         let mut resolved = Vec::new();
         for name in names {
-            if let Some(v) = self.resolve_extends(&snapshot, &name, file, env) {
-                resolved.push((name, v));
+            // The chain of bases in this file below `name` is resolved deepest first, so that
+            // each resolution finds its base done and a chain of any length needs no deep
+            // recursion; a cycle in the chain is reported once per service in it.
+            let mut chain = vec![name.clone()];
+            let mut in_chain: HashSet<&str> = HashSet::from([name.as_str()]);
+            while let Some(base) = same_file_base(&snapshot, chain.last().expect("not empty")) {
+                if memo.contains_key(base) || !snapshot.contains_key(base) {
+                    break;
+                }
+                if in_chain.contains(base) {
+                    let start = chain.iter().position(|n| n == base).unwrap_or(0);
+                    for (i, member) in chain[start..].iter().enumerate() {
+                        let next = chain.get(start + i + 1).map_or(base, String::as_str);
+                        let loc = snapshot[member.as_str()]
+                            .value
+                            .get("extends")
+                            .map(|e| e.loc);
+                        self.errors.push(problem(loc, ProblemKind::Reference, format!("circular reference: service `{member}` extends `{next}`, which extends it back")));
+                        memo.insert(member.clone(), None);
+                    }
+                    break;
+                }
+                in_chain.insert(base);
+                chain.push(base.to_owned());
+            }
+            for n in chain.iter().rev() {
+                if !memo.contains_key(n) {
+                    let v = self.resolve_extends(&snapshot, n, file, env, &mut memo);
+                    memo.insert(n.clone(), v);
+                }
+            }
+            if let Some(Some(v)) = memo.get(&name) {
+                resolved.push((name, v.clone()));
             }
         }
         if let Some(services) = cfg
@@ -574,6 +848,7 @@ impl<'a> Loader<'a> {
         name: &str,
         file: FileId,
         env: &ProjectEnv,
+        memo: &mut HashMap<String, Option<Value>>,
     ) -> Option<Value> {
         let service = services.get(name)?.value.clone();
         let Some(extends) = service.get("extends").cloned() else {
@@ -613,15 +888,35 @@ impl<'a> Loader<'a> {
             }),
             base_name.clone(),
         );
-        if self.extends_chain.contains(&key) || (key.0 == this_path && key.1 == name) {
+        // The service itself being resolved already: its file was loaded again for `extends`.
+        let reentered = self
+            .extends_chain
+            .iter()
+            .any(|(p, n)| *p == this_path && n == name);
+        if reentered || self.extends_chain.contains(&key) || (key.0 == this_path && key.1 == name) {
             self.errors.push(problem(Some(extends.loc), ProblemKind::Reference, format!("circular reference: service `{name}` extends `{base_name}`, which extends it back")));
+            return None;
+        }
+        if self.extends_chain.len() >= MAX_EXTENDS_DEPTH {
+            self.errors.push(problem(
+                Some(extends.loc),
+                ProblemKind::Reference,
+                format!("`extends` chain is too long (more than {MAX_EXTENDS_DEPTH} services)"),
+            ));
             return None;
         }
         self.extends_chain
             .push((this_path.clone(), name.to_owned()));
         let base = match base_file {
             None => match services.get(&base_name) {
-                Some(_) => self.resolve_extends(services, &base_name, file, env),
+                Some(_) => match memo.get(&base_name) {
+                    Some(done) => done.clone(),
+                    None => {
+                        let done = self.resolve_extends(services, &base_name, file, env, memo);
+                        memo.insert(base_name.clone(), done.clone());
+                        done
+                    }
+                },
                 None => {
                     self.errors.push(problem(
                         Some(extends.loc),
@@ -636,25 +931,42 @@ impl<'a> Loader<'a> {
                 let dir = path
                     .parent()
                     .map_or_else(|| self.base_dirs[file].clone(), Path::to_path_buf);
-                if !path.is_file() {
+                if !path.exists() {
                     self.errors.push(problem(
                         Some(loc),
                         ProblemKind::Reference,
                         format!("open {}: no such file or directory", self.display(&path)),
                     ));
                     None
+                } else if let Some(message) = self.not_readable(&path) {
+                    self.errors
+                        .push(problem(Some(loc), ProblemKind::Reference, message));
+                    None
                 } else {
                     let _ = f;
-                    let role = std::mem::replace(&mut self.role, FileRole::Extended);
-                    let loaded = self.load_file(&path, None, &dir, env, empty_map(loc));
-                    self.role = role;
-                    match loaded.get("services").and_then(|s| s.get(&base_name)) {
+                    // A file extended by many services is loaded once per variable scope: loading
+                    // it again would only repeat its problems, and a chain of files each
+                    // extended by every service of the one before would cost exponential time.
+                    let cache_key = (path.clone(), self.env_scope);
+                    let loaded = match self.extends_cache.remove(&cache_key) {
+                        Some(done) => done,
+                        None => {
+                            let role = std::mem::replace(&mut self.role, FileRole::Extended);
+                            let loaded =
+                                self.load_file(&path, None, &dir, env, empty_map(loc), Some(loc));
+                            self.role = role;
+                            loaded
+                        }
+                    };
+                    let base = match loaded.get("services").and_then(|s| s.get(&base_name)) {
                         Some(b) => Some(b.clone()),
                         None => {
                             self.errors.push(problem(Some(extends.loc), ProblemKind::Reference, format!("cannot extend service `{name}`: service `{base_name}` not found in {}", self.display(&path))));
                             None
                         }
-                    }
+                    };
+                    self.extends_cache.insert(cache_key, loaded);
+                    base
                 }
             }
         };
@@ -664,6 +976,11 @@ impl<'a> Loader<'a> {
             m.shift_remove("extends");
         }
         let base = base?;
+        // Each service of a chain holds a copy of its bases: count the copies against the
+        // project's expansion budget, or a long chain costs memory quadratic in its length.
+        if !self.charge_copy(&base, extends.loc) {
+            return None;
+        }
         let mut merged = merge::merge(base, service, &["services", name]);
         if let Some(m) = merged.as_map_mut() {
             m.shift_remove("extends");
@@ -671,7 +988,51 @@ impl<'a> Loader<'a> {
         Some(merged)
     }
 
-    fn enforce_unicity(&mut self, dict: &mut Value) {
+    /// Uniqueness by target in the services a document just merged (`touched`): the others
+    /// were made unique when they were merged.
+    /// The problems without repeats: a file read once per service that extends it reports its
+    /// own problems once, not once per read.
+    fn distinct(&self, problems: Vec<Problem>) -> Vec<Problem> {
+        let mut seen = HashSet::new();
+        problems
+            .into_iter()
+            .filter(|p| {
+                let place = p.loc.map(|l| {
+                    let path = self.files.get(l.file).map(|f| f.source.path.as_path());
+                    (path, l.start, l.end)
+                });
+                seen.insert((place, p.kind, p.message.clone()))
+            })
+            .collect()
+    }
+
+    /// Takes a copy of `value` out of the expansion budget; false (reported once) when spent.
+    fn charge_copy(&mut self, value: &Value, at: Loc) -> bool {
+        let (nodes, bytes) = value_size(value);
+        match (
+            self.expansion.nodes.checked_sub(nodes),
+            self.expansion.bytes.checked_sub(bytes),
+        ) {
+            (Some(nodes), Some(bytes)) => {
+                self.expansion = value::Budget { nodes, bytes };
+                true
+            }
+            _ => {
+                self.expansion = value::Budget { nodes: 0, bytes: 0 };
+                if !self.expansion_spent {
+                    self.expansion_spent = true;
+                    self.errors.push(problem(
+                        Some(at),
+                        ProblemKind::Invalid,
+                        "project is too large (`extends`, alias or merge-key expansion)",
+                    ));
+                }
+                false
+            }
+        }
+    }
+
+    fn enforce_unicity(&mut self, dict: &mut Value, touched: &[String]) {
         let Some(services) = dict
             .as_map_mut()
             .and_then(|m| m.get_mut("services"))
@@ -679,16 +1040,19 @@ impl<'a> Loader<'a> {
         else {
             return;
         };
-        for (name, entry) in services.iter_mut() {
+        for name in touched {
+            let Some(entry) = services.get_mut(name) else {
+                continue;
+            };
             let Some(vols) = entry.value.as_map_mut().and_then(|m| m.get_mut("volumes")) else {
                 continue;
             };
             if let ValueKind::Seq(items) = &mut vols.value.kind {
                 for (earlier, later) in merge::enforce_unique_volumes(items) {
                     if earlier.loc != later.loc
-                        && !self.replaced.iter().any(|r| {
-                            r.earlier == earlier.loc && r.later == later.loc && r.service == *name
-                        })
+                        && self
+                            .replaced_seen
+                            .insert((earlier.loc, later.loc, name.clone()))
                     {
                         self.replaced.push(ReplacedMount {
                             service: name.clone(),
@@ -808,10 +1172,7 @@ impl<'a> Loader<'a> {
             version_keys: std::mem::take(&mut self.version_keys),
             replaced_mounts: std::mem::take(&mut self.replaced),
         };
-        if self
-            .errors
-            .iter()
-            .all(|e| e.kind != ProblemKind::Syntax && e.kind != ProblemKind::Io)
+        if self.errors.is_empty()
             && dict.as_map().is_some_and(|m| m.is_empty())
             && !self.files.is_empty()
         {
@@ -828,7 +1189,8 @@ impl<'a> Loader<'a> {
         project.volumes = self.lower_volumes(&dict, &project.name);
         project.services = self.lower_services(&dict, &project, env);
         self.check_consistency(&dict, &project);
-        project.errors = std::mem::take(&mut self.errors);
+        let errors = std::mem::take(&mut self.errors);
+        project.errors = self.distinct(errors);
         project.warnings = std::mem::take(&mut self.warnings);
         project.files = std::mem::take(&mut self.files);
         project
@@ -989,6 +1351,23 @@ impl<'a> Loader<'a> {
         let Some(services) = dict.get("services").and_then(Value::as_map) else {
             return Vec::new();
         };
+        // Lookups done once per mount, indexed so that many mounts cost linear time.
+        self.volume_names.clear();
+        for v in &project.volumes {
+            self.volume_names
+                .entry(v.key.clone())
+                .or_insert_with(|| v.name.clone());
+        }
+        self.unset_index.clear();
+        for (_, l) in &self.unset {
+            self.unset_index
+                .entry(l.file)
+                .or_default()
+                .push((l.start, l.end));
+        }
+        for spans in self.unset_index.values_mut() {
+            spans.sort_unstable();
+        }
         let mut out = Vec::new();
         for (name, entry) in services {
             let v = &entry.value;
@@ -1032,6 +1411,11 @@ impl<'a> Loader<'a> {
                     )),
                 }
             }
+            let volume_targets: HashSet<String> = mounts
+                .iter()
+                .filter(|m| m.syntax != MountSyntax::TmpfsKey)
+                .map(|m| m.target.clone())
+                .collect();
             if let Some(tmpfs) = v.get("tmpfs") {
                 let items: Vec<&Value> = match &tmpfs.kind {
                     ValueKind::Seq(items) => items.iter().collect(),
@@ -1049,11 +1433,7 @@ impl<'a> Loader<'a> {
                     };
                     let (target, _) = mounts::parse_tmpfs_entry(text);
                     let target = mounts::clean_path(&target);
-                    if let Some(existing) = mounts
-                        .iter()
-                        .find(|m| m.target == target && m.syntax != MountSyntax::TmpfsKey)
-                    {
-                        let _ = existing;
+                    if volume_targets.contains(&target) {
                         self.errors.push(problem(Some(item.loc), ProblemKind::Invalid, format!("services.{name}: target `{target}` is mounted by both `volumes` and `tmpfs`")));
                     }
                     mounts.push(Mount {
@@ -1073,13 +1453,16 @@ impl<'a> Loader<'a> {
             }
             // Targets are unique after compose cleans them; entries that only differ before
             // cleaning (`/data/` and `/data`) were not merged and now collide.
+            let mut first_at: HashMap<&str, usize> = HashMap::new();
             for (i, m) in mounts.iter().enumerate() {
-                if let Some(first) = mounts[..i].iter().position(|o| {
-                    o.target == m.target
-                        && o.syntax != MountSyntax::TmpfsKey
-                        && m.syntax != MountSyntax::TmpfsKey
-                }) {
-                    self.errors.push(Problem { related: mounts[first].loc, ..problem(m.loc, ProblemKind::Invalid, format!("services.{name}.volumes[{i}]: target `{}` is already mounted by services.{name}.volumes[{first}]", m.target)) });
+                if m.syntax == MountSyntax::TmpfsKey {
+                    continue;
+                }
+                match first_at.get(m.target.as_str()) {
+                    Some(&first) => self.errors.push(Problem { related: mounts[first].loc, ..problem(m.loc, ProblemKind::Invalid, format!("services.{name}.volumes[{i}]: target `{}` is already mounted by services.{name}.volumes[{first}]", m.target)) }),
+                    None => {
+                        first_at.insert(m.target.as_str(), i);
+                    }
                 }
             }
             let volumes_from = v
@@ -1327,10 +1710,16 @@ impl<'a> Loader<'a> {
         }
     }
 
+    /// Whether a variable without a value is used inside `item` (`unset_index` is built).
     fn unset_at(&self, item: &Value) -> bool {
-        self.unset.iter().any(|(_, l)| {
-            l.file == item.loc.file && l.start >= item.loc.start && l.end <= item.loc.end
-        })
+        let Some(spans) = self.unset_index.get(&item.loc.file) else {
+            return false;
+        };
+        let from = spans.partition_point(|&(start, _)| start < item.loc.start);
+        spans[from..]
+            .iter()
+            .take_while(|&&(start, _)| start <= item.loc.end)
+            .any(|&(_, end)| end <= item.loc.end)
     }
 
     /// The engine name of a named volume, or an error when it is not declared.
@@ -1341,8 +1730,9 @@ impl<'a> Loader<'a> {
         loc: Loc,
         project: &Project,
     ) -> Option<String> {
-        match project.volumes.iter().find(|v| v.key == key) {
-            Some(v) => Some(v.name.clone()),
+        let _ = project;
+        match self.volume_names.get(key) {
+            Some(name) => Some(name.clone()),
             None => {
                 self.errors.push(problem(Some(loc), ProblemKind::UndefinedVolume, format!("service \"{service}\" refers to undefined volume {key}: invalid compose project")));
                 None
@@ -1566,6 +1956,69 @@ fn article(type_name: &str) -> String {
         "array" | "mapping" => format!("an {type_name}"),
         "null" => "null".into(),
         t => format!("a {t}"),
+    }
+}
+
+/// The base a service extends in its own file (`extends: name` or a mapping without `file`).
+fn same_file_base<'m>(services: &'m Map, name: &str) -> Option<&'m str> {
+    let extends = services.get(name)?.value.get("extends")?;
+    match &extends.kind {
+        ValueKind::Scalar { text, .. } => Some(text),
+        ValueKind::Map(m) if !m.contains_key("file") => m.get("service")?.value.as_str(),
+        _ => None,
+    }
+}
+
+/// Nodes and scalar bytes in a value (what copying it costs).
+fn value_size(value: &Value) -> (usize, usize) {
+    let mut nodes = 0usize;
+    let mut bytes = 0usize;
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        nodes += 1;
+        match &v.kind {
+            ValueKind::Null => {}
+            ValueKind::Scalar { text, .. } => bytes += text.len(),
+            ValueKind::Seq(items) => stack.extend(items),
+            ValueKind::Map(m) => {
+                for (k, e) in m {
+                    bytes += k.len();
+                    stack.push(&e.value);
+                }
+            }
+        }
+    }
+    (nodes, bytes)
+}
+
+/// Failure injection, for tests of what a bug costs (documented in `docs/robustness.md`): when
+/// `STOWAGE_INJECT_PANIC` holds a file name, loading a file of that name panics, as a bug in
+/// the loader would. The run must report that file and go on with the others.
+pub const PANIC_VAR: &str = "STOWAGE_INJECT_PANIC";
+
+fn inject_panic(path: &Path) {
+    if let Some(name) = std::env::var_os(PANIC_VAR)
+        && path.file_name() == Some(name.as_os_str())
+    {
+        panic!(
+            "{PANIC_VAR}: injected panic while loading {}",
+            path.display()
+        );
+    }
+}
+
+/// An env file's text: a regular file of bounded size, in UTF-8 (the reason otherwise).
+fn read_text(path: &Path) -> Result<String, String> {
+    let bytes = source::read_file(path).map_err(|e| e.to_string())?;
+    SourceFile::decode(bytes).map_err(|e| e.to_string())
+}
+
+/// A value quoted in a message, cut short when it is long (a multi-megabyte line).
+fn shorten(text: &str) -> std::borrow::Cow<'_, str> {
+    const MAX: usize = 120;
+    match text.char_indices().nth(MAX) {
+        None => text.into(),
+        Some((cut, _)) => format!("{}…", &text[..cut]).into(),
     }
 }
 

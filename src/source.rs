@@ -32,6 +32,80 @@ pub enum DecodeError {
     UnsupportedEncoding { encoding: &'static str },
 }
 
+/// Offsets of every `\n` and `\r`.
+fn memchr_lines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| matches!(b, b'\n' | b'\r'))
+        .map(|(i, _)| i)
+}
+
+impl DecodeError {
+    /// Byte offset of the first byte that is not UTF-8 text (0 for another encoding's BOM).
+    pub fn offset(&self) -> usize {
+        match self {
+            DecodeError::InvalidUtf8 { offset } => *offset,
+            DecodeError::UnsupportedEncoding { .. } => 0,
+        }
+    }
+}
+
+/// Why a file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{}", io_reason(.0))]
+    Io(#[from] std::io::Error),
+    #[error("is a directory")]
+    Directory,
+    /// A FIFO, a device, a socket: reading it could block forever or never end.
+    #[error("is not a regular file")]
+    NotAFile,
+    #[error(
+        "file is too large ({size} bytes; stowage reads compose files of up to {} MiB)",
+        MAX_FILE_BYTES >> 20
+    )]
+    TooLarge { size: u64 },
+}
+
+/// The largest file stowage reads: far beyond any real compose file, small enough that loading
+/// it stays within a modest memory budget.
+pub const MAX_FILE_BYTES: u64 = 32 << 20;
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// Reads a regular file of at most [`MAX_FILE_BYTES`] (symlinks followed). Never blocks on a
+/// FIFO and never reads an endless device.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path)?;
+    if meta.is_dir() {
+        return Err(ReadError::Directory);
+    }
+    if !meta.is_file() {
+        return Err(ReadError::NotAFile);
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(ReadError::TooLarge { size: meta.len() });
+    }
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    // The file may grow between the size check and the read.
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(ReadError::TooLarge {
+            size: bytes.len() as u64,
+        });
+    }
+    Ok(bytes)
+}
+
 const UTF8_BOM: &str = "\u{feff}";
 
 impl SourceFile {
@@ -41,8 +115,14 @@ impl SourceFile {
         text: impl Into<Arc<str>>,
     ) -> Self {
         let text: Arc<str> = text.into();
+        // A lone `\r` ends a line too, as in YAML (a file saved with classic Mac endings).
+        let bytes = text.as_bytes();
         let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        line_starts.extend(
+            memchr_lines(bytes)
+                .filter(|&i| bytes[i] == b'\n' || bytes.get(i + 1) != Some(&b'\n'))
+                .map(|i| i + 1),
+        );
         SourceFile {
             display: display.into(),
             path: path.into(),
@@ -69,6 +149,24 @@ impl SourceFile {
         }
         String::from_utf8(bytes).map_err(|e| DecodeError::InvalidUtf8 {
             offset: e.utf8_error().valid_up_to(),
+        })
+    }
+
+    /// [`SourceFile::decode`], keeping on failure what can be shown of the file: the text before
+    /// the first bad byte (nothing for another encoding), so positions up to the error are exact.
+    pub fn decode_or_prefix(bytes: Vec<u8>) -> Result<String, (DecodeError, String)> {
+        if bytes.starts_with(&[0xFE, 0xFF])
+            || bytes.starts_with(&[0xFF, 0xFE])
+            || bytes.starts_with(&[0, 0, 0xFE, 0xFF])
+        {
+            return SourceFile::decode(bytes).map_err(|e| (e, String::new()));
+        }
+        String::from_utf8(bytes).map_err(|e| {
+            let offset = e.utf8_error().valid_up_to();
+            let mut valid = e.into_bytes();
+            valid.truncate(offset);
+            let prefix = String::from_utf8(valid).unwrap_or_default();
+            (DecodeError::InvalidUtf8 { offset }, prefix)
         })
     }
 
@@ -104,11 +202,12 @@ impl SourceFile {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
         let start = self.line_starts[line];
+        let bytes = self.text.as_bytes();
         let mut end = self
             .line_starts
             .get(line + 1)
             .map_or(self.text.len(), |&next| next - 1);
-        if end > start && self.text.as_bytes()[end - 1] == b'\r' {
+        if end > start && bytes.get(end) == Some(&b'\n') && bytes[end - 1] == b'\r' {
             end -= 1;
         }
         start..end
@@ -139,6 +238,19 @@ mod tests {
     }
 
     #[test]
+    fn a_lone_carriage_return_ends_a_line() {
+        let f = SourceFile::new("f", "/f", "a: 1\rb: 2\r\nc: 3\nd");
+        assert_eq!(f.line_count(), 4);
+        let b = f.text.find('b').unwrap();
+        assert_eq!(f.line_col(b), LineCol { line: 2, column: 1 });
+        assert_eq!(&f.text[f.line_range(0)], "a: 1");
+        assert_eq!(&f.text[f.line_range(b)], "b: 2");
+        let c = f.text.find('c').unwrap();
+        assert_eq!(f.line_col(c), LineCol { line: 3, column: 1 });
+        assert_eq!(&f.text[f.line_range(f.text.len())], "d");
+    }
+
+    #[test]
     fn decode_rejects_utf16_and_bad_bytes() {
         assert!(matches!(
             SourceFile::decode(vec![0xFF, 0xFE, b'a', 0]),
@@ -149,5 +261,49 @@ mod tests {
             Err(DecodeError::InvalidUtf8 { offset: 1 })
         );
         assert_eq!(SourceFile::decode(b"a: b".to_vec()).unwrap(), "a: b");
+    }
+
+    #[test]
+    fn decode_or_prefix_stops_at_the_bad_byte() {
+        let bytes = b"a: b\nc: \xff\xfe\n".to_vec();
+        let (err, prefix) = SourceFile::decode_or_prefix(bytes).unwrap_err();
+        assert_eq!(err.offset(), 8);
+        assert_eq!(prefix, "a: b\nc: ");
+        let f = SourceFile::new("f", "/f", prefix);
+        assert_eq!(f.line_col(err.offset()), LineCol { line: 2, column: 4 });
+        for bom in [
+            &[0xFF, 0xFE, b'a', 0][..],
+            &[0xFE, 0xFF, 0, b'a'],
+            &[0, 0, 0xFE, 0xFF],
+        ] {
+            let (err, prefix) = SourceFile::decode_or_prefix(bom.to_vec()).unwrap_err();
+            assert!(
+                matches!(err, DecodeError::UnsupportedEncoding { .. }),
+                "{bom:?}"
+            );
+            assert_eq!((err.offset(), prefix.as_str()), (0, ""));
+        }
+        assert_eq!(
+            SourceFile::decode_or_prefix(b"a: 1".to_vec()).unwrap(),
+            "a: 1"
+        );
+    }
+
+    #[test]
+    fn read_file_refuses_what_is_not_a_regular_file() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(read_file(dir.path()), Err(ReadError::Directory)));
+        assert!(matches!(
+            read_file(&dir.path().join("missing")),
+            Err(ReadError::Io(_))
+        ));
+        #[cfg(unix)]
+        assert!(matches!(
+            read_file(Path::new("/dev/zero")),
+            Err(ReadError::NotAFile)
+        ));
+        let f = dir.path().join("c.yaml");
+        std::fs::write(&f, "a: 1\n").unwrap();
+        assert_eq!(read_file(&f).unwrap(), b"a: 1\n");
     }
 }

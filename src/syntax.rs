@@ -16,6 +16,21 @@ pub struct Tree {
     pub comments: Vec<Range<usize>>,
     /// The first syntax error; documents before it are complete, the one it is in may be partial.
     pub error: Option<SyntaxError>,
+    /// Lookups by span and parent, built on first use (`Tree::index`): edits ask for them once
+    /// per finding, and scanning every node each time made large files quadratic. A tree is
+    /// not changed once `parse` returns it.
+    index: std::sync::OnceLock<Index>,
+}
+
+/// See `Tree::index`.
+#[derive(Debug, Clone, Default)]
+struct Index {
+    /// The first node that is not an alias, by exact span.
+    by_span: HashMap<(usize, usize), NodeId>,
+    /// The first collection holding each node, by node.
+    parent: Vec<Option<NodeId>>,
+    /// Nodes with a tag or a block scalar style, in node order.
+    tagged_or_block: Vec<NodeId>,
 }
 
 #[derive(Debug, Clone)]
@@ -101,6 +116,61 @@ impl Tree {
             _ => None,
         }
     }
+
+    fn index(&self) -> &Index {
+        self.index.get_or_init(|| {
+            let mut index = Index {
+                parent: vec![None; self.nodes.len()],
+                ..Index::default()
+            };
+            for (id, n) in self.nodes.iter().enumerate() {
+                if !matches!(n.kind, Kind::Alias { .. }) {
+                    index
+                        .by_span
+                        .entry((n.span.start, n.span.end))
+                        .or_insert(id);
+                }
+                let block = matches!(
+                    n.kind,
+                    Kind::Scalar {
+                        style: Style::Literal | Style::Folded,
+                        ..
+                    }
+                );
+                if block || n.tag.is_some() {
+                    index.tagged_or_block.push(id);
+                }
+                let children: Vec<NodeId> = match &n.kind {
+                    Kind::Seq { items, .. } => items.clone(),
+                    Kind::Map { entries, .. } => {
+                        entries.iter().flat_map(|&(k, v)| [k, v]).collect()
+                    }
+                    _ => Vec::new(),
+                };
+                for child in children {
+                    if let Some(slot) = index.parent.get_mut(child) {
+                        slot.get_or_insert(id);
+                    }
+                }
+            }
+            index
+        })
+    }
+
+    /// The first node (in node order) that is not an alias and spans exactly `start..end`.
+    pub fn node_with_span(&self, start: usize, end: usize) -> Option<NodeId> {
+        self.index().by_span.get(&(start, end)).copied()
+    }
+
+    /// The first collection (in node order) that has `id` as an item, key or value.
+    pub fn parent(&self, id: NodeId) -> Option<NodeId> {
+        self.index().parent.get(id).copied().flatten()
+    }
+
+    /// Every node with a tag or in a block scalar style (`|`, `>`), in node order.
+    pub fn tagged_or_block(&self) -> &[NodeId] {
+        &self.index().tagged_or_block
+    }
 }
 
 impl Node {
@@ -123,6 +193,19 @@ enum Open {
 
 /// Parses a whole file. Never panics; stops at the first syntax error and keeps what came before.
 pub fn parse(text: &str) -> Tree {
+    parse_within(text, MAX_NODES)
+}
+
+/// The most nodes a parse builds. A node costs memory several times the bytes that wrote it
+/// (`1,` is a node), so size limits alone do not bound memory; real compose files have a few
+/// thousand nodes.
+pub const MAX_NODES: usize = 1_000_000;
+
+/// How the error of a parse stopped by its node limit starts.
+pub const TOO_MANY_NODES: &str = "the file is too large to check";
+
+/// [`parse`] that stops with an error once the tree would hold more than `max_nodes` nodes.
+pub fn parse_within(text: &str, max_nodes: usize) -> Tree {
     let options = granit_parser::options! { emit_anchor_events: true };
     let parser = Parser::new_from_str_with_options(text, options);
     let mut tree = Tree::default();
@@ -303,6 +386,13 @@ pub fn parse(text: &str) -> Tree {
             _ => None,
         };
         if let Some((node, anchor, is_collection)) = new_node {
+            if tree.nodes.len() >= max_nodes {
+                tree.error = Some(SyntaxError {
+                    message: format!("{TOO_MANY_NODES}: more than {max_nodes} YAML nodes"),
+                    offset: node.span.start,
+                });
+                break;
+            }
             let id = tree.nodes.len();
             tree.nodes.push(node);
             last_node = Some(id);
@@ -325,6 +415,8 @@ pub fn parse(text: &str) -> Tree {
         }
     }
     merge_document_ends(&mut tree);
+    // The tree lives as long as the project: give back what growing it reserved.
+    tree.nodes.shrink_to_fit();
     tree
 }
 
@@ -377,20 +469,34 @@ fn close_collection(tree: &mut Tree, id: NodeId, end_event_end: usize) {
     tree.nodes[id].span.end = end.max(tree.nodes[id].span.start);
 }
 
-/// Converts char indices to byte offsets for the rare markers without a byte offset.
+/// Converts char indices to byte offsets for the rare markers without a byte offset. Markers
+/// mostly move forward, so it walks on from the last answer: linear over a file, not quadratic.
 struct CharToByte<'a> {
     text: &'a str,
+    /// The last (char index, byte offset) answered.
+    last: std::cell::Cell<(usize, usize)>,
 }
 
 impl<'a> CharToByte<'a> {
     fn new(text: &'a str) -> Self {
-        CharToByte { text }
+        CharToByte {
+            text,
+            last: std::cell::Cell::new((0, 0)),
+        }
     }
     fn get(&self, chars: usize) -> usize {
-        self.text
+        let (mut at_char, mut at_byte) = self.last.get();
+        if chars < at_char {
+            (at_char, at_byte) = (0, 0);
+        }
+        let byte = self.text[at_byte..]
             .char_indices()
-            .nth(chars)
-            .map_or(self.text.len(), |(i, _)| i)
+            .nth(chars - at_char)
+            .map_or(self.text.len(), |(i, _)| at_byte + i);
+        if byte < self.text.len() {
+            self.last.set((chars, byte));
+        }
+        byte
     }
 }
 
@@ -438,6 +544,30 @@ mod tests {
         let err = tree.error.unwrap();
         assert!(err.offset >= 5, "{err:?}");
         assert!(parse("a: b\n\tc: d\n").error.is_some());
+    }
+
+    #[test]
+    fn char_indices_become_byte_offsets_in_any_order() {
+        let text = "aé😀b";
+        let c = CharToByte::new(text);
+        assert_eq!(c.get(2), 3);
+        assert_eq!(c.get(3), 7);
+        assert_eq!(c.get(1), 1);
+        assert_eq!(c.get(0), 0);
+        assert_eq!(c.get(3), 7);
+        assert_eq!(c.get(4), text.len());
+        assert_eq!(c.get(9), text.len());
+    }
+
+    #[test]
+    fn the_node_limit_stops_the_parse_with_an_error() {
+        let text = "a: [1, 2, 3, 4, 5]\n";
+        assert!(parse_within(text, 8).error.is_none());
+        let tree = parse_within(text, 5);
+        let err = tree.error.expect("stopped");
+        assert!(err.message.starts_with(TOO_MANY_NODES), "{err:?}");
+        assert_eq!(tree.nodes.len(), 5);
+        assert_eq!(&text[err.offset..err.offset + 1], "3");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! with every node remembering where it was written. Built from the syntax tree with merge keys
 //! applied and aliases expanded under a work budget; interpolated, merged and made unique here.
 
+use std::collections::HashSet;
 use std::ops::Range;
 
 use indexmap::IndexMap;
@@ -78,7 +79,7 @@ pub struct ValueError {
     pub related: Option<Loc>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ValueErrorKind {
     DuplicateKey,
     Shape,
@@ -86,20 +87,47 @@ pub enum ValueErrorKind {
     TooLarge,
 }
 
-/// Alias expansion is bounded so a "billion laughs" file costs bounded time and memory.
-const MAX_EXPANDED_NODES: usize = 2_000_000;
-const MAX_DEPTH: usize = 1_000;
+/// Alias and merge-key expansion is bounded so a "billion laughs" file costs bounded time and
+/// memory: in nodes copied through an alias, in scalar bytes copied through an alias (one long
+/// scalar aliased many times), and in nesting (aliases of nested anchors nest deeper than the
+/// parser's own limit). What is written out costs what the file costs and is not counted.
+pub const MAX_EXPANDED_NODES: usize = 500_000;
+pub const MAX_EXPANDED_BYTES: usize = 32 << 20;
+/// Also bounds the stack every recursive walk over values needs (merging, rules, `extends`),
+/// on threads with small stacks and in unoptimised builds: real files nest a dozen levels.
+const MAX_DEPTH: usize = 256;
+
+/// The expansion value building may still do. One budget is shared by every document of every
+/// file of a project, so many documents (or many files) cannot multiply the bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub nodes: usize,
+    pub bytes: usize,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            nodes: MAX_EXPANDED_NODES,
+            bytes: MAX_EXPANDED_BYTES,
+        }
+    }
+}
 
 struct Builder<'a> {
     tree: &'a Tree,
     text: &'a str,
     file: FileId,
-    budget: usize,
+    budget: Budget,
     errors: Vec<ValueError>,
+    /// Places already reported: a mistake inside an anchor is reported once, not once per alias.
+    reported: HashSet<(usize, usize, ValueErrorKind)>,
+    /// Byte offsets of line starts, computed the first time a message needs a line number.
+    line_starts: Option<Vec<usize>>,
 }
 
-/// Builds the value of one document. Duplicate keys and bad merge keys are collected in `errors`;
-/// `None` only when the work budget ran out (the error says so).
+/// Builds the value of one document under a budget of its own. Duplicate keys and bad merge keys
+/// are collected in `errors`; `None` only when the work budget ran out (the error says so).
 pub fn from_document(
     tree: &Tree,
     text: &str,
@@ -107,14 +135,29 @@ pub fn from_document(
     root: NodeId,
     errors: &mut Vec<ValueError>,
 ) -> Option<Value> {
+    from_document_within(tree, text, file, root, &mut Budget::default(), errors)
+}
+
+/// [`from_document`] drawing on a shared budget (what it used is taken out of `budget`).
+pub fn from_document_within(
+    tree: &Tree,
+    text: &str,
+    file: FileId,
+    root: NodeId,
+    budget: &mut Budget,
+    errors: &mut Vec<ValueError>,
+) -> Option<Value> {
     let mut b = Builder {
         tree,
         text,
         file,
-        budget: MAX_EXPANDED_NODES,
+        budget: *budget,
         errors: Vec::new(),
+        reported: HashSet::new(),
+        line_starts: None,
     };
     let v = b.build(root, 0, None);
+    *budget = b.budget;
     errors.append(&mut b.errors);
     v
 }
@@ -127,6 +170,26 @@ impl Builder<'_> {
             start: span.start,
             end: span.end,
         }
+    }
+
+    fn report(&mut self, error: ValueError) {
+        if self
+            .reported
+            .insert((error.loc.start, error.loc.end, error.kind))
+        {
+            self.errors.push(error);
+        }
+    }
+
+    /// 1-based line of a byte offset of this file.
+    fn line_of(&mut self, offset: usize) -> usize {
+        let text = self.text;
+        let starts = self.line_starts.get_or_insert_with(|| {
+            std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        });
+        starts.partition_point(|&s| s <= offset)
     }
 
     fn too_large(&mut self, id: NodeId, what: &str) -> Option<Value> {
@@ -145,14 +208,30 @@ impl Builder<'_> {
         None
     }
 
-    fn build(&mut self, id: NodeId, depth: usize, via: Option<Loc>) -> Option<Value> {
-        if self.budget == 0 {
-            return self.too_large(id, "large");
+    /// Takes `bytes` (and a node) out of the budget when the node is a copy made by an alias.
+    fn charge(&mut self, expanded: bool, bytes: usize) -> bool {
+        if !expanded {
+            return true;
         }
+        match (
+            self.budget.nodes.checked_sub(1),
+            self.budget.bytes.checked_sub(bytes),
+        ) {
+            (Some(nodes), Some(bytes)) => {
+                self.budget = Budget { nodes, bytes };
+                true
+            }
+            _ => {
+                self.budget = Budget { nodes: 0, bytes: 0 };
+                false
+            }
+        }
+    }
+
+    fn build(&mut self, id: NodeId, depth: usize, via: Option<Loc>) -> Option<Value> {
         if depth > MAX_DEPTH {
             return self.too_large(id, "deeply nested");
         }
-        self.budget -= 1;
         let node = self.tree.node(id);
         let tag = node.tag.as_ref().and_then(|t| match t.name.as_str() {
             "!reset" => Some(MergeTag::Reset),
@@ -166,6 +245,9 @@ impl Builder<'_> {
                 return self.build(*target, depth + 1, Some(alias_loc));
             }
             Kind::Scalar { value, style } => {
+                if !self.charge(via.is_some(), value.len()) {
+                    return self.too_large(id, "large");
+                }
                 let plain = *style == Style::Plain && node.tag.is_none();
                 if plain && syntax::is_null_text(value) {
                     ValueKind::Null
@@ -177,13 +259,21 @@ impl Builder<'_> {
                 }
             }
             Kind::Seq { items, .. } => {
+                if !self.charge(via.is_some(), 0) {
+                    return self.too_large(id, "large");
+                }
                 let mut out = Vec::with_capacity(items.len());
                 for &item in items {
                     out.push(self.build(item, depth + 1, via)?);
                 }
                 ValueKind::Seq(out)
             }
-            Kind::Map { entries, .. } => ValueKind::Map(self.build_map(entries, depth, via)?),
+            Kind::Map { entries, .. } => {
+                if !self.charge(via.is_some(), 0) {
+                    return self.too_large(id, "large");
+                }
+                ValueKind::Map(self.build_map(entries, depth, via)?)
+            }
         };
         Some(Value {
             kind,
@@ -199,6 +289,12 @@ impl Builder<'_> {
         depth: usize,
         via: Option<Loc>,
     ) -> Option<Map> {
+        // A mapping that merges itself recurses here without building any other value.
+        if depth > MAX_DEPTH {
+            let at = entries.first().map_or(0, |e| e.0);
+            self.too_large(at, "deeply nested");
+            return None;
+        }
         let mut map = Map::new();
         let mut merges: Vec<(NodeId, NodeId)> = Vec::new();
         for &(key, value) in entries {
@@ -213,7 +309,7 @@ impl Builder<'_> {
                     {
                         if let Some((first, _)) = merges.first() {
                             let related = Some(self.loc(*first));
-                            self.errors.push(ValueError {
+                            self.report(ValueError {
                                 loc: self.loc(key),
                                 message: "mapping key `<<` is defined more than once".into(),
                                 kind: ValueErrorKind::DuplicateKey,
@@ -230,7 +326,7 @@ impl Builder<'_> {
                     }
                 }
                 _ => {
-                    self.errors.push(ValueError {
+                    self.report(ValueError {
                         loc: self.loc(key),
                         message: "mapping keys must be strings, not collections".into(),
                         kind: ValueErrorKind::Shape,
@@ -239,19 +335,18 @@ impl Builder<'_> {
                     continue;
                 }
             };
+            if !self.charge(via.is_some(), key_text.len()) {
+                self.too_large(key, "large");
+                return None;
+            }
             let key_loc = self.loc(key);
             if let Some(prev) = map.get(&key_text) {
-                let line_of = |loc: &Loc| {
-                    self.text[..loc.start.min(self.text.len())]
-                        .matches('\n')
-                        .count()
-                        + 1
-                };
+                let prev_loc = prev.key_loc;
                 let message = format!(
                     "mapping key `{key_text}` already defined at line {}",
-                    line_of(&prev.key_loc)
+                    self.line_of(prev_loc.start)
                 );
-                self.errors.push(ValueError {
+                self.report(ValueError {
                     loc: key_loc,
                     message,
                     kind: ValueErrorKind::DuplicateKey,
@@ -269,7 +364,7 @@ impl Builder<'_> {
                 Kind::Map { .. } => vec![value],
                 Kind::Seq { items, .. } => items.clone(),
                 _ => {
-                    self.errors.push(ValueError {
+                    self.report(ValueError {
                         loc: self.loc(value),
                         message: "map merge requires map or sequence of maps as the value".into(),
                         kind: ValueErrorKind::Shape,
@@ -285,7 +380,7 @@ impl Builder<'_> {
                 };
                 let resolved = self.tree.resolve(source);
                 let Kind::Map { entries, .. } = &self.tree.node(resolved).kind else {
-                    self.errors.push(ValueError {
+                    self.report(ValueError {
                         loc: self.loc(source),
                         message: "map merge requires map or sequence of maps as the value".into(),
                         kind: ValueErrorKind::Shape,
@@ -456,6 +551,15 @@ mod tests {
         let (v, errors) = build(&text);
         assert!(v.is_none());
         assert_eq!(errors[0].kind, ValueErrorKind::TooLarge);
+    }
+
+    #[test]
+    fn a_mapping_that_merges_itself_is_bounded() {
+        // Found by fuzzing: nothing but the merge key, so no other value is ever built.
+        let (v, errors) = build("services:\n  app: &app\n    <<: *app\n");
+        assert!(v.is_none());
+        assert_eq!(errors[0].kind, ValueErrorKind::TooLarge);
+        assert!(errors[0].message.contains("deeply nested"), "{errors:?}");
     }
 
     #[test]

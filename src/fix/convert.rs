@@ -2,6 +2,7 @@
 //! becomes a named volume declared at top level. Rules attach these fixes to their findings;
 //! `stowage migrate` applies them. One place decides names and edits for all of them.
 
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use super::yaml::{self, Declaration, View};
@@ -11,6 +12,7 @@ use crate::model::{FileRole, Mount, MountSyntax, Project, Service};
 use crate::mounts::MountKind;
 use crate::rules::Context;
 use crate::syntax::{Kind, NodeId};
+use crate::value::Loc;
 
 /// What happens to read-write directory bind mounts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -45,6 +47,33 @@ pub struct FixSettings {
 }
 
 pub const DEFAULT_TEMPLATE: &str = "{service}-{basename}";
+
+/// Checks a name template: every `{…}` must be `{service}`, `{basename}` or `{project}` (a typo
+/// such as `{servce}` would otherwise end up in every volume name).
+pub fn validate_template(template: &str) -> Result<(), String> {
+    if template.trim().is_empty() {
+        return Err("the name template is empty".into());
+    }
+    let mut rest = template;
+    while let Some(open) = rest.find(['{', '}']) {
+        let after = &rest[open..];
+        let Some(close) = after.find('}').filter(|_| after.starts_with('{')) else {
+            return Err(format!(
+                "name template `{template}`: unmatched `{}`",
+                &after[..1]
+            ));
+        };
+        let placeholder = &after[..=close];
+        if !matches!(placeholder, "{service}" | "{basename}" | "{project}") {
+            return Err(format!(
+                "name template `{template}`: unknown placeholder `{placeholder}` (expected \
+`{{service}}`, `{{basename}}` or `{{project}}`)"
+            ));
+        }
+        rest = &after[close + 1..];
+    }
+    Ok(())
+}
 
 /// Keeps `[a-zA-Z0-9._-]`, turns anything else into `-`, and never returns an empty name, nor
 /// one of a single character: `x:/data` in short syntax is a Windows drive path, not a volume.
@@ -172,20 +201,31 @@ fn candidates<'a>(ctx: &'a Context) -> Vec<(&'a Service, &'a Mount)> {
     out
 }
 
-/// Services that share the place a mount was written (an anchor used by several services).
-fn sharing<'a>(ctx: &'a Context, m: &Mount) -> Vec<&'a str> {
-    let Some(loc) = m.loc else { return Vec::new() };
-    ctx.services()
-        .filter(|(_, a)| a.mounts.iter().any(|x| x.loc == Some(loc)))
-        .map(|(s, _)| s.name.as_str())
-        .collect()
+/// How many services mount the place a mount was written (more than one: an anchor several
+/// services use). Counted once per project (`Memo::sharing`).
+fn sharing(ctx: &Context, m: &Mount) -> usize {
+    let Some(loc) = m.loc else { return 0 };
+    let counts = ctx.memo.sharing.get_or_init(|| {
+        let mut counts: HashMap<Loc, usize> = HashMap::new();
+        for (_, a) in ctx.services() {
+            let mut seen: HashSet<Loc> = HashSet::new();
+            for l in a.mounts.iter().filter_map(|x| x.loc) {
+                if seen.insert(l) {
+                    *counts.entry(l).or_default() += 1;
+                }
+            }
+        }
+        counts
+    });
+    counts.get(&loc).copied().unwrap_or(0)
 }
 
 /// The name a converted mount gets: the template, sanitised, unique against every declared
 /// volume and every other candidate of this project (so fixes of one pass never collide).
+/// Every candidate is named once per project (`Memo::volume_names`).
 pub fn volume_name(ctx: &Context, service: &Service, mount: &Mount) -> String {
     let raw_name = |service: &str, m: &Mount| {
-        let t = template(ctx, sharing(ctx, m).len() > 1);
+        let t = template(ctx, sharing(ctx, m) > 1);
         sanitise(&fill(ctx, &t, service, &m.target))
     };
     // One conversion per place written (an anchor is converted once), implicit ones per service.
@@ -193,28 +233,31 @@ pub fn volume_name(ctx: &Context, service: &Service, mount: &Mount) -> String {
         Some(loc) => (Some(loc), String::new(), String::new()),
         None => (None, s.name.clone(), m.target.clone()),
     };
-    let mut taken: Vec<String> = ctx.project.volumes.iter().map(|v| v.key.clone()).collect();
-    let mut assigned: Vec<(_, String)> = Vec::new();
-    for (s, m) in candidates(ctx) {
-        let k = key_of(s, m);
-        if assigned.iter().any(|(x, _)| *x == k) {
-            continue;
+    let assigned = ctx.memo.volume_names.get_or_init(|| {
+        let mut taken: HashSet<String> =
+            ctx.project.volumes.iter().map(|v| v.key.clone()).collect();
+        let mut assigned = HashMap::new();
+        for (s, m) in candidates(ctx) {
+            let k = key_of(s, m);
+            if assigned.contains_key(&k) {
+                continue;
+            }
+            let base = raw_name(&s.name, m);
+            let mut name = base.clone();
+            let mut n = 2;
+            while taken.contains(&name) {
+                name = format!("{base}-{n}");
+                n += 1;
+            }
+            taken.insert(name.clone());
+            assigned.insert(k, name);
         }
-        let base = raw_name(&s.name, m);
-        let mut name = base.clone();
-        let mut n = 2;
-        while taken.contains(&name) {
-            name = format!("{base}-{n}");
-            n += 1;
-        }
-        taken.push(name.clone());
-        assigned.push((k, name));
-    }
-    let k = key_of(service, mount);
+        assigned
+    });
     assigned
-        .into_iter()
-        .find(|(x, _)| *x == k)
-        .map_or_else(|| raw_name(&service.name, mount), |(_, n)| n)
+        .get(&key_of(service, mount))
+        .cloned()
+        .unwrap_or_else(|| raw_name(&service.name, mount))
 }
 
 /// The name template in effect (`--name-template`, else [`DEFAULT_TEMPLATE`]); for a volume
@@ -250,7 +293,7 @@ fn fill(ctx: &Context, template: &str, service: &str, path: &str) -> String {
 /// Whether several services mount the entry `mount` was written as (it sits in an anchor they
 /// share): its volume is then named without the service.
 pub fn is_shared(ctx: &Context, mount: &Mount) -> bool {
-    sharing(ctx, mount).len() > 1
+    sharing(ctx, mount) > 1
 }
 
 /// The name to suggest for a named volume at a data path that no mount holds yet: the
@@ -259,9 +302,13 @@ pub fn is_shared(ctx: &Context, mount: &Mount) -> bool {
 pub fn name_for_path(ctx: &Context, service: Option<&str>, path: &str) -> String {
     let template = template(ctx, service.is_none());
     let base = sanitise(&fill(ctx, &template, service.unwrap_or(""), path));
+    let declared = ctx
+        .memo
+        .volume_keys
+        .get_or_init(|| ctx.project.volumes.iter().map(|v| v.key.clone()).collect());
     let mut name = base.clone();
     let mut n = 2;
-    while ctx.project.volume(&name).is_some() {
+    while declared.contains(&name) {
         name = format!("{base}-{n}");
         n += 1;
     }
@@ -282,6 +329,13 @@ pub fn name_pattern_for_path(ctx: &Context, path: &str) -> String {
     } else {
         pattern.to_owned()
     }
+}
+
+/// Whether the project is complete enough to migrate: when compose rejects it, an entry it
+/// could not read is missing from the model, and a conversion could mount a second volume on
+/// a path that entry already mounts (`${UNSET}:/data` + a new `x-data:/data`).
+fn convertible(ctx: &Context) -> bool {
+    !ctx.project.is_rejected()
 }
 
 /// The file a conversion edits; None for a file read through `extends`, whose top-level
@@ -322,7 +376,10 @@ fn finish(
 
 /// `- /data` or `{type: volume, target: /data}` → the named volume `<name>` at the same target.
 pub fn convert_anonymous(ctx: &Context, service: &Service, mount: &Mount) -> Option<Fix> {
-    if mount.kind != MountKind::Anonymous || mount.syntax == MountSyntax::Implicit {
+    if mount.kind != MountKind::Anonymous
+        || mount.syntax == MountSyntax::Implicit
+        || !convertible(ctx)
+    {
         return None;
     }
     let loc = mount.loc?;
@@ -366,19 +423,34 @@ pub fn convert_anonymous(ctx: &Context, service: &Service, mount: &Mount) -> Opt
 /// Image `VOLUME`s nothing is mounted on → named volumes mounted there explicitly (one fix for
 /// all of a service's, so its `volumes:` list is created once).
 pub fn add_implicit(ctx: &Context, service: &Service, implicit: &[&Mount]) -> Option<Fix> {
-    if implicit.is_empty() || implicit.iter().any(|m| m.syntax != MountSyntax::Implicit) {
+    if implicit.is_empty()
+        || implicit.iter().any(|m| m.syntax != MountSyntax::Implicit)
+        || !convertible(ctx)
+    {
         return None;
     }
     let v = view(ctx, service.loc.file)?;
-    let service_map = v.tree.nodes.iter().find_map(|n| match &n.kind {
-        Kind::Map { entries, .. } => entries
-            .iter()
-            .find(|(k, _)| {
-                v.tree.nodes[*k].span.start == service.loc.start
-                    && v.tree.nodes[*k].span.end == service.loc.end
-            })
-            .map(|(_, val)| *val),
-        _ => None,
+    // The service's key by its span (indexed), else every mapping in turn.
+    let indexed = v
+        .tree
+        .node_with_span(service.loc.start, service.loc.end)
+        .and_then(|key| match &v.tree.nodes[v.tree.parent(key)?].kind {
+            Kind::Map { entries, .. } => {
+                entries.iter().find(|(k, _)| *k == key).map(|(_, val)| *val)
+            }
+            _ => None,
+        });
+    let service_map = indexed.or_else(|| {
+        v.tree.nodes.iter().find_map(|n| match &n.kind {
+            Kind::Map { entries, .. } => entries
+                .iter()
+                .find(|(k, _)| {
+                    v.tree.nodes[*k].span.start == service.loc.start
+                        && v.tree.nodes[*k].span.end == service.loc.end
+                })
+                .map(|(_, val)| *val),
+            _ => None,
+        })
     })?;
     let Kind::Map { entries, .. } = &v.tree.nodes[service_map].kind else {
         return None;
@@ -390,13 +462,7 @@ pub fn add_implicit(ctx: &Context, service: &Service, implicit: &[&Mount]) -> Op
     let items: Vec<String> = implicit
         .iter()
         .zip(&names)
-        .map(|(m, name)| {
-            yaml::render_scalar(
-                &format!("{name}:{}", m.target),
-                crate::syntax::Style::Plain,
-                false,
-            )
-        })
+        .map(|(m, name)| format!("{name}:{}", m.target))
         .collect();
     let own_volumes = entries
         .iter()
@@ -406,31 +472,17 @@ pub fn add_implicit(ctx: &Context, service: &Service, implicit: &[&Mount]) -> Op
         .mounts
         .iter()
         .any(|m| m.syntax == MountSyntax::Short || m.syntax == MountSyntax::Long);
-    let mut edits = Vec::new();
-    match own_volumes {
+    let edit = match own_volumes {
         // Only a list written right here may grow: an alias would change every user of its anchor.
         Some(seq) if matches!(v.tree.nodes[seq].kind, Kind::Seq { .. }) => {
-            for item in &items {
-                edits.push(yaml::append_seq_item(v, seq, item)?);
-            }
+            yaml::append_seq_items(v, seq, &items)?
         }
         Some(_) => return None,
         // A new `volumes:` key would replace volumes merged in from an anchor (`<<`) or another file.
         None if written_mounts => return None,
-        None => {
-            let mut first = yaml::add_seq_key(v, service_map, "volumes", &items[0])?;
-            let indent = first
-                .content
-                .rsplit_once("- ")
-                .map(|(before, _)| before.rsplit(['\n']).next().unwrap_or("").to_owned())?;
-            for item in &items[1..] {
-                first
-                    .content
-                    .push_str(&format!("{}{indent}- {item}", v.eol()));
-            }
-            edits.push(first);
-        }
-    }
+        None => yaml::add_seq_key(v, service_map, "volumes", &items)?,
+    };
+    let mut edits = vec![edit];
     let decls: Vec<Declaration> = names
         .iter()
         .map(|n| Declaration {
@@ -460,6 +512,7 @@ pub fn convert_bind(ctx: &Context, service: &Service, mount: &Mount) -> Option<F
     if ctx.fixes.binds == BindStrategy::Skip
         || !is_data_bind(ctx.project, service, mount)
         || mount.syntax != MountSyntax::Short
+        || !convertible(ctx)
     {
         return None;
     }
@@ -525,7 +578,20 @@ mod tests {
             analysis: &analysis,
             kb,
             fixes: &fixes,
+            memo: Default::default(),
         })
+    }
+
+    #[test]
+    fn templates_name_known_placeholders_only() {
+        assert!(validate_template(DEFAULT_TEMPLATE).is_ok());
+        assert!(validate_template("{project}_{service}.{basename}").is_ok());
+        assert!(validate_template("data").is_ok());
+        assert!(validate_template("").is_err());
+        assert!(validate_template("{servce}-{basename}").is_err());
+        assert!(validate_template("{service").is_err());
+        assert!(validate_template("service}").is_err());
+        assert!(validate_template("{{service}}").is_err());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use crate::finding::{Applicability, Edit, Finding, Fix, Severity};
 use crate::model::{ProblemKind, Project};
 use crate::project::{self, LoadOptions};
+use crate::syntax::{self, Kind, Style, Tree};
 
 /// Passes before the loop gives up (each pass applies every fix that does not overlap another).
 pub const MAX_PASSES: usize = 50;
@@ -84,15 +85,104 @@ pub fn apply_edits(text: &str, edits: &[Edit]) -> Result<String, String> {
     Ok(out)
 }
 
+/// Checks that the edits changed only what they replaced: every scalar of `before` that no edit
+/// touches reads the same in `fixed`, at its shifted place. An insert that landed inside a
+/// block scalar's value (`|+` keeps trailing blank lines) or ran into a neighbouring value
+/// changes one. Text that does not parse is left to the next pass, which refuses it.
+pub fn landed_where_meant(
+    text: &str,
+    before: &Tree,
+    fixed: &str,
+    edits: &[Edit],
+) -> Result<(), String> {
+    let after = syntax::parse(fixed);
+    if after.error.is_some() {
+        return Ok(());
+    }
+    let mut sorted: Vec<&Edit> = edits.iter().collect();
+    sorted.sort_by_key(|e| (e.start, e.end));
+    let new_scalars: HashMap<usize, (&String, Style)> = after
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.kind {
+            Kind::Scalar { value, style } => Some((n.span.start, (value, *style))),
+            _ => None,
+        })
+        .collect();
+    for n in &before.nodes {
+        let Kind::Scalar { value, style } = &n.kind else {
+            continue;
+        };
+        if n.span.is_empty() {
+            // An empty value (`key:`) has no text to keep.
+            continue;
+        }
+        // A block scalar's span runs on through trailing blank lines: its text ends earlier.
+        let end = match style {
+            Style::Literal | Style::Folded => {
+                n.span.start + text.get(n.span.clone()).map_or(0, |t| t.trim_end().len())
+            }
+            _ => n.span.end,
+        };
+        let touched = sorted.iter().any(|e| {
+            if e.start == e.end {
+                n.span.start < e.start && e.start < end
+            } else {
+                e.start < end && n.span.start < e.end
+            }
+        });
+        if touched {
+            continue;
+        }
+        let shift: isize = sorted
+            .iter()
+            .filter(|e| e.end <= n.span.start)
+            .map(|e| e.content.len() as isize - (e.end - e.start) as isize)
+            .sum();
+        let at = (n.span.start as isize + shift) as usize;
+        match new_scalars.get(&at) {
+            Some((v, st)) if *v == value && *st == *style => {}
+            _ => {
+                return Err(format!(
+                    "an edit changed the value `{}` it was not meant to touch",
+                    value.escape_debug()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn overlaps(a: &Edit, b: &Edit) -> bool {
     // Two inserts at one point from different fixes conflict: both may add the same section
-    // (a top-level `volumes:`), so the second waits for the next pass. An insert overlaps a
-    // replacement only strictly inside it.
+    // (a top-level `volumes:`), so the second waits for the next pass — unless they stack (two
+    // entries of one mapping), or a project with 100 anonymous volumes would need 100 passes.
+    // An insert overlaps a replacement only strictly inside it.
     match (a.start == a.end, b.start == b.end) {
-        (true, true) => a.start == b.start,
+        (true, true) => a.start == b.start && !stackable(a, b),
         (true, false) => b.start < a.start && a.start < b.end,
         (false, true) => a.start < b.start && b.start < a.end,
         (false, false) => a.start < b.end && b.start < a.end,
+    }
+}
+
+/// Whether two inserts at one point can both go in, in either order: both add only lines
+/// indented alike and no less (`\n  a-data:` and `\n  b-data:`, entries of one block mapping),
+/// or both add entries after an existing flow entry (`, a-data: {}`). Anything that adds a key
+/// at column 0 (a whole `volumes:` section), or fills an empty flow collection, does not stack.
+fn stackable(a: &Edit, b: &Edit) -> bool {
+    fn indentation(content: &str) -> Option<usize> {
+        let body = content
+            .strip_prefix("\r\n")
+            .or_else(|| content.strip_prefix('\n'))?;
+        let width = |line: &str| line.len() - line.trim_start_matches(' ').len();
+        let first = width(body);
+        (first > 0 && body.split('\n').all(|line| width(line) >= first)).then_some(first)
+    }
+    let flow_entry = |e: &Edit| e.content.starts_with(", ") && !e.content.contains('\n');
+    match (indentation(&a.content), indentation(&b.content)) {
+        (Some(x), Some(y)) => x == y,
+        _ => flow_entry(a) && flow_entry(b),
     }
 }
 
@@ -133,10 +223,17 @@ pub fn fix_project(
     let mut targeted: HashSet<(&'static str, String, Vec<String>)> = HashSet::new();
     let mut applied = 0;
     for _pass in 0..MAX_PASSES {
-        let project = project::load(&LoadOptions {
+        let mut pass_opts = LoadOptions {
             overlay: overlay.clone(),
             ..opts.clone()
-        });
+        };
+        // The loader reads `-` from `stdin`, not from the overlay: hand it the edited text.
+        if pass_opts.stdin.is_some()
+            && let Some(text) = overlay.get(&project::stdin_path(opts))
+        {
+            pass_opts.stdin = Some(text.to_string());
+        }
+        let project = project::load(&pass_opts);
         let findings = lint(&project);
         let broken: HashSet<PathBuf> = project
             .errors
@@ -182,14 +279,15 @@ pub fn fix_project(
                 .iter()
                 .flat_map(|f| f.edits.iter().cloned())
                 .collect();
-            let text = project
-                .files
-                .iter()
-                .find(|f| f.source.path == path)
-                .map(|f| f.source.text.clone())
-                .unwrap_or_default();
-            let fixed =
-                apply_edits(&text, &edits).map_err(|reason| refused(&originals, &path, &reason))?;
+            let Some(file) = project.files.iter().find(|f| f.source.path == path) else {
+                continue;
+            };
+            let fixed = apply_edits(&file.source.text, &edits)
+                .and_then(|fixed| {
+                    landed_where_meant(&file.source.text, &file.tree, &fixed, &edits)?;
+                    Ok(fixed)
+                })
+                .map_err(|reason| refused(&originals, &path, &reason))?;
             for (finding, fix) in &list {
                 if chosen.iter().any(|c| std::ptr::eq(*c, *fix)) {
                     targeted.insert(key(finding));
@@ -313,6 +411,62 @@ mod tests {
         assert_eq!(
             apply_edits("ab", &[edit(1, 1, "x"), edit(1, 1, "y")]).unwrap(),
             "axyb"
+        );
+    }
+
+    #[test]
+    fn edits_must_leave_other_values_alone() {
+        let check = |text: &str, edits: &[Edit]| {
+            let fixed = apply_edits(text, edits).unwrap();
+            landed_where_meant(text, &syntax::parse(text), &fixed, edits)
+        };
+        // Kept trailing blank lines belong to a `|+` value: inserting before them changes it.
+        let keep = "a: |+\n  keep\n\nb: 1\n";
+        assert!(check(keep, &[edit(8, 8, "x")]).is_err());
+        assert!(check(keep, &[edit(12, 12, "\nc: 2")]).is_err());
+        assert!(check(keep, &[edit(18, 18, "\nc: 2")]).is_ok());
+        // With clipping they do not: the same insert is fine.
+        let clip = "a: |\n  keep\n\nb: 1\n";
+        assert!(check(clip, &[edit(11, 11, "\nc: 2")]).is_ok());
+        // Replacing a value, and inserting next to one, leave the others as they were.
+        let flow = "v: [a, 'b']\nw: x\n";
+        assert!(check(flow, &[edit(4, 5, "z:/a"), edit(10, 10, ", c")]).is_ok());
+        // Running an insert into a neighbouring value is caught.
+        assert!(check(flow, &[edit(15, 15, "y")]).is_err());
+    }
+
+    #[test]
+    fn inserts_that_add_entries_of_one_mapping_stack() {
+        let fix = |edits: Vec<Edit>| Fix {
+            applicability: Applicability::Unsafe,
+            title: String::new(),
+            edits,
+        };
+        let a = fix(vec![edit(0, 1, "x"), edit(20, 20, "\n  a-data:")]);
+        let b = fix(vec![
+            edit(5, 6, "y"),
+            edit(20, 20, "\r\n  b-data:\r\n    driver: local"),
+        ]);
+        let c = fix(vec![edit(8, 9, "z"), edit(20, 20, "\nvolumes:\n  c-data:")]);
+        let d = fix(vec![edit(20, 20, "\n    volumes:\n      - d:/d")]);
+        let e = fix(vec![edit(30, 30, ", e: {}")]);
+        let f = fix(vec![edit(30, 30, ", f: {}")]);
+        let g = fix(vec![edit(40, 40, "g: {}")]);
+        let h = fix(vec![edit(40, 40, "h: {}")]);
+        let chosen = select(&[&a, &b, &c, &d, &e, &f, &g, &h]);
+        let titles: Vec<&str> = chosen
+            .iter()
+            .map(|x| x.edits.last().unwrap().content.as_str())
+            .collect();
+        assert_eq!(
+            titles,
+            [
+                "\n  a-data:",
+                "\r\n  b-data:\r\n    driver: local",
+                ", e: {}",
+                ", f: {}",
+                "g: {}"
+            ]
         );
     }
 

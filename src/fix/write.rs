@@ -16,6 +16,18 @@ pub enum WriteError {
     },
 }
 
+impl WriteError {
+    /// What went wrong, without the path (for callers that show the path their own way).
+    pub fn reason(&self) -> String {
+        match self {
+            WriteError::Changed(_) => {
+                "the file changed on disk since it was read; not overwriting it".into()
+            }
+            WriteError::Io { source, .. } => format!("cannot write: {source}"),
+        }
+    }
+}
+
 fn io(path: &Path, source: std::io::Error) -> WriteError {
     WriteError::Io {
         path: path.display().to_string(),
@@ -23,37 +35,91 @@ fn io(path: &Path, source: std::io::Error) -> WriteError {
     }
 }
 
+/// Failure injection, for tests of what a failed write leaves behind (the test suite runs as a
+/// user who may write anywhere, so an unwritable directory cannot be made for real). When set,
+/// `STOWAGE_WRITE_FAULT` holds comma-separated steps of [`atomic_write`] that then fail:
+/// `create-temp` (the directory refuses a new file), `write-temp` (the disk is full), `rename`
+/// (the rename over the target fails), and `changed` (another program edits the target just
+/// before stowage would replace it). Documented in `docs/robustness.md`; never set it otherwise.
+pub const FAULT_VAR: &str = "STOWAGE_WRITE_FAULT";
+
+fn fault(step: &str) -> bool {
+    std::env::var(FAULT_VAR).is_ok_and(|v| v.split(',').any(|s| s.trim() == step))
+}
+
+fn injected(step: &str) -> std::io::Error {
+    std::io::Error::other(format!("{step} failed ({FAULT_VAR})"))
+}
+
 /// The file a path really names (following symlinks), so the link itself is kept.
 pub fn real_target(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
-/// Replaces the file at `path` with `text` if it still holds `expected`.
+/// Replaces the file at `path` with `text` if it still holds `expected`. Every error names
+/// `path` (the file being written), whichever step failed.
 pub fn atomic_write(path: &Path, expected: &str, text: &str) -> Result<(), WriteError> {
     let target = real_target(path);
-    let current = std::fs::read(&target).map_err(|e| io(&target, e))?;
+    let current = std::fs::read(&target).map_err(|e| io(path, e))?;
     if current != expected.as_bytes() {
         return Err(WriteError::Changed(path.display().to_string()));
     }
     let dir = target.parent().unwrap_or(Path::new("."));
-    let permissions = std::fs::metadata(&target)
-        .map_err(|e| io(&target, e))?
-        .permissions();
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".stowage-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| io(dir, e))?;
-    tmp.write_all(text.as_bytes())
-        .map_err(|e| io(tmp.path(), e))?;
-    tmp.as_file().sync_all().map_err(|e| io(tmp.path(), e))?;
-    std::fs::set_permissions(tmp.path(), permissions).map_err(|e| io(tmp.path(), e))?;
+    let metadata = std::fs::metadata(&target).map_err(|e| io(path, e))?;
+    let created = if fault("create-temp") {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            injected("create-temp"),
+        ))
+    } else {
+        tempfile::Builder::new()
+            .prefix(".stowage-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+    };
+    let mut tmp = created.map_err(|e| {
+        // tempfile names the random file it could not create; the directory is what matters.
+        let kind = std::io::Error::from(e.kind());
+        io(
+            path,
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot create a file in `{}`: {kind}", dir.display()),
+            ),
+        )
+    })?;
+    if fault("write-temp") {
+        return Err(io(path, injected("write-temp")));
+    }
+    tmp.write_all(text.as_bytes()).map_err(|e| io(path, e))?;
+    tmp.as_file().sync_all().map_err(|e| io(path, e))?;
+    #[cfg(unix)]
+    {
+        // Keep the owner and group where allowed (root fixing someone's file); a user who may
+        // not give a file away keeps what the system allows.
+        use std::os::unix::fs::MetadataExt;
+        let _ =
+            std::os::unix::fs::fchown(tmp.as_file(), Some(metadata.uid()), Some(metadata.gid()));
+    }
+    std::fs::set_permissions(tmp.path(), metadata.permissions()).map_err(|e| io(path, e))?;
+    if fault("changed") {
+        let mut other = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&target)
+            .map_err(|e| io(path, e))?;
+        other
+            .write_all(b"# edited by another program\n")
+            .map_err(|e| io(path, e))?;
+    }
     // Last look before replacing: a concurrent edit wins over ours.
-    let again = std::fs::read(&target).map_err(|e| io(&target, e))?;
+    let again = std::fs::read(&target).map_err(|e| io(path, e))?;
     if again != expected.as_bytes() {
         return Err(WriteError::Changed(path.display().to_string()));
     }
-    tmp.persist(&target).map_err(|e| io(&target, e.error))?;
+    if fault("rename") {
+        return Err(io(path, injected("rename")));
+    }
+    tmp.persist(&target).map_err(|e| io(path, e.error))?;
     if let Ok(d) = std::fs::File::open(dir) {
         // Make the rename durable where the platform allows syncing a directory.
         let _ = d.sync_all();

@@ -30,16 +30,22 @@ impl<'a> View<'a> {
 
     /// The node whose content is exactly `loc` (the place a value was written).
     pub fn node_at(&self, loc: Loc) -> Option<NodeId> {
-        self.tree.nodes.iter().position(|n| {
-            n.span.start == loc.start
-                && n.span.end == loc.end
-                && !matches!(n.kind, Kind::Alias { .. })
-        })
+        self.tree.node_with_span(loc.start, loc.end)
     }
 
-    /// Byte offset of the start of the line holding `offset`.
+    /// Byte offset of the start of the line holding `offset`; the first line starts after a
+    /// BOM, which is neither indentation nor a column.
     fn line_start(&self, offset: usize) -> usize {
-        self.text()[..offset].rfind('\n').map_or(0, |i| i + 1)
+        self.text()[..offset].rfind('\n').map_or_else(
+            || {
+                if self.text().starts_with('\u{feff}') && offset >= 3 {
+                    3
+                } else {
+                    0
+                }
+            },
+            |i| i + 1,
+        )
     }
 
     /// End of the line holding `offset`, before its line break (after any trailing comment).
@@ -99,19 +105,36 @@ impl<'a> View<'a> {
             .is_some_and(|t| t.name == "!reset" || t.name == "!override")
     }
 
-    /// Whether `offset` lies inside a block scalar or a `!reset` / `!override` node.
+    /// Whether `offset` lies inside a block scalar or a `!reset` node. A block scalar's span
+    /// runs on through trailing blank lines; they belong to its value only with keep chomping
+    /// (`|+`), so text may be inserted right after its last content line otherwise.
     pub fn is_protected(&self, offset: usize) -> bool {
-        self.tree.nodes.iter().any(|n| {
-            let inside = n.span.start <= offset && offset < n.span.end;
-            inside
-                && (matches!(
-                    n.kind,
-                    Kind::Scalar {
-                        style: Style::Literal | Style::Folded,
-                        ..
-                    }
-                ) || n.tag.as_ref().is_some_and(|t| t.name == "!reset"))
+        // Only tagged nodes and block scalars can be protected (indexed once per tree).
+        self.tree.tagged_or_block().iter().any(|&id| {
+            let n = &self.tree.nodes[id];
+            let end = match &n.kind {
+                Kind::Scalar {
+                    style: Style::Literal | Style::Folded,
+                    value,
+                } if !value.ends_with("\n\n") => self.content_end(id),
+                Kind::Scalar {
+                    style: Style::Literal | Style::Folded,
+                    ..
+                } => n.span.end,
+                _ if n.tag.as_ref().is_some_and(|t| t.name == "!reset") => n.span.end,
+                _ => return false,
+            };
+            n.span.start <= offset && offset < end
         })
+    }
+
+    /// `edits`, unless one of them starts inside a protected node.
+    fn guard(&self, edits: Vec<Edit>) -> Option<Vec<Edit>> {
+        (!edits.iter().any(|e| self.is_protected(e.start))).then_some(edits)
+    }
+
+    fn guard_one(&self, edit: Edit) -> Option<Edit> {
+        self.guard(vec![edit]).and_then(|mut v| v.pop())
     }
 }
 
@@ -120,7 +143,11 @@ impl<'a> View<'a> {
 /// contain `,[]{}`).
 pub fn render_scalar(value: &str, style: Style, in_flow: bool) -> String {
     match style {
-        Style::SingleQuoted => format!("'{}'", value.replace('\'', "''")),
+        // Single quotes cannot escape: a line break would fold into a space, and a control
+        // character cannot be written at all.
+        Style::SingleQuoted if value.chars().all(inline_printable) => {
+            format!("'{}'", value.replace('\'', "''"))
+        }
         Style::DoubleQuoted => double_quoted(value),
         Style::Plain if plain_safe(value, in_flow) => value.to_owned(),
         _ => double_quoted(value),
@@ -143,14 +170,26 @@ fn double_quoted(value: &str) -> String {
     out
 }
 
+/// Whether `c` can be written as it is inside a one-line scalar: a tab, or a printable
+/// character that is not a line break.
+fn inline_printable(c: char) -> bool {
+    c == '\t' || !(c.is_control() || matches!(c, '\u{feff}' | '\u{fffe}' | '\u{ffff}'))
+}
+
 /// Whether `value` written plainly parses back as the same string.
 pub fn plain_safe(value: &str, in_flow: bool) -> bool {
     let Some(first) = value.chars().next() else {
         return false;
     };
+    if !value.chars().all(inline_printable) {
+        return false;
+    }
+    // A tab separates like a space does.
     if value != value.trim()
         || value.contains(": ")
+        || value.contains(":\t")
         || value.contains(" #")
+        || value.contains("\t#")
         || value.ends_with(':')
         || value.contains('\n')
     {
@@ -159,24 +198,37 @@ pub fn plain_safe(value: &str, in_flow: bool) -> bool {
     if "-?:,[]{}#&*!|>'\"%@`".contains(first) && !(first == '-' || first == '?' || first == ':') {
         return false;
     }
-    if matches!(first, '-' | '?' | ':') && value[1..].chars().next().is_none_or(|c| c == ' ') {
+    if matches!(first, '-' | '?' | ':')
+        && value[1..]
+            .chars()
+            .next()
+            .is_none_or(|c| c == ' ' || c == '\t')
+    {
         return false;
     }
     if in_flow && value.contains([',', '[', ']', '{', '}']) {
         return false;
     }
     // Values that would be read as something other than a string.
+    // go-yaml reads numbers with `_` in them, signs, `0x`/`0o`/`0b` prefixes and `.inf`/`.nan`.
     let lower = value.to_ascii_lowercase();
+    let unsigned = lower.trim_start_matches(['+', '-']);
     let special = matches!(
         lower.as_str(),
         "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "~"
-    ) || value.parse::<f64>().is_ok()
-        || (value.starts_with("0x") || value.starts_with("0o"));
+    ) || matches!(unsigned, ".inf" | ".nan")
+        || lower.replace('_', "").parse::<f64>().is_ok()
+        || ["0x", "0o", "0b"].iter().any(|p| unsigned.starts_with(p));
     !special
 }
 
 /// Replaces a scalar's content, keeping its quoting style. Refuses block scalars and tagged ones.
 pub fn replace_scalar(view: View, node: NodeId, new_value: &str) -> Option<Edit> {
+    // Every edit is checked where it lands: never inside a block scalar or a `!reset`.
+    view.guard_one(replace_scalar_unguarded(view, node, new_value)?)
+}
+
+fn replace_scalar_unguarded(view: View, node: NodeId, new_value: &str) -> Option<Edit> {
     let n = &view.tree.nodes[node];
     let Kind::Scalar { style, .. } = &n.kind else {
         return None;
@@ -185,19 +237,35 @@ pub fn replace_scalar(view: View, node: NodeId, new_value: &str) -> Option<Edit>
         return None;
     }
     let in_flow = in_flow_collection(view, node);
+    let content = render_scalar(new_value, *style, in_flow);
+    if n.span.is_empty() {
+        // An empty value (`source:`) sits at its key's `:`; the new one goes after it.
+        if view.text().as_bytes().get(n.span.start) != Some(&b':') {
+            return None;
+        }
+        let after = n.span.start + 1;
+        return Some(match view.text().as_bytes().get(after) {
+            Some(b' ') => Edit {
+                start: after + 1,
+                end: after + 1,
+                content,
+            },
+            _ => Edit {
+                start: after,
+                end: after,
+                content: format!(" {content}"),
+            },
+        });
+    }
     Some(Edit {
         start: n.span.start,
         end: n.span.end,
-        content: render_scalar(new_value, *style, in_flow),
+        content,
     })
 }
 
 fn parent_of(view: View, node: NodeId) -> Option<NodeId> {
-    view.tree.nodes.iter().position(|n| match &n.kind {
-        Kind::Seq { items, .. } => items.contains(&node),
-        Kind::Map { entries, .. } => entries.iter().any(|(k, v)| *k == node || *v == node),
-        _ => false,
-    })
+    view.tree.parent(node)
 }
 
 fn in_flow_collection(view: View, node: NodeId) -> bool {
@@ -209,13 +277,24 @@ fn in_flow_collection(view: View, node: NodeId) -> bool {
     })
 }
 
-/// Appends an item (already rendered as a scalar) to a sequence, block or flow.
-pub fn append_seq_item(view: View, seq: NodeId, item: &str) -> Option<Edit> {
+/// Appends items to a sequence, block or flow, in one edit (several inserts at one point could
+/// run together: `[]` + `a` + `b` is `[ab]`). Items are values, rendered plain when that reads
+/// back, quoted otherwise (in a flow sequence plain text may not hold `,[]{}`).
+pub fn append_seq_items(view: View, seq: NodeId, items: &[String]) -> Option<Edit> {
+    // Every edit is checked where it lands: never inside a block scalar or a `!reset`.
+    view.guard_one(append_seq_items_unguarded(view, seq, items)?)
+}
+
+fn append_seq_items_unguarded(view: View, seq: NodeId, items: &[String]) -> Option<Edit> {
     let n = &view.tree.nodes[seq];
-    if view.is_reset(seq) || view.is_protected(n.span.start) {
+    if items.is_empty() || view.is_reset(seq) || view.is_protected(n.span.start) {
         return None;
     }
-    let Kind::Seq { flow, items } = &n.kind else {
+    let Kind::Seq {
+        flow,
+        items: existing,
+    } = &n.kind
+    else {
         return None;
     };
     if *flow {
@@ -223,40 +302,55 @@ pub fn append_seq_item(view: View, seq: NodeId, item: &str) -> Option<Edit> {
         if view.text().as_bytes().get(close) != Some(&b']') {
             return None;
         }
+        let rendered = items
+            .iter()
+            .map(|i| render_scalar(i, Style::Plain, true))
+            .collect::<Vec<_>>()
+            .join(", ");
         // Insert right after the last item so a trailing `,` or a line break before `]` stays.
-        return Some(match items.last() {
+        return Some(match existing.last() {
             Some(&last) => Edit {
                 start: view.content_end(last),
                 end: view.content_end(last),
-                content: format!(", {item}"),
+                content: format!(", {rendered}"),
             },
             None => Edit {
                 start: close,
                 end: close,
-                content: item.to_owned(),
+                content: rendered,
             },
         });
     }
-    let &last = items.last()?;
-    let first = view.tree.nodes[*items.first()?].span.start;
+    let &last = existing.last()?;
+    let first = view.tree.nodes[*existing.first()?].span.start;
     let dash = view.text()[..first].rfind('-')?;
     let indent = &view.text()[view.line_start(dash)..dash];
     if !indent.chars().all(|c| c == ' ') {
         return None;
     }
     let at = view.line_end(view.content_end(last));
+    let eol = view.eol();
     Some(Edit {
         start: at,
         end: at,
-        content: format!("{}{indent}- {item}", view.eol()),
+        content: items
+            .iter()
+            .map(|i| format!("{eol}{indent}- {}", render_scalar(i, Style::Plain, false)))
+            .collect(),
     })
 }
 
-/// Adds `key:` with a block sequence holding `item` to a block mapping (a service without
-/// `volumes:`).
-pub fn add_seq_key(view: View, map: NodeId, key: &str, item: &str) -> Option<Edit> {
+/// Adds `key:` with a sequence holding `items` (values, rendered as in [`append_seq_items`]) to a
+/// mapping: a block sequence under a block mapping, `key: [a, b]` in a flow mapping (a service
+/// without `volumes:`).
+pub fn add_seq_key(view: View, map: NodeId, key: &str, items: &[String]) -> Option<Edit> {
+    // Every edit is checked where it lands: never inside a block scalar or a `!reset`.
+    view.guard_one(add_seq_key_unguarded(view, map, key, items)?)
+}
+
+fn add_seq_key_unguarded(view: View, map: NodeId, key: &str, items: &[String]) -> Option<Edit> {
     let n = &view.tree.nodes[map];
-    if view.is_reset(map) || view.is_protected(n.span.start) {
+    if items.is_empty() || view.is_reset(map) || view.is_protected(n.span.start) {
         return None;
     }
     let Kind::Map { flow, entries } = &n.kind else {
@@ -264,12 +358,22 @@ pub fn add_seq_key(view: View, map: NodeId, key: &str, item: &str) -> Option<Edi
     };
     if *flow {
         let close = n.span.end.checked_sub(1)?;
+        if view.text().as_bytes().get(close) != Some(&b'}') {
+            return None;
+        }
         let sep = if entries.is_empty() { "" } else { ", " };
-        let at = entries.last().map_or(close, |(_, v)| view.content_end(*v));
+        let at = entries.last().map_or(close, |(k, v)| {
+            view.content_end(*v).max(view.tree.nodes[*k].span.end)
+        });
+        let rendered = items
+            .iter()
+            .map(|i| render_scalar(i, Style::Plain, true))
+            .collect::<Vec<_>>()
+            .join(", ");
         return Some(Edit {
             start: at,
             end: at,
-            content: format!("{sep}{key}: [{item}]"),
+            content: format!("{sep}{key}: [{rendered}]"),
         });
     }
     let (first_key, _) = entries.first()?;
@@ -287,15 +391,27 @@ pub fn add_seq_key(view: View, map: NodeId, key: &str, item: &str) -> Option<Edi
     let eol = view.eol();
     let unit = view.indent_unit();
     let item_indent = " ".repeat(col + unit);
+    let mut content = format!("{eol}{indent}{key}:");
+    for i in items {
+        content.push_str(&format!(
+            "{eol}{item_indent}- {}",
+            render_scalar(i, Style::Plain, false)
+        ));
+    }
     Some(Edit {
         start: at,
         end: at,
-        content: format!("{eol}{indent}{key}:{eol}{item_indent}- {item}"),
+        content,
     })
 }
 
 /// Adds `key: value` (a scalar, already rendered) to a mapping, block or flow, after its last entry.
 pub fn append_map_entry(view: View, map: NodeId, key: &str, value: &str) -> Option<Edit> {
+    // Every edit is checked where it lands: never inside a block scalar or a `!reset`.
+    view.guard_one(append_map_entry_unguarded(view, map, key, value)?)
+}
+
+fn append_map_entry_unguarded(view: View, map: NodeId, key: &str, value: &str) -> Option<Edit> {
     let n = &view.tree.nodes[map];
     if view.is_reset(map) || view.is_protected(n.span.start) {
         return None;
@@ -382,6 +498,15 @@ impl Declaration {
 /// (`true`, `1`) are quoted. Refuses to add a `volumes:` key to a document that merges (`<<`)
 /// mappings into its top level: the new key would replace the volumes merged in.
 pub fn declare_volumes(view: View, offset: usize, decls: &[Declaration]) -> Option<Vec<Edit>> {
+    // Every edit is checked where it lands: never inside a block scalar or a `!reset`.
+    view.guard(declare_volumes_unguarded(view, offset, decls)?)
+}
+
+fn declare_volumes_unguarded(
+    view: View,
+    offset: usize,
+    decls: &[Declaration],
+) -> Option<Vec<Edit>> {
     if decls.is_empty() {
         return Some(Vec::new());
     }
@@ -505,11 +630,27 @@ pub fn declare_volumes(view: View, offset: usize, decls: &[Declaration]) -> Opti
                 // `volumes: ~` / `volumes: null`: the null goes, the entries follow the colon.
                 let colon = view.text()[view.tree.nodes[key].span.end..v.span.start].find(':')?
                     + view.tree.nodes[key].span.end;
-                Some(vec![Edit {
-                    start: colon + 1,
-                    end: v.span.end,
-                    content: body,
-                }])
+                let at = view.line_end(v.span.end);
+                if at == v.span.end {
+                    return Some(vec![Edit {
+                        start: colon + 1,
+                        end: v.span.end,
+                        content: body,
+                    }]);
+                }
+                // A trailing comment stays on the `volumes:` line, above the new entries.
+                Some(vec![
+                    Edit {
+                        start: colon + 1,
+                        end: v.span.end,
+                        content: String::new(),
+                    },
+                    Edit {
+                        start: at,
+                        end: at,
+                        content: body,
+                    },
+                ])
             }
         }
         _ => None,
@@ -561,7 +702,8 @@ mod tests {
                     bind_device: None,
                 })
                 .collect();
-            declare_volumes(v, 0, &decls).map(|e| apply(text, &e))
+            let first = if text.starts_with('\u{feff}') { 3 } else { 0 };
+            declare_volumes(v, first, &decls).map(|e| apply(text, &e))
         })
     }
 
@@ -600,6 +742,10 @@ mod tests {
             "services: {}\nvolumes:\n  d:\n"
         );
         assert_eq!(
+            declare("services: {}\nvolumes: null   # none yet\n", &["d"]).unwrap(),
+            "services: {}\nvolumes:   # none yet\n  d:\n"
+        );
+        assert_eq!(
             declare("services: {}\r\nvolumes:\r\n  a:\r\n", &["d", "e"]).unwrap(),
             "services: {}\r\nvolumes:\r\n  a:\r\n  d:\r\n  e:\r\n"
         );
@@ -618,6 +764,21 @@ mod tests {
         assert_eq!(
             with_device,
             "services: {}\nvolumes:\n  web-data:\n    driver: local\n    driver_opts:\n      type: none\n      o: bind\n      device: /srv/web data\n"
+        );
+    }
+
+    #[test]
+    fn a_bom_is_not_indentation() {
+        // The first key's column is 0, so the unit is 4, not 4 minus the BOM's 3 bytes.
+        let text = "\u{feff}x:\n    y: 1\nservices: {}\n";
+        assert_eq!(
+            declare(text, &["d"]).unwrap(),
+            format!("{text}volumes:\n    d:\n")
+        );
+        let text = "\u{feff}volumes:\n  a:\nservices: {}\n";
+        assert_eq!(
+            declare(text, &["d"]).unwrap(),
+            "\u{feff}volumes:\n  a:\n  d:\nservices: {}\n"
         );
     }
 
@@ -684,12 +845,12 @@ mod tests {
                 .map(|(i, _)| i)
                 .collect();
             let edits = vec![
-                append_seq_item(v, seqs[0], "d:/d").unwrap(),
-                append_seq_item(v, seqs[1], "e:/e").unwrap(),
+                append_seq_items(v, seqs[0], &["d:/d".into()]).unwrap(),
+                append_seq_items(v, seqs[1], &["e:/e".into(), "f,g:/f".into()]).unwrap(),
             ];
             assert_eq!(
                 apply(text, &edits),
-                "services:\n  a:\n    volumes:\n      - ./x:/x # c\n      - d:/d\n  b:\n    volumes: [./y:/y, e:/e]\n"
+                "services:\n  a:\n    volumes:\n      - ./x:/x # c\n      - d:/d\n  b:\n    volumes: [./y:/y, e:/e, \"f,g:/f\"]\n"
             );
         });
     }
@@ -707,7 +868,13 @@ mod tests {
                 .map(|(i, _)| i)
                 .nth(2)
                 .unwrap();
-            let e = add_seq_key(v, db, "volumes", "db-data:/var/lib/postgresql/data").unwrap();
+            let e = add_seq_key(
+                v,
+                db,
+                "volumes",
+                &["db-data:/var/lib/postgresql/data".into()],
+            )
+            .unwrap();
             assert_eq!(
                 apply(text, &[e]),
                 "services:\n  db:\n    image: postgres:16\n    environment:\n      A: b\n    volumes:\n      - db-data:/var/lib/postgresql/data\n"

@@ -54,9 +54,26 @@ struct Document<'a> {
     summary: Summary,
 }
 
+/// Where a finding is, as the JSON output gives it: what `finding_out` needs of the project, so
+/// that a finding can be rendered after its project was dropped.
+pub struct Place {
+    start: super::Position,
+    end: crate::source::LineCol,
+}
+
+pub fn place(project: &Project, f: &Finding) -> Place {
+    Place {
+        start: position(project, f.loc),
+        end: project.file(f.loc.file).source.line_col(f.loc.end),
+    }
+}
+
 pub fn finding_out<'a>(project: &Project, f: &'a Finding) -> FindingOut<'a> {
-    let start = position(project, f.loc);
-    let end = project.file(f.loc.file).source.line_col(f.loc.end);
+    finding_out_at(place(project, f), f)
+}
+
+pub fn finding_out_at(place: Place, f: &Finding) -> FindingOut<'_> {
+    let Place { start, end } = place;
     FindingOut {
         rule: f.rule,
         severity: f.severity,

@@ -5,7 +5,34 @@ use std::fmt::Write;
 
 use crate::finding::{Applicability, Finding, Severity};
 
+/// What the closing lines need of a finding: a check over many projects keeps only this once a
+/// project is rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub fix: Option<Applicability>,
+}
+
+impl From<&Finding> for Tally {
+    fn from(f: &Finding) -> Tally {
+        Tally {
+            rule: f.rule,
+            severity: f.severity,
+            fix: f.fix.as_ref().map(|x| x.applicability),
+        }
+    }
+}
+
 pub fn line(findings: &[Finding], files: usize) -> String {
+    line_of(&findings.iter().map(Tally::from).collect::<Vec<_>>(), files)
+}
+
+pub fn statistics(findings: &[Finding]) -> String {
+    statistics_of(&findings.iter().map(Tally::from).collect::<Vec<_>>())
+}
+
+pub fn line_of(findings: &[Tally], files: usize) -> String {
     let files_word = if files == 1 { "file" } else { "files" };
     if findings.is_empty() {
         return format!("No findings in {files} {files_word}.\n");
@@ -33,23 +60,29 @@ pub fn line(findings: &[Finding], files: usize) -> String {
         findings.len(),
         parts.join(", ")
     );
-    let with = |a: Applicability| findings.iter().filter(|f| f.fix.as_ref().is_some_and(|x| x.applicability == a)).count();
+    let with = |a: Applicability| findings.iter().filter(|f| f.fix == Some(a)).count();
     match (with(Applicability::Safe), with(Applicability::Unsafe)) {
         (0, 0) => {}
         (safe, 0) => {
             let _ = writeln!(out, "{safe} fixable with `--fix`.");
         }
         (0, unsafe_) => {
-            let _ = writeln!(out, "{unsafe_} fixable with `--fix --unsafe-fixes` (they change where data lives: `stowage migrate` prints the data plan).");
+            let _ = writeln!(
+                out,
+                "{unsafe_} fixable with `--fix --unsafe-fixes` (they change where data lives: `stowage migrate` prints the data plan)."
+            );
         }
         (safe, unsafe_) => {
-            let _ = writeln!(out, "{safe} fixable with `--fix`, {unsafe_} more with `--unsafe-fixes` (they change where data lives: `stowage migrate` prints the data plan).");
+            let _ = writeln!(
+                out,
+                "{safe} fixable with `--fix`, {unsafe_} more with `--unsafe-fixes` (they change where data lives: `stowage migrate` prints the data plan)."
+            );
         }
     }
     out
 }
 
-pub fn statistics(findings: &[Finding]) -> String {
+pub fn statistics_of(findings: &[Tally]) -> String {
     let mut counts: BTreeMap<&str, (usize, Severity)> = BTreeMap::new();
     for f in findings {
         let e = counts.entry(f.rule).or_insert((0, f.severity));

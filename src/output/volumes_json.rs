@@ -6,7 +6,7 @@ use super::{Position, position};
 use crate::analysis::ServiceAnalysis;
 use crate::inventory::Inventory;
 use crate::model::{MountSyntax, Project};
-use crate::mounts::{self, MountKind, Survives};
+use crate::mounts::{MountKind, Survives};
 
 #[derive(Serialize)]
 struct Document<'a> {
@@ -114,22 +114,15 @@ fn project_out<'a>(
             let mounts = a
                 .mounts
                 .iter()
-                .map(|m| {
-                    let external = m
-                        .volume_key
-                        .as_deref()
-                        .and_then(|k| project.volume(k))
-                        .is_some_and(|v| v.external);
-                    MountOut {
-                        kind: m.kind,
-                        source: m.source.as_deref(),
-                        resolved_source: m.resolved_source.as_deref(),
-                        target: &m.target,
-                        read_only: m.read_only,
-                        implicit: m.syntax == MountSyntax::Implicit,
-                        declared_at: m.loc.map(|l| position(project, l)),
-                        survives: mounts::survives(m.kind, external),
-                    }
+                .map(|m| MountOut {
+                    kind: m.kind,
+                    source: m.source.as_deref(),
+                    resolved_source: m.resolved_source.as_deref(),
+                    target: &m.target,
+                    read_only: m.read_only,
+                    implicit: m.syntax == MountSyntax::Implicit,
+                    declared_at: m.loc.map(|l| position(project, l)),
+                    survives: project.survives(m),
                 })
                 .collect();
             ServiceOut {

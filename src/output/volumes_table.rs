@@ -5,7 +5,7 @@ use std::fmt::Write;
 use super::position;
 use crate::inventory::Inventory;
 use crate::model::MountSyntax;
-use crate::mounts::{self, MountKind};
+use crate::mounts::MountKind;
 
 const HEADER: [&str; 9] = [
     "SERVICE", "KIND", "SOURCE", "TARGET", "RO", "RESTART", "RECREATE", "DOWN+UP", "DOWN -V",
@@ -47,12 +47,7 @@ pub fn render(inventory: &Inventory) -> String {
         for a in analysis {
             let service = &project.services[a.service];
             for m in &a.mounts {
-                let external = m
-                    .volume_key
-                    .as_deref()
-                    .and_then(|k| project.volume(k))
-                    .is_some_and(|v| v.external);
-                let s = mounts::survives(m.kind, external);
+                let s = project.survives(m);
                 let yn = |b: bool| if b { "yes" } else { "no" }.to_owned();
                 let kind = if m.syntax == MountSyntax::Implicit {
                     format!("{} (image)", m.kind.as_str())

@@ -3,6 +3,8 @@
 //! up, so that each one is reported by exactly one of them; and the wording of their messages
 //! and help (how the image is named, which volumes to add).
 
+use std::collections::{HashMap, HashSet};
+
 use super::Context;
 use crate::analysis::{ServiceAnalysis, VolumeSource, covers};
 use crate::fix::convert;
@@ -303,12 +305,19 @@ pub(super) fn add_volumes_hint(ctx: &Context, service: &str, loc: Loc, paths: &[
 /// Whether `loc` (an `image:` value or a mount entry) belongs to several services, as when it is
 /// written once in an anchor: a finding there is merged, so its help must fit every service.
 pub(super) fn shared_place(ctx: &Context, loc: Loc) -> bool {
-    ctx.services()
-        .filter(|(s, a)| {
-            image_loc(s, a) == Some(loc) || a.mounts.iter().any(|m| m.loc == Some(loc))
-        })
-        .nth(1)
-        .is_some()
+    // How many services each place belongs to, counted once per project.
+    let counts = ctx.memo.places.get_or_init(|| {
+        let mut counts: HashMap<Loc, usize> = HashMap::new();
+        for (s, a) in ctx.services() {
+            let mut own: HashSet<Loc> = a.mounts.iter().filter_map(|m| m.loc).collect();
+            own.extend(image_loc(s, a));
+            for l in own {
+                *counts.entry(l).or_default() += 1;
+            }
+        }
+        counts
+    });
+    counts.get(&loc).is_some_and(|&n| n > 1)
 }
 
 /// "`a`", "`a` and `b`", "`a`, `b` and `c`".

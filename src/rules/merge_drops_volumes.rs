@@ -44,6 +44,12 @@ impl Rule for MergeDropsVolumes {
 
     fn check(&self, ctx: &Context, out: &mut Vec<Finding>) {
         let files = &ctx.project.files;
+        let running: std::collections::HashSet<&str> = ctx
+            .project
+            .services
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
         for (file, loaded) in files.iter().enumerate() {
             // A file read twice (through `extends`) is checked once.
             if files[..file]
@@ -64,10 +70,7 @@ impl Rule for MergeDropsVolumes {
                 for &(name, service) in entries {
                     // Services of a file read for `extends` that the project does not run are
                     // not its concern.
-                    let Some(name) = tree
-                        .scalar(name)
-                        .filter(|n| ctx.project.services.iter().any(|s| s.name == *n))
-                    else {
+                    let Some(name) = tree.scalar(name).filter(|n| running.contains(n)) else {
                         continue;
                     };
                     let walker = Walker {

@@ -1,11 +1,15 @@
 //! The rule catalogue: one file per rule, one registry list, and the context rules read; what
 //! several rules share lives in modules of its own.
 
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
 use crate::analysis::ServiceAnalysis;
 use crate::finding::{Finding, Severity};
 use crate::fix::convert::FixSettings;
 use crate::images::KnowledgeBase;
 use crate::model::{Project, Service};
+use crate::value::Loc;
 
 mod anonymous_volume;
 mod bind_mount;
@@ -82,7 +86,29 @@ pub struct Context<'a> {
     pub kb: &'a KnowledgeBase,
     /// How migration fixes convert mounts.
     pub fixes: &'a FixSettings,
+    /// What is computed once per project for every finding that needs it.
+    pub memo: Memo,
 }
+
+/// Facts about the whole project that findings ask for one at a time, computed on first use:
+/// recomputing them for every finding made a project of thousands of services quadratic.
+#[derive(Debug, Default)]
+pub struct Memo {
+    /// The name `fix::convert::volume_name` gives each convertible mount, by place written
+    /// (or service and target for an implicit one).
+    pub volume_names: OnceLock<HashMap<VolumeKey, String>>,
+    /// How many services mount each place written (more than one: an entry in a shared anchor).
+    pub sharing: OnceLock<HashMap<Loc, usize>>,
+    /// How many services each place written belongs to, as an image or a mount
+    /// (`data_layout::shared_place`).
+    pub places: OnceLock<HashMap<Loc, usize>>,
+    /// The keys of the top-level volumes.
+    pub volume_keys: OnceLock<HashSet<String>>,
+}
+
+/// A mount as `fix::convert::volume_name` tells them apart: the place it was written, or the
+/// service and target of an implicit one.
+pub type VolumeKey = (Option<Loc>, String, String);
 
 impl<'a> Context<'a> {
     /// Each service with its analysed mounts (written + implicit).

@@ -30,16 +30,36 @@ impl Rule for ObsoleteVersion {
             let text = &ctx.project.file(loc.file).source;
             let line = text.line_range(loc.start);
             // The whole line goes, with its line break, when the key is alone on it.
-            let line_text = &text.text[line.clone()];
-            let fix = line_text.trim_start().starts_with("version").then(|| {
-                let end = text.text[line.end..]
-                    .find('\n')
-                    .map_or(line.end, |i| line.end + i + 1);
+            // A BOM stays where it is.
+            let start = if line.start == 0 && text.text.starts_with('\u{feff}') {
+                '\u{feff}'.len_utf8()
+            } else {
+                line.start
+            };
+            let line_text = &text.text[start..line.end];
+            let next = text.text[line.end..].find('\n').map(|i| line.end + i + 1);
+            // A value that goes on below (a block scalar, a multi-line list) is more indented.
+            let indent = line_text.len() - line_text.trim_start().len();
+            let continues = next.is_some_and(|n| {
+                let rest = &text.text[n..];
+                let following = rest.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+                following.len() - following.trim_start().len() > indent
+            });
+            let fix = (line_text.trim_start().starts_with("version") && !continues).then(|| {
+                let (start, end) = match next {
+                    Some(end) => (start, end),
+                    // The last line, without a line break: the one before it goes instead, so
+                    // the file still ends without one.
+                    None => {
+                        let before = text.text[..start].trim_end_matches(['\n', '\r']).len();
+                        (before, line.end)
+                    }
+                };
                 Fix {
                     applicability: Applicability::Safe,
                     title: "remove `version:`".into(),
                     edits: vec![Edit {
-                        start: line.start,
+                        start,
                         end,
                         content: String::new(),
                     }],

@@ -45,12 +45,15 @@ impl Rule for UnusedVolume {
         if project.is_rejected() {
             return;
         }
+        // Every volume key a mount uses, collected once (not once per declared volume).
+        let mounted: std::collections::HashSet<&str> = project
+            .services
+            .iter()
+            .flat_map(|s| &s.mounts)
+            .filter_map(|m| m.volume_key.as_deref())
+            .collect();
         for volume in project.volumes.iter().filter(|v| !v.external) {
-            let used = project
-                .services
-                .iter()
-                .flat_map(|s| &s.mounts)
-                .any(|m| m.volume_key.as_deref() == Some(volume.key.as_str()));
+            let used = mounted.contains(volume.key.as_str());
             if used
                 || used_as_drive_letter(project, volume)
                 || written_without_target(project, volume)
