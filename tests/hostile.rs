@@ -432,9 +432,6 @@ fn multi_megabyte_line_with_an_error_at_its_end() {
 }
 
 #[test]
-#[ignore = "src/output/human.rs: miette pads with `{:width$}` and Rust's formatter panics on a \
-            width over 65 535, so a finding past column 65 535 aborts `check` (exit 101); see \
-            docs/robustness.md"]
 fn finding_past_column_65535_of_a_long_line() {
     let (_guard, dir) = tempdir();
     let long = "x".repeat(70_000);
@@ -443,9 +440,10 @@ fn finding_past_column_65535_of_a_long_line() {
         "stack.yaml",
         format!("services:\n  app:\n    image: alpine:3.20\n    volumes: [{long}, /data]\n"),
     );
-    for command in ["check", "volumes", "migrate"] {
+    // `check` reports the relative target; `volumes` lists it; `migrate` converts `/data`.
+    for (command, code) in [("check", 1), ("volumes", 0), ("migrate", 1)] {
         stowage(&dir, &[command, "stack.yaml"])
-            .expect_code(1)
+            .expect_code(code)
             .expect_mention("stack.yaml");
     }
     stowage(&dir, &["check", "stack.yaml"]).expect_position("stack.yaml");

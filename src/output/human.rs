@@ -111,16 +111,27 @@ impl Human {
         let diagnostic = MietteDiagnostic::new(f.message.clone())
             .with_code(f.rule)
             .with_severity(severity)
-            .with_help(help)
-            .with_labels(labels);
-        let report = Report::new(diagnostic)
-            .with_source_code(NamedSource::new(file.display.clone(), source));
+            .with_help(help);
+        // miette pads snippets with `{:width$}`, which panics past a width of 65 535: a finding
+        // on a very long line is shown without its snippet.
+        let too_wide = std::iter::once(f.loc.start)
+            .chain(f.labels.iter().map(|l| l.loc.start))
+            .any(|at| file.line_range(at).len() > MAX_SNIPPET_LINE);
+        let report = if too_wide {
+            Report::new(diagnostic)
+        } else {
+            Report::new(diagnostic.with_labels(labels))
+                .with_source_code(NamedSource::new(file.display.clone(), source))
+        };
         let p = position(project, f.loc);
         out.push_str(&format!("{}:{}:{}\n", p.path, p.line, p.column));
         let _ = handler.render_report(out, report.as_ref());
         out.push('\n');
     }
 }
+
+/// The longest line shown as a source snippet (in bytes).
+const MAX_SNIPPET_LINE: usize = 10_000;
 
 /// A file's text as miette reads it, from the lines around a span: miette's own `str` source
 /// scans from the start of the file for every label of every finding, which made a file with many

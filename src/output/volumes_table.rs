@@ -100,7 +100,12 @@ pub fn render(inventory: &Inventory) -> String {
                 if i + 1 == cells.len() {
                     l.push_str(cell);
                 } else {
-                    let _ = write!(l, "{cell:<w$}  ");
+                    // Padded by hand: `{:<w$}` panics for widths past 65 535 (a huge source).
+                    l.push_str(cell);
+                    l.extend(std::iter::repeat_n(
+                        ' ',
+                        w.saturating_sub(cell.chars().count()) + 2,
+                    ));
                 }
             }
             l.trim_end().to_owned()
