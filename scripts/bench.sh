@@ -58,6 +58,7 @@ composelint=$peers/venv/bin/compose-lint
 # --- machine ------------------------------------------------------------------------------------
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 echo "machine: $(nproc) cores, ${cpu:-unknown CPU}, $(uname -sr)"
+echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine makes every figure noisier)"
 echo "stowage: $("$stowage" --version)"
 [ -n "$compose" ] && echo "docker compose: $("$compose" version --short 2>/dev/null || echo '?')"
 [ -x "${dclint:-}" ] && echo "dclint: $("$dclint" --version 2>/dev/null)"
