@@ -29,6 +29,9 @@ pub struct ProjectFiles {
 pub enum DiscoverError {
     #[error("{0}: no such file or directory")]
     Missing(String),
+    /// A FIFO, a device or a socket: reading it could block forever or never end.
+    #[error("{0}: not a regular file or directory (a device, FIFO or socket)")]
+    NotAFile(String),
     #[error(
         "no compose file found in {0} or any parent directory (looked for compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml)"
     )]
@@ -96,7 +99,12 @@ pub fn from_path(path: &Path) -> Result<Vec<ProjectFiles>, DiscoverError> {
         }]);
     }
     if !path.is_dir() {
-        return Err(DiscoverError::Missing(path.display().to_string()));
+        let shown = path.display().to_string();
+        return Err(if path.exists() {
+            DiscoverError::NotAFile(shown)
+        } else {
+            DiscoverError::Missing(shown)
+        });
     }
     let mut dirs: Vec<(PathBuf, Vec<String>)> = Vec::new();
     // Index into `dirs` (a linear search made a walk of thousands of directories quadratic).
@@ -213,6 +221,14 @@ mod tests {
                 .len(),
             2
         );
-        assert!(from_path(&root.join("missing")).is_err());
+        assert!(matches!(
+            from_path(&root.join("missing")),
+            Err(DiscoverError::Missing(_))
+        ));
+        #[cfg(unix)]
+        assert!(matches!(
+            from_path(Path::new("/dev/null")),
+            Err(DiscoverError::NotAFile(_))
+        ));
     }
 }

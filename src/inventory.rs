@@ -127,9 +127,14 @@ pub fn plan(request: &Request) -> (Vec<ProjectFiles>, Vec<Failure>) {
             };
             match discover::from_path(&full) {
                 Ok(found) => sets.extend(found),
-                Err(_) => failures.push(Failure {
+                Err(e) => failures.push(Failure {
                     path: Some(path.display().to_string()),
-                    message: "no such file or directory".into(),
+                    message: match e {
+                        discover::DiscoverError::NotAFile(_) => {
+                            "not a regular file or directory (a device, FIFO or socket)".into()
+                        }
+                        _ => "no such file or directory".into(),
+                    },
                 }),
             }
         }

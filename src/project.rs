@@ -285,48 +285,17 @@ impl<'a> Loader<'a> {
                     }
                 },
                 Err(e) => {
-                    let message = self.read_error_message(path, &e);
-                    let (loc, kind) = match at {
-                        Some(at) => (at, ProblemKind::Reference),
-                        None => {
-                            let file = self.register(path, String::new(), base_dir);
-                            let loc = Loc {
-                                file,
-                                start: 0,
-                                end: 0,
-                            };
-                            (loc, ProblemKind::Io)
-                        }
-                    };
-                    self.errors.push(Problem {
-                        path: Some(self.display(path)),
-                        ..problem(Some(loc), kind, message)
-                    });
+                    let message = self.read_error_message(path, &e, at.is_some());
+                    self.not_read(path, base_dir, at, message);
                     return None;
                 }
             },
         };
         if let Err(message) = self.take_load_budget(text.len()) {
             // Said once: every later read fails the same way.
-            if std::mem::replace(&mut self.load_limit_reported, true) {
-                return None;
+            if !std::mem::replace(&mut self.load_limit_reported, true) {
+                self.not_read(path, base_dir, at, message);
             }
-            let (loc, kind) = match at {
-                Some(at) => (at, ProblemKind::Reference),
-                None => {
-                    let file = self.register(path, String::new(), base_dir);
-                    let loc = Loc {
-                        file,
-                        start: 0,
-                        end: 0,
-                    };
-                    (loc, ProblemKind::Io)
-                }
-            };
-            self.errors.push(Problem {
-                path: Some(self.display(path)),
-                ..problem(Some(loc), kind, message)
-            });
             return None;
         }
         inject_panic(path);
@@ -355,15 +324,21 @@ impl<'a> Loader<'a> {
         Some(id)
     }
 
-    fn read_error_message(&self, path: &Path, e: &source::ReadError) -> String {
+    /// The message for a file that cannot be read; `referenced`: reported where another file
+    /// names it (so it says which file), not in the file itself.
+    fn read_error_message(&self, path: &Path, e: &source::ReadError, referenced: bool) -> String {
         let shown = self.display(path);
         match e {
             source::ReadError::Io(io) => format!("open {shown}: {}", io_reason(io)),
             source::ReadError::Directory => format!("{shown} is a directory"),
-            source::ReadError::NotAFile => {
+            source::ReadError::NotAFile if referenced => {
                 format!("`{shown}` is not a regular file (a device, FIFO or socket)")
             }
-            source::ReadError::TooLarge { .. } => format!("`{shown}`: {e}"),
+            source::ReadError::NotAFile => {
+                "not a regular file (a device, FIFO or socket)".to_owned()
+            }
+            source::ReadError::TooLarge { .. } if referenced => format!("`{shown}`: {e}"),
+            source::ReadError::TooLarge { .. } => e.to_string(),
         }
     }
 
@@ -379,7 +354,29 @@ impl<'a> Loader<'a> {
         } else {
             return None;
         };
-        Some(self.read_error_message(path, &e))
+        Some(self.read_error_message(path, &e, true))
+    }
+
+    /// Records why a file was not read: where another file names it (`at`, a reference compose
+    /// rejects), or at the start of the file itself, registered empty (stowage could not do its
+    /// job: exit 2).
+    fn not_read(&mut self, path: &Path, base_dir: &Path, at: Option<Loc>, message: String) {
+        let (loc, kind) = match at {
+            Some(at) => (at, ProblemKind::Reference),
+            None => {
+                let file = self.register(path, String::new(), base_dir);
+                let loc = Loc {
+                    file,
+                    start: 0,
+                    end: 0,
+                };
+                (loc, ProblemKind::Io)
+            }
+        };
+        self.errors.push(Problem {
+            path: Some(self.display(path)),
+            ..problem(Some(loc), kind, message)
+        });
     }
 
     /// Registers an env file that holds an error, so that the error points into it. It is no
@@ -988,8 +985,6 @@ impl<'a> Loader<'a> {
         Some(merged)
     }
 
-    /// Uniqueness by target in the services a document just merged (`touched`): the others
-    /// were made unique when they were merged.
     /// The problems without repeats: a file read once per service that extends it reports its
     /// own problems once, not once per read.
     fn distinct(&self, problems: Vec<Problem>) -> Vec<Problem> {
@@ -1032,6 +1027,8 @@ impl<'a> Loader<'a> {
         }
     }
 
+    /// Uniqueness by target in the services a document just merged (`touched`): the others
+    /// were made unique when they were merged.
     fn enforce_unicity(&mut self, dict: &mut Value, touched: &[String]) {
         let Some(services) = dict
             .as_map_mut()
@@ -1396,7 +1393,7 @@ impl<'a> Loader<'a> {
                 match &vols.kind {
                     ValueKind::Seq(items) => {
                         for (i, item) in items.iter().enumerate() {
-                            if let Some(m) = self.lower_mount(name, i, item, project) {
+                            if let Some(m) = self.lower_mount(name, i, item) {
                                 mounts.push(m);
                             }
                         }
@@ -1542,13 +1539,7 @@ impl<'a> Loader<'a> {
         })
     }
 
-    fn lower_mount(
-        &mut self,
-        service: &str,
-        index: usize,
-        item: &Value,
-        project: &Project,
-    ) -> Option<Mount> {
+    fn lower_mount(&mut self, service: &str, index: usize, item: &Value) -> Option<Mount> {
         let base_dir = self
             .base_dirs
             .get(item.loc.file)
@@ -1579,10 +1570,7 @@ impl<'a> Loader<'a> {
                     ),
                     MountKind::Named => {
                         let key = parsed.source.clone().unwrap_or_default();
-                        (
-                            self.named_volume(service, &key, item.loc, project),
-                            Some(key),
-                        )
+                        (self.named_volume(service, &key, item.loc), Some(key))
                     }
                     _ => (None, None),
                 };
@@ -1663,7 +1651,7 @@ impl<'a> Loader<'a> {
                     MountKind::Named => match &source {
                         Some(s) => (
                             MountKind::Named,
-                            self.named_volume(service, s, item.loc, project),
+                            self.named_volume(service, s, item.loc),
                             Some(s.clone()),
                         ),
                         None => (MountKind::Anonymous, None, None),
@@ -1723,14 +1711,7 @@ impl<'a> Loader<'a> {
     }
 
     /// The engine name of a named volume, or an error when it is not declared.
-    fn named_volume(
-        &mut self,
-        service: &str,
-        key: &str,
-        loc: Loc,
-        project: &Project,
-    ) -> Option<String> {
-        let _ = project;
+    fn named_volume(&mut self, service: &str, key: &str, loc: Loc) -> Option<String> {
         match self.volume_names.get(key) {
             Some(name) => Some(name.clone()),
             None => {

@@ -181,13 +181,15 @@ impl Builder<'_> {
         }
     }
 
-    /// 1-based line of a byte offset of this file.
+    /// 1-based line of a byte offset of this file (a lone `\r` ends a line, as in `source`).
     fn line_of(&mut self, offset: usize) -> usize {
-        let text = self.text;
+        let bytes = self.text.as_bytes();
         let starts = self.line_starts.get_or_insert_with(|| {
-            std::iter::once(0)
-                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-                .collect()
+            let ends = bytes
+                .iter()
+                .enumerate()
+                .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')));
+            std::iter::once(0).chain(ends.map(|(i, _)| i + 1)).collect()
         });
         starts.partition_point(|&s| s <= offset)
     }
