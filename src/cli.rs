@@ -359,9 +359,21 @@ struct Configs {
     explicit: Option<Config>,
     disabled: bool,
     found: HashMap<PathBuf, Config>,
+    /// The nearest configuration file of each directory looked at (`config::find`).
+    nearest: HashMap<PathBuf, Option<PathBuf>>,
 }
 
 impl Configs {
+    /// `--config PATH` (loaded now: an error is the command's), or `--no-config`.
+    fn new(explicit: Option<&Path>, disabled: bool) -> Result<Configs, ConfigError> {
+        Ok(Configs {
+            explicit: explicit.map(config::load).transpose()?,
+            disabled,
+            found: HashMap::new(),
+            nearest: HashMap::new(),
+        })
+    }
+
     fn for_dir(&mut self, dir: &Path) -> Result<&Config, ConfigError> {
         if let Some(c) = &self.explicit {
             return Ok(c);
@@ -369,7 +381,7 @@ impl Configs {
         let path = if self.disabled {
             None
         } else {
-            config::find(dir)
+            config::find(dir, &mut self.nearest)
         };
         let key = path.clone().unwrap_or_default();
         if !self.found.contains_key(&key) {
@@ -390,20 +402,13 @@ fn check(args: CheckArgs) -> i32 {
             return EXIT_FAILURE;
         }
     }
-    let mut configs = Configs {
-        explicit: None,
-        disabled: args.no_config,
-        found: HashMap::new(),
-    };
-    if let Some(path) = &args.config {
-        match config::load(path) {
-            Ok(c) => configs.explicit = Some(c),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_FAILURE;
-            }
+    let mut configs = match Configs::new(args.config.as_deref(), args.no_config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_FAILURE;
         }
-    }
+    };
     if !(args.fix || args.diff)
         && matches!(
             args.format,
@@ -1010,7 +1015,7 @@ fn request(mut load: LoadArgs) -> Result<Request, String> {
             .map_err(|e| format!("cannot read standard input: {e}"))?;
         stdin = Some(text);
     }
-    let process_env = std::env::vars().collect();
+    let process_env = std::sync::Arc::new(std::env::vars().collect());
     Ok(Request {
         paths: load.paths,
         files: load.files.clone(),
@@ -1069,20 +1074,13 @@ fn migrate(args: MigrateArgs) -> i32 {
         eprintln!("error: {e}");
         return EXIT_FAILURE;
     }
-    let mut configs = Configs {
-        explicit: None,
-        disabled: args.no_config,
-        found: HashMap::new(),
-    };
-    if let Some(path) = &args.config {
-        match config::load(path) {
-            Ok(c) => configs.explicit = Some(c),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_FAILURE;
-            }
+    let mut configs = match Configs::new(args.config.as_deref(), args.no_config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_FAILURE;
         }
-    }
+    };
     let request = match request(args.load) {
         Ok(r) => r,
         Err(e) => {

@@ -1,6 +1,7 @@
 //! `.stowage.yaml`: per-rule severity, `fail-on`, per-path ignores, extra stateful images and
 //! migrate options. Found upward from a project's directory; every error has a position.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -87,19 +88,33 @@ impl Config {
     }
 }
 
-/// The nearest configuration file in `dir` or a parent directory.
-pub fn find(dir: &Path) -> Option<PathBuf> {
+/// The nearest configuration file in `dir` or a parent directory. `known` remembers the answer
+/// for every directory looked at, so that the projects of one repository share their parents'
+/// lookups.
+pub fn find(dir: &Path, known: &mut HashMap<PathBuf, Option<PathBuf>>) -> Option<PathBuf> {
+    let mut unanswered = Vec::new();
     let mut d = Some(dir);
+    let mut answer = None;
     while let Some(current) = d {
-        for name in FILE_NAMES {
-            let p = current.join(name);
-            if p.is_file() {
-                return Some(p);
-            }
+        if let Some(a) = known.get(current) {
+            answer = a.clone();
+            break;
+        }
+        unanswered.push(current);
+        if let Some(p) = FILE_NAMES
+            .iter()
+            .map(|name| current.join(name))
+            .find(|p| p.is_file())
+        {
+            answer = Some(p);
+            break;
         }
         d = current.parent();
     }
-    None
+    for dir in unanswered {
+        known.insert(dir.to_path_buf(), answer.clone());
+    }
+    answer
 }
 
 pub fn load(path: &Path) -> Result<Config, ConfigError> {

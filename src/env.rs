@@ -7,6 +7,7 @@
 //! earlier files, then the keys defined above it in the same file.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use indexmap::IndexMap;
@@ -426,7 +427,8 @@ fn next_id() -> u64 {
 pub struct ProjectEnv {
     id: u64,
     set: IndexMap<String, String>,
-    process: IndexMap<String, String>,
+    /// Shared: every project of a run starts from the same process environment.
+    process: Arc<IndexMap<String, String>>,
     files: IndexMap<String, FileValue>,
     included: IndexMap<String, FileValue>,
     paths: Vec<PathBuf>,
@@ -449,7 +451,7 @@ impl Clone for ProjectEnv {
 
 impl ProjectEnv {
     /// `process`: the process environment (passed in, never read inside, for testability).
-    pub fn new(process: IndexMap<String, String>) -> Self {
+    pub fn new(process: Arc<IndexMap<String, String>>) -> Self {
         Self {
             id: next_id(),
             set: IndexMap::new(),
@@ -1036,7 +1038,7 @@ OPTION_H=my string  # comment
             ("BOTH", "process wins"),
             ("TAG", "1.0"),
         ]);
-        let mut env = ProjectEnv::new(process);
+        let mut env = ProjectEnv::new(process.into());
         env.add_env_file(
             Path::new("/p/.env"),
             "BOTH=file\nONLY_FILE=f\nIMAGE=app:${TAG}\nSHARED=first\n",
@@ -1081,7 +1083,7 @@ OPTION_H=my string  # comment
 
     #[test]
     fn set_if_absent_keeps_existing_values() {
-        let mut env = ProjectEnv::new(map(&[("COMPOSE_PROJECT_NAME", "from-env")]));
+        let mut env = ProjectEnv::new(map(&[("COMPOSE_PROJECT_NAME", "from-env")]).into());
         env.set_if_absent("COMPOSE_PROJECT_NAME", "flag");
         env.set_if_absent("OTHER", "x");
         assert_eq!(env.get("COMPOSE_PROJECT_NAME"), Some("from-env"));
@@ -1090,7 +1092,7 @@ OPTION_H=my string  # comment
 
     #[test]
     fn inherited_keys_in_project_files() {
-        let mut env = ProjectEnv::new(map(&[("P", "process")]));
+        let mut env = ProjectEnv::new(map(&[("P", "process")]).into());
         env.add_env_file(Path::new("a.env"), "F=first\n")
             .expect("valid");
         env.add_env_file(Path::new("b.env"), "P\nF\nX\n")
@@ -1106,7 +1108,7 @@ OPTION_H=my string  # comment
 
     #[test]
     fn include_env_files_fill_gaps_only() {
-        let mut env = ProjectEnv::new(map(&[("P", "process")]));
+        let mut env = ProjectEnv::new(map(&[("P", "process")]).into());
         env.add_env_file(Path::new("/p/.env"), "A=outer\n")
             .expect("valid");
         let mut inc = env.clone();
@@ -1136,7 +1138,7 @@ OPTION_H=my string  # comment
 
     #[test]
     fn env_file_errors_propagate() {
-        let mut env = ProjectEnv::new(IndexMap::new());
+        let mut env = ProjectEnv::new(Default::default());
         let e = env
             .add_env_file(Path::new(".env"), "OK=1\nBAD KEY=2\n")
             .expect_err("invalid");

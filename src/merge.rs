@@ -78,30 +78,26 @@ fn merge_maps(base: &mut Map, over: Map, path: &[&str]) {
 
 /// A value taken over whole still drops the keys it marks `!reset` (nothing to reset them from).
 pub fn strip_resets(mut value: Value) -> Value {
+    strip_resets_in_place(&mut value);
+    value
+}
+
+/// [`strip_resets`] without rebuilding the maps (which rehashed every key of every file).
+fn strip_resets_in_place(value: &mut Value) {
     match &mut value.kind {
         ValueKind::Map(map) => {
             map.retain(|_, e| e.value.tag != Some(MergeTag::Reset));
-            let entries = std::mem::take(map);
-            *map = entries
-                .into_iter()
-                .map(|(k, mut e)| {
-                    e.value = strip_resets(e.value);
-                    e.value.tag = None;
-                    (k, e)
-                })
-                .collect();
+            for e in map.values_mut() {
+                strip_resets_in_place(&mut e.value);
+                e.value.tag = None;
+            }
         }
         ValueKind::Seq(items) => {
-            let old = std::mem::take(items);
-            *items = old
-                .into_iter()
-                .filter(|v| v.tag != Some(MergeTag::Reset))
-                .map(strip_resets)
-                .collect();
+            items.retain(|v| v.tag != Some(MergeTag::Reset));
+            items.iter_mut().for_each(strip_resets_in_place);
         }
         _ => {}
     }
-    value
 }
 
 enum Special {
@@ -203,7 +199,7 @@ impl Special {
 
 /// `KEY=VALUE` lists and mappings as one mapping (value `Null` for a bare `KEY`).
 pub fn key_value_map(value: &Value) -> Map {
-    let mut map = Map::new();
+    let mut map = Map::default();
     match &value.kind {
         ValueKind::Map(m) => {
             for (k, e) in m {
@@ -251,7 +247,7 @@ fn as_sequence(value: Value) -> Vec<Value> {
 fn build_as_map(value: Value) -> Value {
     match &value.kind {
         ValueKind::Scalar { .. } => {
-            let mut map = Map::new();
+            let mut map = Map::default();
             map.insert(
                 "context".into(),
                 Entry {
@@ -273,7 +269,7 @@ fn build_as_map(value: Value) -> Value {
 fn list_as_map(value: Value) -> Value {
     match &value.kind {
         ValueKind::Seq(items) => {
-            let mut map = Map::new();
+            let mut map = Map::default();
             for item in items {
                 if let Some(name) = item.as_str() {
                     map.insert(
@@ -341,20 +337,20 @@ pub fn entry_kind(entry: &Value) -> Option<MountKind> {
 /// replaced entries (earlier, later) so rules can point at both.
 pub fn enforce_unique_volumes(volumes: &mut Vec<Value>) -> Vec<(Value, Value)> {
     let mut out: Vec<Value> = Vec::with_capacity(volumes.len());
-    let mut keys: Vec<Option<String>> = Vec::with_capacity(volumes.len());
+    // Target -> its entry in `out` (indexed: a service may have many thousands of entries).
+    let mut keys: std::collections::HashMap<String, usize> = std::collections::HashMap::default();
     let mut replaced = Vec::new();
     for entry in volumes.drain(..) {
         let key = volume_key(&entry).ok().flatten();
-        match key
-            .as_ref()
-            .and_then(|k| keys.iter().position(|x| x.as_ref() == Some(k)))
-        {
+        match key.as_ref().and_then(|k| keys.get(k).copied()) {
             Some(i) => {
                 let old = std::mem::replace(&mut out[i], entry.clone());
                 replaced.push((old, entry));
             }
             None => {
-                keys.push(key);
+                if let Some(k) = key {
+                    keys.insert(k, out.len());
+                }
                 out.push(entry);
             }
         }

@@ -29,7 +29,7 @@ pub struct LoadOptions {
     pub env_files: Vec<PathBuf>,
     /// Active profiles; empty = every service (stowage's default), `*` = every service.
     pub profiles: Vec<String>,
-    pub process_env: IndexMap<String, String>,
+    pub process_env: Arc<IndexMap<String, String>>,
     /// Base for relative paths given on the command line and for displayed paths.
     pub cwd: PathBuf,
     /// File contents to use instead of what is on disk (the fix loop re-loads edited text).
@@ -140,11 +140,11 @@ impl<'a> Loader<'a> {
             loaded_bytes: 0,
             interpolated_bytes: 0,
             file_depth: 0,
-            extends_cache: HashMap::new(),
+            extends_cache: HashMap::default(),
             load_limit_reported: false,
             nodes_left: syntax::MAX_NODES,
-            volume_names: HashMap::new(),
-            unset_index: HashMap::new(),
+            volume_names: HashMap::default(),
+            unset_index: HashMap::default(),
             env_scope: 0,
             env_scopes: 0,
         }
@@ -788,7 +788,7 @@ impl<'a> Loader<'a> {
             return;
         }
         let snapshot = services.clone();
-        let mut memo: HashMap<String, Option<Value>> = HashMap::new();
+        let mut memo: HashMap<String, Option<Value>> = HashMap::default();
         let mut resolved = Vec::new();
         for name in names {
             // The chain of bases in this file below `name` is resolved deepest first, so that
@@ -1450,7 +1450,7 @@ impl<'a> Loader<'a> {
             }
             // Targets are unique after compose cleans them; entries that only differ before
             // cleaning (`/data/` and `/data`) were not merged and now collide.
-            let mut first_at: HashMap<&str, usize> = HashMap::new();
+            let mut first_at: HashMap<&str, usize> = HashMap::default();
             for (i, m) in mounts.iter().enumerate() {
                 if m.syntax == MountSyntax::TmpfsKey {
                     continue;
@@ -1824,7 +1824,7 @@ impl<'a> Loader<'a> {
                 .unwrap_or_default()
         };
         // Iterative depth-first search with colours, so long chains cannot overflow the stack.
-        let mut state: IndexMap<String, u8> = IndexMap::new();
+        let mut state: IndexMap<String, u8> = IndexMap::default();
         for start in services.keys().filter(|k| enabled.contains(k.as_str())) {
             if state.get(start).copied().unwrap_or(0) != 0 {
                 continue;
@@ -1929,7 +1929,7 @@ fn e_loc(m: &Map, key: &str) -> Loc {
 }
 
 fn empty_map(loc: Loc) -> Value {
-    Value::new(ValueKind::Map(Map::new()), loc)
+    Value::new(ValueKind::Map(Map::default()), loc)
 }
 
 fn article(type_name: &str) -> String {
@@ -2036,7 +2036,7 @@ fn lower_environment(
 ) -> IndexMap<String, Option<String>> {
     use crate::interpolate::Vars;
     let Some(v) = env_value else {
-        return IndexMap::new();
+        return IndexMap::default();
     };
     merge::key_value_map(v)
         .into_iter()

@@ -13,7 +13,8 @@ pub struct SourceFile {
     pub path: PathBuf,
     /// The whole text, including a leading BOM if the file has one.
     pub text: Arc<str>,
-    line_starts: Vec<usize>,
+    /// Shared with the snippets of the human output (`output::human`).
+    line_starts: Arc<[usize]>,
 }
 
 /// A position for humans: 1-based line, 1-based column counted in characters.
@@ -32,13 +33,17 @@ pub enum DecodeError {
     UnsupportedEncoding { encoding: &'static str },
 }
 
-/// Offsets of every `\n` and `\r`.
-fn memchr_lines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    bytes
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| matches!(b, b'\n' | b'\r'))
-        .map(|(i, _)| i)
+/// Where each line of `text` starts: at 0 and after every line break (`\n`, `\r\n`, and a lone
+/// `\r`, which ends a line too, as in YAML: a file saved with classic Mac endings).
+pub fn line_starts(text: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    std::iter::once(0)
+        .chain(
+            memchr::memchr2_iter(b'\n', b'\r', bytes)
+                .filter(|&i| bytes[i] == b'\n' || bytes.get(i + 1) != Some(&b'\n'))
+                .map(|i| i + 1),
+        )
+        .collect()
 }
 
 impl DecodeError {
@@ -115,14 +120,7 @@ impl SourceFile {
         text: impl Into<Arc<str>>,
     ) -> Self {
         let text: Arc<str> = text.into();
-        // A lone `\r` ends a line too, as in YAML (a file saved with classic Mac endings).
-        let bytes = text.as_bytes();
-        let mut line_starts = vec![0];
-        line_starts.extend(
-            memchr_lines(bytes)
-                .filter(|&i| bytes[i] == b'\n' || bytes.get(i + 1) != Some(&b'\n'))
-                .map(|i| i + 1),
-        );
+        let line_starts = line_starts(&text).into();
         SourceFile {
             display: display.into(),
             path: path.into(),
@@ -211,6 +209,11 @@ impl SourceFile {
             end -= 1;
         }
         start..end
+    }
+
+    /// Where each line starts ([`line_starts`]).
+    pub fn line_starts(&self) -> Arc<[usize]> {
+        self.line_starts.clone()
     }
 
     pub fn line_count(&self) -> usize {

@@ -39,7 +39,7 @@ pub fn collect(
     for range in &tree.comments {
         let text = &source.text[range.clone()];
         let body = text.trim_start_matches('#').trim_start();
-        let Some(rest) = body.strip_prefix("stowage:") else {
+        let Some(rest) = body.strip_prefix(crate::syntax::COMMENTS_READ) else {
             continue;
         };
         let rest = rest.trim_start();

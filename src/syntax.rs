@@ -13,6 +13,8 @@ pub type NodeId = usize;
 pub struct Tree {
     pub nodes: Vec<Node>,
     pub documents: Vec<Document>,
+    /// The comments that may be suppressions (`suppress.rs`): every comment of a text that
+    /// contains [`COMMENTS_READ`], none otherwise (recording comments was a sixth of parsing).
     pub comments: Vec<Range<usize>>,
     /// The first syntax error; documents before it are complete, the one it is in may be partial.
     pub error: Option<SyntaxError>,
@@ -201,12 +203,18 @@ pub fn parse(text: &str) -> Tree {
 /// thousand nodes.
 pub const MAX_NODES: usize = 1_000_000;
 
+/// What a comment that stowage reads contains: a text without it has no such comment.
+pub const COMMENTS_READ: &str = "stowage:";
+
 /// How the error of a parse stopped by its node limit starts.
 pub const TOO_MANY_NODES: &str = "the file is too large to check";
 
 /// [`parse`] that stops with an error once the tree would hold more than `max_nodes` nodes.
 pub fn parse_within(text: &str, max_nodes: usize) -> Tree {
-    let options = granit_parser::options! { emit_anchor_events: true };
+    let options = granit_parser::options! {
+        emit_anchor_events: true,
+        emit_comments: text.contains(COMMENTS_READ),
+    };
     let parser = Parser::new_from_str_with_options(text, options);
     let mut tree = Tree::default();
     let mut stack: Vec<Open> = Vec::new();
@@ -526,7 +534,9 @@ mod tests {
         assert_eq!(tree.resolve(b), a);
         let (_, c) = entries[2];
         assert_eq!(&text[tree.nodes[c].span.clone()], "- 'q'\n  - d");
-        assert_eq!(tree.comments.len(), 2);
+        assert!(tree.comments.is_empty(), "no comment can be a suppression");
+        let text = format!("{text}# stowage: ignore[bind-mount]\n");
+        assert_eq!(parse(&text).comments.len(), 3);
     }
 
     #[test]

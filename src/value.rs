@@ -58,10 +58,11 @@ pub enum ValueKind {
     Map(Map),
 }
 
-pub type Map = IndexMap<String, Entry>;
+/// Keys in the order written. Hashed with foldhash: SipHash was a tenth of loading a project.
+pub type Map = IndexMap<String, Entry, foldhash::fast::RandomState>;
 
 /// A visitor over scalars: dotted path, the text (to rewrite in place), where it was written.
-pub type ScalarVisitor<'a, E> = dyn FnMut(&[String], &mut String, Loc) -> Result<(), E> + 'a;
+pub type ScalarVisitor<'a, E> = dyn FnMut(&[&str], &mut String, Loc) -> Result<(), E> + 'a;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
@@ -183,14 +184,9 @@ impl Builder<'_> {
 
     /// 1-based line of a byte offset of this file (a lone `\r` ends a line, as in `source`).
     fn line_of(&mut self, offset: usize) -> usize {
-        let bytes = self.text.as_bytes();
-        let starts = self.line_starts.get_or_insert_with(|| {
-            let ends = bytes
-                .iter()
-                .enumerate()
-                .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')));
-            std::iter::once(0).chain(ends.map(|(i, _)| i + 1)).collect()
-        });
+        let starts = self
+            .line_starts
+            .get_or_insert_with(|| crate::source::line_starts(self.text));
         starts.partition_point(|&s| s <= offset)
     }
 
@@ -297,7 +293,7 @@ impl Builder<'_> {
             self.too_large(at, "deeply nested");
             return None;
         }
-        let mut map = Map::new();
+        let mut map = Map::default();
         let mut merges: Vec<(NodeId, NodeId)> = Vec::new();
         for &(key, value) in entries {
             let key_node = self.tree.node(self.tree.resolve(key));
@@ -481,9 +477,9 @@ impl Value {
     }
 
     /// Calls `f` on every scalar, depth first, with its dotted path (keys, `[]` for items).
-    pub fn for_each_scalar_mut<E>(
-        &mut self,
-        path: &mut Vec<String>,
+    pub fn for_each_scalar_mut<'a, E>(
+        &'a mut self,
+        path: &mut Vec<&'a str>,
         f: &mut ScalarVisitor<'_, E>,
     ) -> Result<(), E> {
         let loc = self.loc;
@@ -491,7 +487,7 @@ impl Value {
             ValueKind::Scalar { text, .. } => f(path, text, loc),
             ValueKind::Seq(items) => {
                 for item in items {
-                    path.push("[]".into());
+                    path.push("[]");
                     let r = item.for_each_scalar_mut(path, f);
                     path.pop();
                     r?;
@@ -500,7 +496,7 @@ impl Value {
             }
             ValueKind::Map(map) => {
                 for (k, e) in map.iter_mut() {
-                    path.push(k.clone());
+                    path.push(k);
                     let r = e.value.for_each_scalar_mut(path, f);
                     path.pop();
                     r?;

@@ -4,81 +4,21 @@
 //! environment (so a developer's `COMPOSE_*` or `BACKUP_DIR` cannot leak in) and, except for the
 //! demo snapshots, inside a temporary directory.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value as Json;
+
+mod common;
+use common::binary::{Run, manifest_dir, run, stowage, stowage_run, str_of, tempdir, write};
 
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The binary, run in `cwd` with an empty environment.
-fn stowage(cwd: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("stowage").expect("the stowage binary is built for tests");
-    cmd.env_clear().current_dir(cwd);
-    cmd
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 impl Run {
-    fn json(&self) -> Json {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
-                self.stdout, self.stderr
-            )
-        })
-    }
-
     /// Both streams, for messages that may go to either.
     fn all(&self) -> String {
         format!("{}{}", self.stdout, self.stderr)
     }
-
-    fn expect_code(&self, code: i32) -> &Self {
-        assert_eq!(
-            self.code, code,
-            "unexpected exit code\nstdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-}
-
-fn run(cmd: &mut Command) -> Run {
-    let out = cmd.output().expect("the binary runs");
-    Run {
-        code: out.status.code().expect("exited normally, not by a signal"),
-        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-    }
-}
-
-/// `stowage <args>` in `cwd` (empty environment).
-fn stowage_run(cwd: &Path, args: &[&str]) -> Run {
-    run(stowage(cwd).args(args))
-}
-
-/// A temporary directory; its canonical path is what the binary sees as its working directory.
-fn tempdir() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let canonical = dir.path().canonicalize().expect("canonical temp dir");
-    (dir, canonical)
-}
-
-fn write(root: &Path, rel: &str, text: &str) {
-    let path = root.join(rel);
-    std::fs::create_dir_all(path.parent().expect("has a parent")).expect("mkdir");
-    std::fs::write(path, text).expect("write");
 }
 
 /// 1-based (line, column) of the first occurrence of `needle` in `text` (ASCII text).
@@ -89,11 +29,6 @@ fn line_col(text: &str, needle: &str) -> (u64, u64) {
         }
     }
     panic!("{needle:?} not found in\n{text}");
-}
-
-fn str_of(v: &Json) -> &str {
-    v.as_str()
-        .unwrap_or_else(|| panic!("expected a string, got {v}"))
 }
 
 fn project<'a>(doc: &'a Json, name: &str) -> &'a Json {

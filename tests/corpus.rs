@@ -4,17 +4,15 @@
 //! by docker compose v2.40.3 (see the corpus README for the environment it ran in).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use indexmap::IndexMap;
 use serde_json::Value as Json;
-use stowage::model::{MountSyntax, Project};
+use stowage::model::Project;
 use stowage::mounts::{self, MountKind};
-use stowage::project::{self, LoadOptions};
+use stowage::project;
 
-fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
-}
+mod common;
+use common::oracle::{self, Row};
 
 /// Entries whose difference from compose is understood; each line: `file<TAB>reason`.
 fn allow_list() -> BTreeMap<String, String> {
@@ -28,26 +26,6 @@ fn allow_list() -> BTreeMap<String, String> {
         .map(|(f, r)| (f.to_owned(), r.to_owned()))
         .collect()
 }
-
-/// The oracle's scrubbed environment: only `dir/.env` feeds interpolation.
-fn oracle_options(dir: &Path, files: Vec<PathBuf>) -> LoadOptions {
-    let mut env = IndexMap::new();
-    env.insert("PATH".to_owned(), "/usr/bin:/bin".to_owned());
-    env.insert("HOME".to_owned(), "/home/oracle".to_owned());
-    env.insert("USER".to_owned(), "oracle".to_owned());
-    env.insert("PWD".to_owned(), dir.display().to_string());
-    LoadOptions {
-        files,
-        project_directory: Some(dir.to_path_buf()),
-        profiles: vec!["*".into()],
-        process_env: env,
-        cwd: dir.to_path_buf(),
-        ..LoadOptions::default()
-    }
-}
-
-/// A mount as compared: (kind, source, target, read_only).
-type Row = (String, Option<String>, String, bool);
 
 fn expected_rows(service: &Json, dir: &Path, corpus_files: &Path) -> Vec<Row> {
     let subst = |s: &str| {
@@ -66,7 +44,7 @@ fn expected_rows(service: &Json, dir: &Path, corpus_files: &Path) -> Vec<Row> {
                 "bind".to_owned(),
                 v["source_resolved"].as_str().map(subst).or_else(|| {
                     source.map(|s| {
-                        mounts::resolve_bind_source(&s, &dir.display().to_string(), "/home/oracle")
+                        mounts::resolve_bind_source(&s, &dir.display().to_string(), oracle::HOME)
                     })
                 }),
             ),
@@ -90,33 +68,14 @@ fn expected_rows(service: &Json, dir: &Path, corpus_files: &Path) -> Vec<Row> {
     rows
 }
 
+/// Stowage's rows of `service`. Source: the resolved host path for binds, nothing for anonymous
+/// volumes and tmpfs, the source as written for the other kinds.
 fn actual_rows(project: &Project, service: &str) -> Option<Vec<Row>> {
-    let s = project.services.iter().find(|s| s.name == service)?;
-    let mut rows: Vec<Row> = Vec::new();
-    let mut tmpfs = Vec::new();
-    for m in &s.mounts {
-        match m.syntax {
-            MountSyntax::Implicit => {}
-            MountSyntax::TmpfsKey => {
-                tmpfs.push(("tmpfs-key".to_owned(), None, m.target.clone(), false))
-            }
-            _ => {
-                let source = match m.kind {
-                    MountKind::Bind => m.resolved_source.clone(),
-                    MountKind::Anonymous | MountKind::Tmpfs => None,
-                    _ => m.source.clone(),
-                };
-                rows.push((
-                    m.kind.as_str().to_owned(),
-                    source,
-                    m.target.clone(),
-                    m.read_only,
-                ));
-            }
-        }
-    }
-    rows.extend(tmpfs);
-    Some(rows)
+    oracle::mount_rows(project, service, |m| match m.kind {
+        MountKind::Bind => m.resolved_source.clone(),
+        MountKind::Anonymous | MountKind::Tmpfs => None,
+        _ => m.source.clone(),
+    })
 }
 
 struct Outcome {
@@ -143,7 +102,7 @@ fn check_entry(record: &Json, corpus_files: &Path) -> Outcome {
         let path = corpus_files.join(&file);
         (path.parent().unwrap().to_path_buf(), vec![path])
     };
-    let project = project::load(&oracle_options(&dir, files));
+    let project = project::load(&oracle::load_options(&dir, files));
     if !accepted {
         let difference = (!project.is_rejected()).then(|| {
             format!(
@@ -191,7 +150,7 @@ fn check_entry(record: &Json, corpus_files: &Path) -> Outcome {
 
 #[test]
 fn corpus_parity_with_docker_compose() {
-    let corpus = corpus_dir();
+    let corpus = oracle::corpus_dir();
     let Ok(text) = std::fs::read_to_string(corpus.join("expected.jsonl")) else {
         panic!("the shared corpus is missing at {}", corpus.display());
     };

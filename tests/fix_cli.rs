@@ -9,45 +9,12 @@ use std::process::Command;
 
 use serde_json::Value as Json;
 
+mod common;
+use common::binary::{Run, command, run, stowage, stowage_run, tempdir, write};
+use common::oracle;
+
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn expect_code(&self, code: i32) -> &Self {
-        assert_eq!(
-            self.code, code,
-            "unexpected exit code\nstdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-}
-
-fn command(cwd: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stowage"));
-    cmd.env_clear().current_dir(cwd);
-    cmd
-}
-
-fn run(cmd: &mut Command) -> Run {
-    let out = cmd.output().expect("the binary runs");
-    Run {
-        code: out.status.code().expect("exited normally, not by a signal"),
-        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-    }
-}
-
-/// `stowage <args>` in `cwd` (empty environment).
-fn stowage(cwd: &Path, args: &[&str]) -> Run {
-    run(command(cwd).args(args))
-}
 
 /// A project directory named `app` (so the project is `app`) in a fresh temporary directory.
 struct Project {
@@ -57,8 +24,8 @@ struct Project {
 
 impl Project {
     fn new(files: &[(&str, &str)]) -> Project {
-        let tmp = tempfile::tempdir().expect("temp dir");
-        let dir = tmp.path().canonicalize().expect("canonical").join("app");
+        let (tmp, root) = tempdir();
+        let dir = root.join("app");
         std::fs::create_dir(&dir).expect("mkdir");
         let p = Project { _tmp: tmp, dir };
         for (rel, text) in files {
@@ -72,9 +39,7 @@ impl Project {
     }
 
     fn write(&self, rel: &str, text: &str) {
-        let path = self.dir.join(rel);
-        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
+        write(&self.dir, rel, text);
     }
 
     fn read(&self, rel: &str) -> String {
@@ -82,7 +47,7 @@ impl Project {
     }
 
     fn run(&self, args: &[&str]) -> Run {
-        stowage(&self.dir, args)
+        stowage_run(&self.dir, args)
     }
 
     /// Files in the project directory whose names start like stowage's temporary files.
@@ -96,22 +61,12 @@ impl Project {
     }
 }
 
-/// The reference CLI (`STOWAGE_ORACLE`, installed by `.ci/run`); CI must have it, a local run
-/// without it checks with stowage's loader only.
-fn oracle() -> Option<String> {
-    let oracle = std::env::var("STOWAGE_ORACLE")
-        .ok()
-        .filter(|s| !s.is_empty());
-    assert!(
-        oracle.is_some() || std::env::var_os("CI").is_none(),
-        "CI must set STOWAGE_ORACLE (.ci/run installs it)"
-    );
-    oracle
-}
-
-/// Docker Compose itself accepts the project in `dir` (when the reference CLI is there).
+/// Docker Compose itself accepts the project in `dir` (when the reference CLI is there; a local
+/// run without it checks with stowage's loader only).
 fn assert_compose_accepts(dir: &Path) {
-    let Some(oracle) = oracle() else { return };
+    let Some(oracle) = oracle::installed() else {
+        return;
+    };
     let out = Command::new(oracle)
         .args(["--profile", "*", "config", "--format", "json"])
         .current_dir(dir)
@@ -219,7 +174,7 @@ fn diff_prints_a_unified_diff_writes_nothing_and_exits_1() {
 #[test]
 fn diff_of_standard_input() {
     let p = Project::new(&[]);
-    let mut cmd = command(&p.dir);
+    let mut cmd = stowage(&p.dir);
     cmd.args([
         "check",
         "--diff",
@@ -227,7 +182,7 @@ fn diff_of_standard_input() {
         "--stdin-filename",
         "deploy/compose.yaml",
     ]);
-    let r = run_with_stdin(&mut cmd, VERSIONED);
+    let r = run(cmd.write_stdin(VERSIONED));
     r.expect_code(1);
     assert!(
         r.stdout
@@ -320,32 +275,12 @@ fn fix_reports_in_every_format_and_json_lists_what_is_left() {
     assert!(!p.read("compose.yaml").contains("version"));
 }
 
-fn run_with_stdin(cmd: &mut Command, input: &str) -> Run {
-    use std::io::Write;
-    cmd.stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().expect("the binary runs");
-    child
-        .stdin
-        .take()
-        .expect("a stdin pipe")
-        .write_all(input.as_bytes())
-        .expect("stdin written");
-    let out = child.wait_with_output().expect("the binary exits");
-    Run {
-        code: out.status.code().expect("exited normally"),
-        stdout: String::from_utf8(out.stdout).expect("UTF-8"),
-        stderr: String::from_utf8(out.stderr).expect("UTF-8"),
-    }
-}
-
 #[test]
 fn fix_on_standard_input_prints_the_fixed_text() {
     // The fix loop re-reads standard input from its edited text on every pass (it used to
     // re-read the original and never settle).
     let p = Project::new(&[]);
-    let mut cmd = command(&p.dir);
+    let mut cmd = stowage(&p.dir);
     cmd.args([
         "check",
         "--fix",
@@ -354,7 +289,7 @@ fn fix_on_standard_input_prints_the_fixed_text() {
         "--format",
         "concise",
     ]);
-    let r = run_with_stdin(&mut cmd, VERSIONED);
+    let r = run(cmd.write_stdin(VERSIONED));
     r.expect_code(0);
     assert_eq!(
         r.stdout,
@@ -369,13 +304,14 @@ fn fix_on_standard_input_prints_the_fixed_text() {
 fn migrate_standard_input() {
     let p = Project::new(&[]);
     // Dry run: a diff of the named input; `--write`: the migrated text on stdout, no file.
-    let r = run_with_stdin(
-        command(&p.dir).args(["migrate", "-", "--stdin-filename", "compose.yaml"]),
-        DB,
-    );
+    let r = run(stowage(&p.dir)
+        .args(["migrate", "-", "--stdin-filename", "compose.yaml"])
+        .write_stdin(DB));
     r.expect_code(1);
     assert!(r.stdout.starts_with("--- a/compose.yaml\n"), "{}", r.stdout);
-    let r = run_with_stdin(command(&p.dir).args(["migrate", "--write", "-"]), DB);
+    let r = run(stowage(&p.dir)
+        .args(["migrate", "--write", "-"])
+        .write_stdin(DB));
     r.expect_code(0);
     assert_eq!(
         r.stdout,
@@ -676,7 +612,7 @@ fn migrate_uses_the_project_name_for_engine_names() {
     let r = p.run(&["migrate", "-p", "prod"]);
     r.expect_code(1);
     assert!(r.stderr.contains("(prod_db-data)"), "{}", r.stderr);
-    let r = run(command(&p.dir)
+    let r = run(stowage(&p.dir)
         .env("COMPOSE_PROJECT_NAME", "staging")
         .arg("migrate"));
     assert!(r.stderr.contains("(staging_db-data)"), "{}", r.stderr);
@@ -940,11 +876,7 @@ fn a_read_only_directory_refuses_the_write() {
             cmd.uid(65534).gid(65534);
         }
         match cmd.output() {
-            Ok(out) => Some(Run {
-                code: out.status.code().expect("exited normally"),
-                stdout: String::from_utf8(out.stdout).unwrap(),
-                stderr: String::from_utf8(out.stderr).unwrap(),
-            }),
+            Ok(out) => Some(Run::from(out)),
             Err(e) if root => {
                 println!("note: cannot run the binary as `nobody` ({e}); skipping");
                 None

@@ -16,7 +16,7 @@ fn options(dir: &Path) -> LoadOptions {
     env.insert("HOME".to_owned(), "/home/user".to_owned());
     LoadOptions {
         files: stowage::discover::default_files(dir).unwrap(),
-        process_env: env,
+        process_env: env.into(),
         cwd: dir.to_path_buf(),
         ..LoadOptions::default()
     }

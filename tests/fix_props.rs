@@ -17,6 +17,9 @@ use stowage::model::Project;
 use stowage::project::{self, LoadOptions};
 use stowage::syntax::{self, Kind, Style};
 
+mod common;
+use common::oracle;
+
 /// `cases` per property unless `PROPTEST_CASES` asks for more (a longer local run); failing
 /// inputs are printed, not saved next to the tests.
 fn config(cases: u32) -> ProptestConfig {
@@ -593,17 +596,7 @@ fn render(spec: &Spec) -> String {
 /// Docker Compose's own view of the project in `dir`: every (service, target) it mounts, or
 /// why it rejects the project. None without the reference CLI (`STOWAGE_ORACLE`, which CI has).
 fn compose_targets(dir: &Path) -> Option<Result<Vec<(String, String)>, String>> {
-    let oracle = std::env::var("STOWAGE_ORACLE")
-        .ok()
-        .filter(|s| !s.is_empty());
-    if oracle.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must set STOWAGE_ORACLE (.ci/run installs it)"
-        );
-        return None;
-    }
-    let out = std::process::Command::new(oracle?)
+    let out = std::process::Command::new(oracle::installed()?)
         .args(["config", "--format", "json"])
         .current_dir(dir)
         .env_clear()
@@ -630,7 +623,7 @@ fn options(dir: &Path) -> LoadOptions {
     env.insert("HOME".to_owned(), "/home/user".to_owned());
     LoadOptions {
         files: vec![dir.join("compose.yaml")],
-        process_env: env,
+        process_env: env.into(),
         cwd: dir.to_path_buf(),
         ..LoadOptions::default()
     }

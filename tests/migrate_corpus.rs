@@ -5,8 +5,7 @@
 //! still be there; and a second migration must change nothing.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use indexmap::IndexMap;
 use serde_json::Value as Json;
@@ -17,7 +16,10 @@ use stowage::images::KnowledgeBase;
 use stowage::migrate;
 use stowage::model::MountSyntax;
 use stowage::mounts::MountKind;
-use stowage::project::{self, LoadOptions};
+use stowage::project;
+
+mod common;
+use common::oracle;
 
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -37,39 +39,12 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-fn options(dir: &Path, file: PathBuf) -> LoadOptions {
-    let mut env = IndexMap::new();
-    env.insert("PATH".to_owned(), "/usr/bin:/bin".to_owned());
-    env.insert("HOME".to_owned(), "/home/oracle".to_owned());
-    env.insert("USER".to_owned(), "oracle".to_owned());
-    env.insert("PWD".to_owned(), dir.display().to_string());
-    LoadOptions {
-        files: vec![file],
-        project_directory: Some(dir.to_path_buf()),
-        profiles: vec!["*".into()],
-        process_env: env,
-        cwd: dir.to_path_buf(),
-        ..LoadOptions::default()
-    }
-}
-
 /// Per service: every mounted target, and the targets that are anonymous volumes.
 type ServiceTargets = IndexMap<String, (BTreeSet<String>, BTreeSet<String>)>;
 
 /// Docker Compose's own view of a project: service → mounted targets and anonymous targets.
-fn compose_mounts(oracle: &str, dir: &Path, file: &Path) -> Result<ServiceTargets, String> {
-    let out = Command::new(oracle)
-        .arg("-f")
-        .arg(file)
-        .arg("--project-directory")
-        .arg(dir)
-        .args(["--profile", "*", "config", "--format", "json"])
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", "/home/oracle")
-        .env("USER", "oracle")
-        .env("PWD", dir)
+fn compose_mounts(oracle: &Path, dir: &Path, file: &Path) -> Result<ServiceTargets, String> {
+    let out = oracle::config_command(oracle, dir, &[file.to_path_buf()])
         .output()
         .map_err(|e| e.to_string())?;
     if !out.status.success() {
@@ -112,17 +87,11 @@ fn comment_lines(text: &str) -> Vec<String> {
 
 #[test]
 fn migrate_every_accepted_corpus_entry() {
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    let corpus = oracle::corpus_dir();
     let expected =
         std::fs::read_to_string(corpus.join("expected.jsonl")).expect("the shared corpus");
-    let oracle = std::env::var("STOWAGE_ORACLE")
-        .ok()
-        .filter(|s| !s.is_empty());
+    let oracle = oracle::installed();
     if oracle.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must set STOWAGE_ORACLE (.ci/run installs it)"
-        );
         println!(
             "note: STOWAGE_ORACLE is not set; checking migrated files with stowage's loader only"
         );
@@ -142,7 +111,7 @@ fn migrate_every_accepted_corpus_entry() {
         let rel = record["file"].as_str().unwrap();
         let file = root.join(rel);
         let dir = file.parent().unwrap().to_path_buf();
-        let opts = options(&dir, file.clone());
+        let opts = oracle::load_options(&dir, vec![file.clone()]);
         let before = project::load(&opts);
         let before_mounts = analysis::analyse(&before, kb);
         let before_compose = oracle.as_deref().map(|o| compose_mounts(o, &dir, &file));

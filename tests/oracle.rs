@@ -8,14 +8,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use indexmap::IndexMap;
 use serde_json::Value as Json;
 use stowage::discover;
-use stowage::model::{MountSyntax, Project};
+use stowage::model::Project;
 use stowage::mounts::MountKind;
-use stowage::project::{self, LoadOptions};
+use stowage::project;
+
+mod common;
+use common::oracle::{self, Row};
 
 /// Fixtures (relative to `fixtures/`) where stowage is known to disagree with compose, each with
 /// the reason. The loader is to be fixed and this list emptied; an entry that agrees again fails
@@ -25,28 +26,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[];
 /// At least this many fixture projects must be found and compared (so an emptied or moved
 /// `fixtures/` cannot make the test pass by comparing nothing).
 const MIN_FIXTURE_PROJECTS: usize = 43;
-
-const PATH: &str = "/usr/bin:/bin";
-const HOME: &str = "/home/oracle";
-const USER: &str = "oracle";
-
-/// The oracle's scrubbed environment, as the process environment stowage sees: only `dir/.env`
-/// (and included projects' own `.env`) feed interpolation.
-fn oracle_options(dir: &Path, files: Vec<PathBuf>) -> LoadOptions {
-    let mut env = IndexMap::new();
-    env.insert("PATH".to_owned(), PATH.to_owned());
-    env.insert("HOME".to_owned(), HOME.to_owned());
-    env.insert("USER".to_owned(), USER.to_owned());
-    env.insert("PWD".to_owned(), dir.display().to_string());
-    LoadOptions {
-        files,
-        project_directory: Some(dir.to_path_buf()),
-        profiles: vec!["*".into()],
-        process_env: env,
-        cwd: dir.to_path_buf(),
-        ..LoadOptions::default()
-    }
-}
 
 /// Every directory under `root` that compose's discovery finds a project in, sorted.
 fn fixture_projects(root: &Path) -> Vec<(PathBuf, Vec<PathBuf>)> {
@@ -76,20 +55,7 @@ enum Verdict {
 }
 
 fn run_oracle(oracle: &Path, dir: &Path, files: &[PathBuf]) -> Verdict {
-    let mut cmd = Command::new(oracle);
-    for f in files {
-        cmd.arg("-f").arg(f);
-    }
-    cmd.arg("--project-directory")
-        .arg(dir)
-        .args(["--profile", "*", "config", "--format", "json"])
-        .env_clear()
-        .env("PATH", PATH)
-        .env("HOME", HOME)
-        .env("USER", USER)
-        .env("PWD", dir)
-        .current_dir(dir);
-    let out = cmd
+    let out = oracle::config_command(oracle, dir, files)
         .output()
         .unwrap_or_else(|e| panic!("cannot run the oracle {}: {e}", oracle.display()));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -109,10 +75,6 @@ fn run_oracle(oracle: &Path, dir: &Path, files: &[PathBuf]) -> Verdict {
 fn unescape(s: &str) -> String {
     s.replace("$$", "$")
 }
-
-/// A mount as compared: (kind, source, target, read_only). Source: the volume key for named
-/// volumes, the resolved absolute host path for binds, nothing for the other kinds.
-type Row = (String, Option<String>, String, bool);
 
 fn expected_rows(service: &Json) -> Vec<Row> {
     let mut rows = Vec::new();
@@ -140,33 +102,14 @@ fn expected_rows(service: &Json) -> Vec<Row> {
     rows
 }
 
+/// Stowage's rows of `service`. Source: the volume key for named volumes, the resolved absolute
+/// host path for binds, nothing for the other kinds.
 fn actual_rows(project: &Project, service: &str) -> Option<Vec<Row>> {
-    let s = project.services.iter().find(|s| s.name == service)?;
-    let mut rows = Vec::new();
-    let mut tmpfs = Vec::new();
-    for m in &s.mounts {
-        match m.syntax {
-            MountSyntax::Implicit => {}
-            MountSyntax::TmpfsKey => {
-                tmpfs.push(("tmpfs-key".to_owned(), None, m.target.clone(), false))
-            }
-            MountSyntax::Short | MountSyntax::Long => {
-                let source = match m.kind {
-                    MountKind::Bind => m.resolved_source.clone(),
-                    MountKind::Named => m.volume_key.clone().or_else(|| m.source.clone()),
-                    _ => None,
-                };
-                rows.push((
-                    m.kind.as_str().to_owned(),
-                    source,
-                    m.target.clone(),
-                    m.read_only,
-                ));
-            }
-        }
-    }
-    rows.extend(tmpfs);
-    Some(rows)
+    oracle::mount_rows(project, service, |m| match m.kind {
+        MountKind::Bind => m.resolved_source.clone(),
+        MountKind::Named => m.volume_key.clone().or_else(|| m.source.clone()),
+        _ => None,
+    })
 }
 
 /// Every difference between compose's view of an accepted project and stowage's.
@@ -232,7 +175,7 @@ fn compare(compose: &Json, project: &Project) -> Vec<String> {
 
 /// None = agrees with compose; Some(differences) otherwise.
 fn check_fixture(oracle: &Path, dir: &Path, files: &[PathBuf]) -> Option<String> {
-    let project = project::load(&oracle_options(dir, files.to_vec()));
+    let project = project::load(&oracle::load_options(dir, files.to_vec()));
     let stowage_errors: Vec<&str> = project.errors.iter().map(|e| e.message.as_str()).collect();
     match run_oracle(oracle, dir, files) {
         Verdict::Rejected(why) if stowage_errors.is_empty() => Some(format!(
@@ -253,18 +196,13 @@ fn check_fixture(oracle: &Path, dir: &Path, files: &[PathBuf]) -> Option<String>
 
 #[test]
 fn fixtures_agree_with_docker_compose() {
-    let Some(oracle) = std::env::var_os("STOWAGE_ORACLE").filter(|v| !v.is_empty()) else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "STOWAGE_ORACLE is not set: CI must run the live differential test (see .ci/run)"
-        );
+    let Some(oracle) = oracle::installed() else {
         println!(
             "note: STOWAGE_ORACLE is not set, skipping the live comparison with docker compose \
              (STOWAGE_ORACLE=$(../shared/oracle/install.sh) cargo test --test oracle)"
         );
         return;
     };
-    let oracle = PathBuf::from(oracle);
     assert!(
         oracle.is_file(),
         "STOWAGE_ORACLE={} is not a file",

@@ -42,7 +42,7 @@ fn load_options(path: &Path, cwd: &Path) -> LoadOptions {
     env.insert("HOME".to_owned(), "/home/user".to_owned());
     LoadOptions {
         files,
-        process_env: env,
+        process_env: env.into(),
         cwd: cwd.to_path_buf(),
         project_directory: Some(dir),
         ..LoadOptions::default()

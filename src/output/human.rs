@@ -1,36 +1,86 @@
 //! Findings for people: source snippets with labels (miette), colours only on a terminal.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use miette::{
-    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, MietteError,
-    MietteSpanContents, NamedSource, Report, SourceCode, SourceSpan, SpanContents,
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError,
+    MietteSpanContents, NamedSource, SourceCode, SourceSpan, SpanContents,
 };
+use unicode_width::UnicodeWidthStr;
 
 use super::position;
 use crate::finding::{Finding, Severity};
 use crate::model::Project;
 
 pub struct Human {
+    /// Renders without wrapping: [`wrap`] has wrapped the message and help already (miette's
+    /// own wrapping, Unicode line breaking, took a third of the rendering time).
     handler: GraphicalReportHandler,
-    /// The same without line wrapping, for findings whose message and help are short enough
-    /// not to wrap: wrapping (Unicode line breaking) took a third of the rendering time, and
-    /// wraps such a line to itself.
-    unwrapped: GraphicalReportHandler,
 }
 
-/// The report width (`with_width`).
+/// The report width (`with_width`); miette keeps lines two columns narrower.
 const WIDTH: usize = 100;
+/// Columns before a message line (`  × `) and before a help line (`  help: `).
+const MESSAGE_INDENT: usize = 4;
+const HELP_INDENT: usize = 8;
 
-/// Whether `text` is one line that miette's wrapping leaves as it is: it fits the width with
-/// the widest indent miette puts before it (`  help: `, 8 columns; bytes are at least columns),
-/// and has no whitespace at its ends, no line break and no tab.
-fn fits_unwrapped(text: &str) -> bool {
-    !text.is_empty()
-        && text.len() + 8 + 2 < WIDTH - 2
-        && text.trim() == text
-        && !text.contains(['\n', '\r', '\t'])
+/// `text` with its lines broken at spaces so that each fits `WIDTH - 2` columns after an indent
+/// of `indent` columns. A word longer than that (a long path) and a `code span` stay whole, so
+/// that they can be copied; the line breaks `text` has are kept.
+fn wrap(text: &str, indent: usize) -> String {
+    let room = (WIDTH - 2).saturating_sub(indent);
+    if text.len() <= room && !text.contains('\n') {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let mut used = 0;
+        for (j, word) in words(line).enumerate() {
+            let width = if word.is_ascii() {
+                word.len()
+            } else {
+                word.width()
+            };
+            if j > 0 {
+                if used > 0 && used + 1 + width > room {
+                    out.push('\n');
+                    used = 0;
+                } else {
+                    out.push(' ');
+                    used += 1;
+                }
+            }
+            out.push_str(word);
+            used += width;
+        }
+    }
+    out
+}
+
+/// The parts of `line` between spaces, a `code span` with spaces in it being one part.
+fn words(line: &str) -> impl Iterator<Item = &str> {
+    let mut rest = line;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut in_code = false;
+        let end = rest
+            .char_indices()
+            .find(|&(_, c)| {
+                in_code ^= c == '`';
+                c == ' ' && !in_code
+            })
+            .map_or(rest.len(), |(at, _)| at);
+        let word = &rest[..end];
+        rest = rest.get(end + 1..).unwrap_or("");
+        Some(word)
+    })
 }
 
 impl Human {
@@ -42,11 +92,9 @@ impl Human {
         };
         let handler = GraphicalReportHandler::new_themed(theme)
             .with_context_lines(1)
-            .with_width(WIDTH);
-        Human {
-            unwrapped: handler.clone().with_wrap_lines(false),
-            handler,
-        }
+            .with_width(WIDTH)
+            .with_wrap_lines(false);
+        Human { handler }
     }
 
     pub fn render(&self, out: &mut String, project: &Project, findings: &[Finding]) {
@@ -54,7 +102,13 @@ impl Human {
         for f in findings {
             let source = sources
                 .entry(f.loc.file)
-                .or_insert_with(|| Windowed::new(project.file(f.loc.file).source.text.clone()))
+                .or_insert_with(|| {
+                    let source = &project.file(f.loc.file).source;
+                    Windowed {
+                        text: source.text.clone(),
+                        line_starts: source.line_starts(),
+                    }
+                })
                 .clone();
             self.render_one(out, project, f, source);
         }
@@ -103,30 +157,65 @@ impl Human {
             help.push_str("\nsee ");
             help.push_str(&e);
         }
-        let handler = if fits_unwrapped(&f.message) && fits_unwrapped(&help) {
-            &self.unwrapped
-        } else {
-            &self.handler
-        };
-        let diagnostic = MietteDiagnostic::new(f.message.clone())
-            .with_code(f.rule)
-            .with_severity(severity)
-            .with_help(help);
         // miette pads snippets with `{:width$}`, which panics past a width of 65 535: a finding
         // on a very long line is shown without its snippet.
         let too_wide = std::iter::once(f.loc.start)
             .chain(f.labels.iter().map(|l| l.loc.start))
             .any(|at| file.line_range(at).len() > MAX_SNIPPET_LINE);
-        let report = if too_wide {
-            Report::new(diagnostic)
-        } else {
-            Report::new(diagnostic.with_labels(labels))
-                .with_source_code(NamedSource::new(file.display.clone(), source))
+        let shown = Shown {
+            message: wrap(&f.message, MESSAGE_INDENT),
+            code: f.rule,
+            severity,
+            help: wrap(&help, HELP_INDENT),
+            labels: if too_wide { Vec::new() } else { labels },
+            source: (!too_wide).then(|| NamedSource::new(file.display.clone(), source)),
         };
         let p = position(project, f.loc);
-        out.push_str(&format!("{}:{}:{}\n", p.path, p.line, p.column));
-        let _ = handler.render_report(out, report.as_ref());
+        let _ = writeln!(out, "{}:{}:{}", p.path, p.line, p.column);
+        let _ = self.handler.render_report(out, &shown);
         out.push('\n');
+    }
+}
+
+/// One finding as miette renders it. Rendered directly rather than through a `Report`, whose
+/// creation looks up the default printer (terminal and colour checks) for every finding.
+#[derive(Debug)]
+struct Shown {
+    message: String,
+    code: &'static str,
+    severity: miette::Severity,
+    help: String,
+    labels: Vec<LabeledSpan>,
+    source: Option<NamedSource<Windowed>>,
+}
+
+impl std::fmt::Display for Shown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Shown {}
+
+impl Diagnostic for Shown {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(self.code))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(self.severity)
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(&self.help))
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        Some(Box::new(self.labels.iter().cloned()))
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn SourceCode)
     }
 }
 
@@ -140,31 +229,8 @@ const MAX_SNIPPET_LINE: usize = 10_000;
 #[derive(Debug, Clone)]
 struct Windowed {
     text: Arc<str>,
-    /// Where each line starts, with miette's line breaks (`\n`, `\r\n`, a lone `\r`).
-    line_starts: Arc<Vec<usize>>,
-}
-
-impl Windowed {
-    fn new(text: Arc<str>) -> Windowed {
-        let bytes = text.as_bytes();
-        let mut line_starts = vec![0];
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'\r' if bytes.get(i + 1) == Some(&b'\n') => {
-                    i += 1;
-                    line_starts.push(i + 1);
-                }
-                b'\r' | b'\n' => line_starts.push(i + 1),
-                _ => {}
-            }
-            i += 1;
-        }
-        Windowed {
-            text,
-            line_starts: Arc::new(line_starts),
-        }
-    }
+    /// Where each line starts: miette's line breaks are the file's (`\n`, `\r\n`, a lone `\r`).
+    line_starts: Arc<[usize]>,
 }
 
 impl SourceCode for Windowed {
@@ -190,5 +256,55 @@ impl SourceCode for Windowed {
             inner.column(),
             inner.line_count() + first,
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_text_is_left_alone() {
+        assert_eq!(
+            wrap("mount a named volume", HELP_INDENT),
+            "mount a named volume"
+        );
+    }
+
+    #[test]
+    fn lines_break_at_spaces_within_the_width() {
+        let text = "word ".repeat(40);
+        let wrapped = wrap(text.trim_end(), HELP_INDENT);
+        for line in wrapped.lines() {
+            assert!(line.len() + HELP_INDENT <= WIDTH - 2, "{line:?}");
+        }
+        assert_eq!(wrapped.replace('\n', " "), text.trim_end());
+    }
+
+    #[test]
+    fn code_spans_and_long_words_stay_whole() {
+        let text = format!(
+            "{} add `- a-very-long-volume-name:/var/lib/data` now",
+            "x ".repeat(40)
+        );
+        let wrapped = wrap(&text, HELP_INDENT);
+        assert!(
+            wrapped.contains("`- a-very-long-volume-name:/var/lib/data`"),
+            "{wrapped}"
+        );
+        let path = "/a".repeat(60);
+        assert_eq!(
+            wrap(&format!("at {path} here"), HELP_INDENT),
+            format!("at\n{path}\nhere")
+        );
+    }
+
+    #[test]
+    fn line_breaks_are_kept_and_wide_characters_counted() {
+        assert_eq!(wrap("one\nsee two", HELP_INDENT), "one\nsee two");
+        let text = "数据 ".repeat(30);
+        for line in wrap(text.trim_end(), MESSAGE_INDENT).lines() {
+            assert!(line.width() + MESSAGE_INDENT <= WIDTH - 2, "{line:?}");
+        }
     }
 }

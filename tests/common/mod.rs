@@ -1,0 +1,206 @@
+//! Helpers shared by the integration tests (`mod common;`): running the `stowage` binary
+//! ([`binary`]) and the reference Docker Compose CLI with its scrubbed environment ([`oracle`]).
+//!
+//! Every test binary that declares `mod common;` compiles all of it but uses only a part, hence
+//! `allow(dead_code)` on the two groups (and nowhere else).
+
+/// The `stowage` binary, run with an empty environment, and the files its tests set up
+/// (tests/cli.rs, tests/formats.rs, tests/fix_cli.rs).
+#[allow(dead_code)]
+pub mod binary {
+    use std::path::{Path, PathBuf};
+
+    use assert_cmd::Command;
+    use serde_json::Value as Json;
+
+    pub fn manifest_dir() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    }
+
+    /// The binary, run in `cwd` with an empty environment, as a `std` command (for what
+    /// `assert_cmd` cannot set, such as the user to run as).
+    pub fn command(cwd: &Path) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_stowage"));
+        cmd.env_clear().current_dir(cwd);
+        cmd
+    }
+
+    /// The binary, run in `cwd` with an empty environment.
+    pub fn stowage(cwd: &Path) -> Command {
+        Command::from_std(command(cwd))
+    }
+
+    /// What a run printed, and its exit code.
+    pub struct Run {
+        pub code: i32,
+        pub stdout: String,
+        pub stderr: String,
+    }
+
+    impl Run {
+        pub fn json(&self) -> Json {
+            serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+                panic!(
+                    "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                    self.stdout, self.stderr
+                )
+            })
+        }
+
+        pub fn expect_code(&self, code: i32) -> &Self {
+            assert_eq!(
+                self.code, code,
+                "unexpected exit code\nstdout:\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            );
+            self
+        }
+    }
+
+    impl From<std::process::Output> for Run {
+        fn from(out: std::process::Output) -> Run {
+            Run {
+                code: out.status.code().expect("exited normally, not by a signal"),
+                stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+                stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+            }
+        }
+    }
+
+    pub fn run(cmd: &mut Command) -> Run {
+        Run::from(cmd.output().expect("the binary runs"))
+    }
+
+    /// `stowage <args>` in `cwd` (empty environment).
+    pub fn stowage_run(cwd: &Path, args: &[&str]) -> Run {
+        run(stowage(cwd).args(args))
+    }
+
+    /// A temporary directory; its canonical path is what the binary sees as its working directory.
+    pub fn tempdir() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let canonical = dir.path().canonicalize().expect("canonical temp dir");
+        (dir, canonical)
+    }
+
+    /// Writes `root/rel`, creating its directory.
+    pub fn write(root: &Path, rel: &str, text: &str) {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().expect("has a parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+
+    pub fn str_of(v: &Json) -> &str {
+        v.as_str()
+            .unwrap_or_else(|| panic!("expected a string, got {v}"))
+    }
+}
+
+/// The reference loader: Docker Compose's own CLI (`STOWAGE_ORACLE`, compose v2.40.3), run as
+/// `config --format json` in a scrubbed environment, and stowage's loader given that same
+/// environment (tests/corpus.rs, tests/oracle.rs, tests/migrate_corpus.rs; tests/fix_cli.rs and
+/// tests/fix_props.rs look the CLI up).
+#[allow(dead_code)]
+pub mod oracle {
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    use indexmap::IndexMap;
+    use stowage::model::{Mount, MountSyntax, Project};
+    use stowage::project::LoadOptions;
+
+    /// The scrubbed environment (with `PWD`, the project directory).
+    pub const PATH: &str = "/usr/bin:/bin";
+    pub const HOME: &str = "/home/oracle";
+    pub const USER: &str = "oracle";
+
+    /// The reference CLI (`STOWAGE_ORACLE`, installed by `.ci/run`). CI must have it; a local run
+    /// without it skips, or narrows, the checks that need it.
+    pub fn installed() -> Option<PathBuf> {
+        let oracle = std::env::var_os("STOWAGE_ORACLE")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+        assert!(
+            oracle.is_some() || std::env::var_os("CI").is_none(),
+            "CI must set STOWAGE_ORACLE (.ci/run installs it)"
+        );
+        oracle
+    }
+
+    /// The shared corpus (`../shared/corpus`): compose files and what docker compose made of them
+    /// (`expected.jsonl`).
+    pub fn corpus_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
+    }
+
+    /// Loading `files` as the reference CLI does: the scrubbed environment is the process
+    /// environment stowage sees, so only `dir/.env` (and included projects' own `.env`) feed
+    /// interpolation; `dir` is the project and working directory; every profile is active.
+    pub fn load_options(dir: &Path, files: Vec<PathBuf>) -> LoadOptions {
+        let mut env = IndexMap::new();
+        env.insert("PATH".to_owned(), PATH.to_owned());
+        env.insert("HOME".to_owned(), HOME.to_owned());
+        env.insert("USER".to_owned(), USER.to_owned());
+        env.insert("PWD".to_owned(), dir.display().to_string());
+        LoadOptions {
+            files,
+            project_directory: Some(dir.to_path_buf()),
+            profiles: vec!["*".into()],
+            process_env: env.into(),
+            cwd: dir.to_path_buf(),
+            ..LoadOptions::default()
+        }
+    }
+
+    /// `oracle -f <files>… --project-directory <dir> --profile '*' config --format json`, run in
+    /// `dir` with the scrubbed environment.
+    pub fn config_command(oracle: &Path, dir: &Path, files: &[PathBuf]) -> Command {
+        let mut cmd = Command::new(oracle);
+        for f in files {
+            cmd.arg("-f").arg(f);
+        }
+        cmd.arg("--project-directory")
+            .arg(dir)
+            .args(["--profile", "*", "config", "--format", "json"])
+            .env_clear()
+            .env("PATH", PATH)
+            .env("HOME", HOME)
+            .env("USER", USER)
+            .env("PWD", dir)
+            .current_dir(dir);
+        cmd
+    }
+
+    /// A mount as compared with compose's: (kind, source, target, read_only).
+    pub type Row = (String, Option<String>, String, bool);
+
+    /// Stowage's mounts of `service` as rows (None without such a service): those of its
+    /// `volumes:`, in order, then the `tmpfs:` key's as `tmpfs-key` rows; image `VOLUME`s with
+    /// nothing mounted there are left out, as compose's `config` leaves them out. `source` gives
+    /// the source column of a `volumes:` entry.
+    pub fn mount_rows(
+        project: &Project,
+        service: &str,
+        source: impl Fn(&Mount) -> Option<String>,
+    ) -> Option<Vec<Row>> {
+        let s = project.services.iter().find(|s| s.name == service)?;
+        let mut rows: Vec<Row> = Vec::new();
+        let mut tmpfs = Vec::new();
+        for m in &s.mounts {
+            match m.syntax {
+                MountSyntax::Implicit => {}
+                MountSyntax::TmpfsKey => {
+                    tmpfs.push(("tmpfs-key".to_owned(), None, m.target.clone(), false))
+                }
+                MountSyntax::Short | MountSyntax::Long => rows.push((
+                    m.kind.as_str().to_owned(),
+                    source(m),
+                    m.target.clone(),
+                    m.read_only,
+                )),
+            }
+        }
+        rows.extend(tmpfs);
+        Some(rows)
+    }
+}
