@@ -14,7 +14,7 @@ use crate::model::*;
 use crate::mounts::{self, MountKind};
 use crate::source::{self, SourceFile};
 use crate::syntax;
-use crate::value::{self, Entry, FileId, Loc, Map, Value, ValueErrorKind, ValueKind};
+use crate::value::{self, Entry, FileId, Loc, Map, MergeTag, Value, ValueErrorKind, ValueKind};
 
 /// What to load and how; mirrors the compose flags stowage accepts.
 #[derive(Debug, Clone, Default)]
@@ -519,6 +519,7 @@ impl<'a> Loader<'a> {
                 .map(|m| m.keys().cloned().collect())
                 .unwrap_or_default();
             dict = merge::merge(dict, cfg, &[]);
+            self.reject_null_sections(&dict);
             self.enforce_unicity(&mut dict, &touched);
         }
         dict
@@ -1070,6 +1071,24 @@ impl<'a> Loader<'a> {
     }
 
     /// The top-level keys compose accepts (a compose v1 file has services at the top level).
+    /// compose validates the model merged so far after each file: a section left null (`volumes:`
+    /// with nothing under it) is an error, one that a later file's null leaves as it was is not.
+    fn reject_null_sections(&mut self, dict: &Value) {
+        let Some(map) = dict.as_map() else { return };
+        for section in ["services", "volumes", "networks", "secrets", "configs"] {
+            if let Some(e) = map.get(section)
+                && e.value.is_null()
+                && !self.errors.iter().any(|p| p.loc == Some(e.value.loc))
+            {
+                self.errors.push(problem(
+                    Some(e.value.loc),
+                    ProblemKind::Invalid,
+                    format!("`{section}` must be a mapping, not null"),
+                ));
+            }
+        }
+    }
+
     fn validate_top_level(&mut self, cfg: &Value) {
         let Some(map) = cfg.as_map() else { return };
         let unknown: Vec<(&String, &Entry)> = map
@@ -1105,6 +1124,7 @@ impl<'a> Loader<'a> {
         for section in ["services", "volumes", "networks", "secrets", "configs"] {
             if let Some(e) = map.get(section)
                 && !e.value.is_null()
+                && e.value.tag != Some(MergeTag::Reset)
                 && e.value.as_map().is_none()
             {
                 self.errors.push(problem(
@@ -1623,6 +1643,19 @@ impl<'a> Loader<'a> {
                     self.errors.push(problem(Some(item.loc), ProblemKind::InvalidVolumeSpec, format!("service volume services.{service}.volumes.[{index}] is missing a mount target")));
                     return None;
                 };
+                if let Some(e) = m.get("source")
+                    && matches!(
+                        e.value.kind,
+                        ValueKind::Null | ValueKind::Seq(_) | ValueKind::Map(_)
+                    )
+                {
+                    self.errors.push(problem(
+                        Some(e.value.loc),
+                        ProblemKind::Invalid,
+                        format!("{at}.source must be a string"),
+                    ));
+                    return None;
+                }
                 let source = m
                     .get("source")
                     .and_then(|e| e.value.as_str())

@@ -25,7 +25,7 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[];
 
 /// At least this many fixture projects must be found and compared (so an emptied or moved
 /// `fixtures/` cannot make the test pass by comparing nothing).
-const MIN_FIXTURE_PROJECTS: usize = 43;
+const MIN_FIXTURE_PROJECTS: usize = 47;
 
 /// Every directory under `root` that compose's discovery finds a project in, sorted.
 fn fixture_projects(root: &Path) -> Vec<(PathBuf, Vec<PathBuf>)> {
