@@ -76,6 +76,9 @@ pub fn run(
             return out;
         }
         rule.check(&ctx, &mut out);
+        // A list that grew by doubling holds up to twice the room it needs, for as long as
+        // the findings live.
+        out.shrink_to_fit();
         // A severity the user configured applies to every finding of the rule; otherwise
         // the rule's own (`bind-mount` raises its default on a data path).
         if let Some(level) = settings.severity.get(rule.meta().id).copied().flatten() {
@@ -90,83 +93,155 @@ pub fn run(
     } else {
         rules::RULES.iter().map(check_rule).collect()
     };
-    let findings: Vec<Finding> = per_rule.into_iter().flatten().collect();
-    let mut findings = merge_anchor_findings(findings);
+    // Joined, de-duplicated and filtered in place: a project can have hundreds of thousands of
+    // findings, and each copy of the list costs as much again.
+    let total = per_rule.iter().map(Vec::len).sum::<usize>();
+    let mut per_rule = per_rule.into_iter().skip_while(Vec::is_empty);
+    // The first rule's list grows to hold the others (often there are none to add).
+    let mut findings = per_rule.next().unwrap_or_default();
+    findings.reserve_exact(total - findings.len());
+    for rule_findings in per_rule {
+        findings.extend(rule_findings);
+    }
+    merge_anchor_findings(&mut findings);
     findings.retain(|f| !config.ignores(&project.file(f.loc.file).source.path, f.rule));
-    let mut findings = apply_suppressions(project, findings, settings);
-    findings.sort_by(|a, b| {
-        let pa = &project.file(a.loc.file).source.display;
-        let pb = &project.file(b.loc.file).source.display;
-        (pa, a.loc.start, a.rule).cmp(&(pb, b.loc.start, b.rule))
-    });
+    apply_suppressions(project, &mut findings, settings);
+    sort_findings(project, &mut findings);
     findings
 }
 
-/// A place inside an anchor is reported once, naming every service that uses it.
-fn merge_anchor_findings(findings: Vec<Finding>) -> Vec<Finding> {
-    let mut index: HashMap<(&'static str, Loc, String), usize> = HashMap::new();
-    let mut merged: Vec<Finding> = Vec::with_capacity(findings.len());
-    for f in findings {
-        match index.get(&(f.rule, f.loc, f.message.clone())) {
-            Some(&i) => {
-                for s in f.services {
-                    if !merged[i].services.contains(&s) {
-                        merged[i].services.push(s);
-                    }
-                }
+/// Sorts findings by (file, offset, rule), stably. The order is found on indices, then applied
+/// in place: sorting the findings themselves would need room for half of them again.
+fn sort_findings(project: &Project, findings: &mut [Finding]) {
+    let key = |f: &Finding| {
+        (
+            project.file(f.loc.file).source.display.as_str(),
+            f.loc.start,
+            f.rule,
+        )
+    };
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_by(|&a, &b| key(&findings[a]).cmp(&key(&findings[b])));
+    // order[i]: where the finding for place i is now. Each cycle of the permutation is
+    // followed once, swapping along it.
+    for start in 0..order.len() {
+        if order[start] == usize::MAX {
+            continue;
+        }
+        let mut at = start;
+        loop {
+            let from = std::mem::replace(&mut order[at], usize::MAX);
+            if from == start {
+                break;
             }
-            None => {
-                index.insert((f.rule, f.loc, f.message.clone()), merged.len());
-                merged.push(f);
-            }
+            findings.swap(at, from);
+            at = from;
         }
     }
-    merged
+}
+
+/// A place inside an anchor is reported once, naming every service that uses it: a finding
+/// with the rule, place and message of an earlier one adds its services to it and goes.
+fn merge_anchor_findings(findings: &mut Vec<Finding>) {
+    // (rule, place) -> the first finding there; findings there with other messages (rare).
+    let mut first: HashMap<(&'static str, Loc), usize> = HashMap::with_capacity(findings.len());
+    let mut others: HashMap<(&'static str, Loc), Vec<usize>> = HashMap::new();
+    let mut keep = vec![true; findings.len()];
+    for i in 0..findings.len() {
+        let key = (findings[i].rule, findings[i].loc);
+        let same = |j: &usize| findings[*j].message == findings[i].message;
+        let earlier = match first.get(&key) {
+            None => {
+                first.insert(key, i);
+                continue;
+            }
+            Some(j) if same(j) => *j,
+            Some(_) => match others
+                .get(&key)
+                .and_then(|list| list.iter().find(|j| same(j)))
+            {
+                Some(&j) => j,
+                None => {
+                    others.entry(key).or_default().push(i);
+                    continue;
+                }
+            },
+        };
+        let (before, rest) = findings.split_at_mut(i);
+        for s in std::mem::take(&mut rest[0].services) {
+            if !before[earlier].services.contains(&s) {
+                before[earlier].services.push(s);
+            }
+        }
+        keep[i] = false;
+    }
+    let mut keep = keep.into_iter();
+    findings.retain(|_| keep.next().unwrap_or(true));
 }
 
 /// Drops suppressed findings and reports suppressions that matched nothing (when
 /// `unused-suppression` is enabled).
-fn apply_suppressions(
-    project: &Project,
-    findings: Vec<Finding>,
-    settings: &RuleSettings,
-) -> Vec<Finding> {
+fn apply_suppressions(project: &Project, findings: &mut Vec<Finding>, settings: &RuleSettings) {
     let mut suppressions = Vec::new();
     let mut malformed = Vec::new();
+    let mut read: std::collections::HashSet<&std::path::Path> = std::collections::HashSet::new();
     for (id, file) in project.files.iter().enumerate() {
         // A file loaded twice (through `extends`) is read once for its comments.
-        if project.files[..id]
-            .iter()
-            .any(|f| f.source.path == file.source.path)
-        {
+        if !read.insert(file.source.path.as_path()) {
             continue;
         }
         let (s, m) = suppress::collect(id, &file.source, &file.tree);
         suppressions.extend(s.into_iter().map(|s| (s, false)));
         malformed.extend(m);
     }
-    let same_file =
-        |a: Loc, b: Loc| project.file(a.file).source.path == project.file(b.file).source.path;
-    let mut kept = Vec::with_capacity(findings.len());
-    for f in findings {
-        let line = project.file(f.loc.file).source.line_col(f.loc.start).line;
-        let mut suppressed = false;
-        for (s, used) in suppressions.iter_mut() {
-            if same_file(s.loc, f.loc) && s.covers(f.rule, line) {
-                *used = true;
-                suppressed = true;
+    if !suppressions.is_empty() {
+        // (file, scope, rule) -> the suppressions that say it, and whether they were marked used
+        // already: each finding costs a lookup, however many comments there are.
+        // The scope is the line (None: the whole file).
+        type Key<'a> = (&'a std::path::Path, Option<usize>, &'a str);
+        let line_of = |scope: suppress::Scope| match scope {
+            suppress::Scope::Line(l) => Some(l),
+            suppress::Scope::File => None,
+        };
+        let mut index: HashMap<Key, (Vec<usize>, bool)> = HashMap::new();
+        for (i, (s, _)) in suppressions.iter().enumerate() {
+            let path = project.file(s.loc.file).source.path.as_path();
+            for rule in &s.rules {
+                index
+                    .entry((path, line_of(s.scope), rule.as_str()))
+                    .or_default()
+                    .0
+                    .push(i);
             }
         }
-        if !suppressed {
-            kept.push(f);
+        let mut used = vec![false; suppressions.len()];
+        findings.retain(|f| {
+            let source = &project.file(f.loc.file).source;
+            let line = source.line_col(f.loc.start).line;
+            let mut suppressed = false;
+            for scope in [Some(line), None] {
+                if let Some((list, marked)) = index.get_mut(&(source.path.as_path(), scope, f.rule))
+                {
+                    suppressed = true;
+                    if !std::mem::replace(marked, true) {
+                        for &i in list.iter() {
+                            used[i] = true;
+                        }
+                    }
+                }
+            }
+            !suppressed
+        });
+        for ((_, u), now) in suppressions.iter_mut().zip(used) {
+            *u = now;
         }
     }
     let Some(severity) = settings.effective(&UnusedSuppression) else {
-        return kept;
+        return;
     };
     let id = unused_suppression::META.id;
     for m in malformed {
-        kept.push(Finding::new(
+        findings.push(Finding::new(
             id,
             severity,
             m.loc,
@@ -190,10 +265,9 @@ fn apply_suppressions(
                     "remove it from the comment".to_owned(),
                 ),
             };
-            kept.push(Finding::new(id, severity, s.loc, message, help));
+            findings.push(Finding::new(id, severity, s.loc, message, help));
         }
     }
-    kept
 }
 
 /// Lints one project with its configuration: severities from the configuration over `base`
@@ -221,4 +295,47 @@ pub fn lint(
     let kb = config.knowledge_base()?;
     let analysis = crate::analysis::analyse(project, &kb);
     Ok(run(project, &analysis, &kb, &settings, config))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn findings_are_sorted_stably_in_place() {
+        let project = crate::project::load(&crate::project::LoadOptions {
+            files: vec!["-".into()],
+            stdin: Some("services: {}\n".into()),
+            stdin_filename: Some("/srv/compose.yaml".into()),
+            cwd: "/srv".into(),
+            ..crate::project::LoadOptions::default()
+        });
+        let at = |start: usize, rule: &'static str, message: &str| {
+            Finding::new(
+                rule,
+                Severity::Info,
+                Loc {
+                    file: 0,
+                    start,
+                    end: start,
+                },
+                message,
+                "",
+            )
+        };
+        // Offsets and rules out of order, and ties that must keep their order.
+        let mut findings = vec![
+            at(9, "b", "1"),
+            at(3, "b", "2"),
+            at(9, "a", "3"),
+            at(3, "b", "4"),
+            at(0, "z", "5"),
+            at(9, "b", "6"),
+            at(3, "a", "7"),
+        ];
+        let mut expected = findings.clone();
+        expected.sort_by_key(|f| (f.loc.start, f.rule));
+        sort_findings(&project, &mut findings);
+        assert_eq!(findings, expected);
+    }
 }

@@ -432,7 +432,7 @@ fn check(args: CheckArgs) -> i32 {
     let human = Human::new(colour);
     let mut text = String::new();
     let mut json_findings = Vec::new();
-    let mut all: Vec<Finding> = Vec::new();
+    let mut tallies: Vec<output::summary::Tally> = Vec::new();
     let mut files = 0;
     let mut failing = false;
     // Configuration is resolved first (it may fail: exit 2), then projects are linted in parallel.
@@ -472,6 +472,7 @@ fn check(args: CheckArgs) -> i32 {
                 ..base.clone()
             };
             let outcome = catch_unwind(AssertUnwindSafe(|| {
+                crate::faults::panic_at(crate::faults::Stage::Lint, project);
                 if fixing {
                     let lint = |p: &Project| {
                         check::lint(
@@ -501,8 +502,11 @@ fn check(args: CheckArgs) -> i32 {
                     check::lint(project, analysis, &base, config).map(|f| (f, None))
                 }
             }))
-            .unwrap_or_else(|_| {
-                Err("internal error while checking this project (please report it)".into())
+            .unwrap_or_else(|panic| {
+                Err(format!(
+                    "internal error while checking this project (please report it): {}",
+                    panic_text(panic.as_ref())
+                ))
             })
             .map(|(f, o)| (f, threshold, o));
             progress.inc();
@@ -579,10 +583,7 @@ fn check(args: CheckArgs) -> i32 {
             );
         }
         for (p, m) in &failures {
-            eprintln!(
-                "error: {}{m}",
-                p.as_deref().map(|p| format!("{p}: ")).unwrap_or_default()
-            );
+            eprint_failure(p.as_deref(), m);
         }
         return if inventory.has_failures() || !failures.is_empty() {
             EXIT_FAILURE
@@ -623,20 +624,59 @@ fn check(args: CheckArgs) -> i32 {
             .map(|(n, _)| n)
             .sum();
     }
-    for (project, findings) in &results {
-        match args.format {
-            CheckFormat::Human => human.render(&mut text, project, findings),
-            CheckFormat::Concise => output::concise::render_findings(&mut text, project, findings),
-            CheckFormat::Json => json_findings.extend(
-                findings
-                    .iter()
-                    .map(|f| output::check_json::finding_out(project, f)),
-            ),
-            CheckFormat::Github => output::github::render_findings(&mut text, project, findings),
-            // Whole documents, rendered below from every project at once.
-            CheckFormat::Sarif | CheckFormat::Gitlab | CheckFormat::Junit => {}
+    // Each project is rendered on its own: a bug while rendering one is an error for it (exit 2),
+    // and the others are still reported.
+    let mut kept = Vec::with_capacity(results.len());
+    for (project, findings) in results {
+        let rendered = catch_unwind(AssertUnwindSafe(|| {
+            crate::faults::panic_at(crate::faults::Stage::Render, project);
+            let mut part = String::new();
+            let mut json = Vec::new();
+            match args.format {
+                CheckFormat::Human => human.render(&mut part, project, &findings),
+                CheckFormat::Concise => {
+                    output::concise::render_findings(&mut part, project, &findings)
+                }
+                CheckFormat::Json => json.extend(
+                    findings
+                        .iter()
+                        .map(|f| output::check_json::place(project, f)),
+                ),
+                CheckFormat::Github => {
+                    output::github::render_findings(&mut part, project, &findings)
+                }
+                // Whole documents, rendered below from every project at once.
+                CheckFormat::Sarif | CheckFormat::Gitlab | CheckFormat::Junit => {}
+            }
+            (part, json)
+        }));
+        match rendered {
+            Ok((part, places)) => {
+                text.push_str(&part);
+                tallies.extend(findings.iter().map(output::summary::Tally::from));
+                json_findings.extend(places);
+                kept.push((project, findings));
+            }
+            Err(panic) => failures.push((
+                Some(main_file(project)),
+                format!(
+                    "internal error while rendering this project (please report it): {}",
+                    panic_text(panic.as_ref())
+                ),
+            )),
         }
-        all.extend(findings.iter().cloned());
+    }
+    let mut results = kept;
+    let document = matches!(
+        args.format,
+        CheckFormat::Sarif | CheckFormat::Gitlab | CheckFormat::Junit
+    );
+    if document {
+        probe_document(&mut results, &mut failures, |results| match args.format {
+            CheckFormat::Sarif => output::sarif::probe(results),
+            CheckFormat::Junit => output::junit::probe(results),
+            _ => output::gitlab::probe(results),
+        });
     }
     match args.format {
         CheckFormat::Json => {
@@ -649,10 +689,14 @@ fn check(args: CheckArgs) -> i32 {
                     message: m.clone(),
                 })
                 .collect();
-            text = output::check_json::render(json_findings, errors, files);
+            let findings = json_findings
+                .into_iter()
+                .zip(results.iter().flat_map(|(_, findings)| findings))
+                .map(|(place, f)| output::check_json::finding_out_at(place, f))
+                .collect();
+            text = output::check_json::render(findings, errors, files);
         }
-        CheckFormat::Sarif => text = output::sarif::render(&results, &failures, &inventory.cwd),
-        CheckFormat::Junit => text = output::junit::render(&results, &failures),
+        CheckFormat::Sarif | CheckFormat::Junit => {}
         CheckFormat::Github => {
             for (p, m) in &failures {
                 output::github::render_failure(&mut text, p.as_deref(), m);
@@ -660,22 +704,15 @@ fn check(args: CheckArgs) -> i32 {
         }
         CheckFormat::Gitlab => {
             for (p, m) in &failures {
-                eprintln!(
-                    "error: {}{m}",
-                    p.as_deref().map(|p| format!("{p}: ")).unwrap_or_default()
-                );
+                eprint_failure(p.as_deref(), m);
             }
-            text = output::gitlab::render(&results);
         }
         CheckFormat::Human | CheckFormat::Concise => {
             for (p, m) in &failures {
-                eprintln!(
-                    "error: {}{m}",
-                    p.as_deref().map(|p| format!("{p}: ")).unwrap_or_default()
-                );
+                eprint_failure(p.as_deref(), m);
             }
             if args.statistics {
-                text.push_str(&output::summary::statistics(&all));
+                text.push_str(&output::summary::statistics_of(&tallies));
             }
             if !args.quiet && (files > 0 || failures.is_empty()) {
                 if args.fix {
@@ -685,15 +722,39 @@ fn check(args: CheckArgs) -> i32 {
                         unsafe_note(unsafe_waiting)
                     ));
                 }
-                text.push_str(&output::summary::line(&all, files));
+                text.push_str(&output::summary::line_of(&tallies, files));
             }
         }
     }
-    if printed_stdin {
-        eprint!("{text}");
+    // `check --fix -` printed the fixed text: the report goes to stderr. A whole document is
+    // written as it is made (it can be several times larger than the findings).
+    let mut out: Box<dyn Write> = if printed_stdin {
+        Box::new(std::io::BufWriter::new(std::io::stderr()))
     } else {
-        print(&text);
+        Box::new(std::io::BufWriter::new(std::io::stdout()))
+    };
+    if document {
+        let written = catch_unwind(AssertUnwindSafe(|| match args.format {
+            CheckFormat::Sarif => {
+                output::sarif::write(&mut out, &results, &failures, &inventory.cwd)
+            }
+            CheckFormat::Junit => output::junit::write_to(&mut out, &results, &failures),
+            _ => output::gitlab::write(&mut out, &results),
+        }));
+        if let Err(panic) = written {
+            // What the probe did not catch: the document is cut short, and said so.
+            eprintln!(
+                "error: internal error while writing the report (please report it): {}",
+                panic_text(panic.as_ref())
+            );
+            failures.push((None, "internal error while writing the report".into()));
+        }
+    } else {
+        // A closed pipe (`stowage check | head`) is not an error worth reporting.
+        let _ = out.write_all(text.as_bytes());
     }
+    let _ = out.flush();
+    drop(out);
     if inventory.has_failures() || !failures.is_empty() {
         EXIT_FAILURE
     } else if !args.exit_zero && failing {
@@ -703,25 +764,196 @@ fn check(args: CheckArgs) -> i32 {
     }
 }
 
-/// The human report of one project; a long one is rendered in parts side by side (miette takes
-/// most of the time of a large project), then joined in order.
-fn render_human(human: &Human, out: &mut String, project: &Project, findings: &[Finding]) {
-    const PART: usize = 512;
-    if findings.len() <= PART {
-        human.render(out, project, findings);
+/// Before a whole document (SARIF, JUnit, GitLab) of every project is written: `probe` makes
+/// what writing it would make, so that a project whose rendering panics becomes a failure
+/// naming it (exit 2) and the document is written from the others.
+fn probe_document<'a>(
+    results: &mut Vec<(&'a Project, Vec<Finding>)>,
+    failures: &mut Vec<(Option<String>, String)>,
+    probe: impl Fn(&[(&'a Project, Vec<Finding>)]),
+) {
+    let attempt = |results: &[(&'a Project, Vec<Finding>)]| {
+        catch_unwind(AssertUnwindSafe(|| {
+            for (project, _) in results {
+                crate::faults::panic_at(crate::faults::Stage::Render, project);
+            }
+            probe(results)
+        }))
+    };
+    if attempt(results).is_ok() {
         return;
     }
-    let part = PART.max(findings.len().div_ceil(4 * rayon::current_num_threads()));
-    let parts: Vec<String> = findings
-        .par_chunks(part)
-        .map(|chunk| {
-            let mut text = String::new();
-            human.render(&mut text, project, chunk);
-            text
-        })
-        .collect();
-    for p in parts {
-        out.push_str(&p);
+    // Which projects fail on their own: they leave the document and become failures.
+    for (project, findings) in std::mem::take(results) {
+        let alone = [(project, findings)];
+        match attempt(&alone) {
+            Ok(()) => results.extend(alone),
+            Err(panic) => failures.push((
+                Some(main_file(project)),
+                format!(
+                    "internal error while rendering this project (please report it): {}",
+                    panic_text(panic.as_ref())
+                ),
+            )),
+        }
+    }
+    if let Err(panic) = attempt(results) {
+        // Only together do they fail: none of them can be reported.
+        for (project, _) in results.drain(..) {
+            failures.push((
+                Some(main_file(project)),
+                format!(
+                    "internal error while rendering the report (please report it): {}",
+                    panic_text(panic.as_ref())
+                ),
+            ));
+        }
+    }
+}
+
+/// Findings rendered for `check_streaming`, in order.
+struct Chunk {
+    text: String,
+    /// JSON: the findings the text holds (elements of the `findings` array), and those with a fix.
+    findings: usize,
+    fixable: usize,
+}
+
+/// The findings of one project in `format`, a part at a time (`emit` writes or keeps each one).
+fn render_project(
+    format: CheckFormat,
+    human: &Human,
+    project: &Project,
+    findings: &[Finding],
+    emit: &mut dyn FnMut(Chunk),
+) {
+    const PART: usize = 4096;
+    if format == CheckFormat::Human {
+        render_human(human, project, findings, &mut |text| {
+            emit(Chunk {
+                text,
+                findings: 0,
+                fixable: 0,
+            })
+        });
+        return;
+    }
+    for part in findings.chunks(PART) {
+        let mut text = String::new();
+        match format {
+            CheckFormat::Concise => output::concise::render_findings(&mut text, project, part),
+            CheckFormat::Github => output::github::render_findings(&mut text, project, part),
+            CheckFormat::Json => output::check_json::elements(&mut text, project, part),
+            CheckFormat::Human | CheckFormat::Sarif | CheckFormat::Gitlab | CheckFormat::Junit => {
+                unreachable!("whole-document formats keep every project")
+            }
+        }
+        emit(Chunk {
+            text,
+            findings: part.len(),
+            fixable: part.iter().filter(|f| f.fix.is_some()).count(),
+        });
+    }
+}
+
+/// The human report of one project; a long one is rendered in parts side by side (miette takes
+/// most of the time of a large project), a few parts per thread at a time, each handed to
+/// `emit` in order (what waits to be written stays small).
+fn render_human(
+    human: &Human,
+    project: &Project,
+    findings: &[Finding],
+    emit: &mut dyn FnMut(String),
+) {
+    const PART: usize = 512;
+    const MAX_PART: usize = 2048;
+    if findings.len() <= PART {
+        let mut text = String::new();
+        human.render(&mut text, project, findings);
+        emit(text);
+        return;
+    }
+    let threads = rayon::current_num_threads();
+    let part = findings.len().div_ceil(4 * threads).clamp(PART, MAX_PART);
+    for wave in findings.chunks(part * 2 * threads) {
+        let parts: Vec<String> = wave
+            .par_chunks(part)
+            .map(|chunk| {
+                let mut text = String::new();
+                human.render(&mut text, project, chunk);
+                text
+            })
+            .collect();
+        for p in parts {
+            emit(p);
+        }
+    }
+}
+
+/// `check_streaming`'s standard output: the projects' text in order, then the closing lines.
+/// JSON is one document: its opening is written before the first finding, its end by
+/// `close_json`. A closed pipe (`stowage check | head`) is not an error worth reporting.
+struct Report {
+    out: std::io::BufWriter<std::io::Stdout>,
+    format: CheckFormat,
+    /// JSON: the findings written, and those with a fix.
+    findings: usize,
+    fixable: usize,
+}
+
+impl Report {
+    fn new(format: CheckFormat) -> Report {
+        Report {
+            out: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()),
+            format,
+            findings: 0,
+            fixable: 0,
+        }
+    }
+
+    fn write(&mut self, text: &str) {
+        let _ = self.out.write_all(text.as_bytes());
+    }
+
+    fn chunk(&mut self, chunk: &Chunk) {
+        if chunk.text.is_empty() {
+            return;
+        }
+        if self.format == CheckFormat::Json {
+            if self.findings == 0 {
+                self.write(output::check_json::OPEN);
+                self.write("\n");
+            } else {
+                self.write(",\n");
+            }
+        }
+        self.write(&chunk.text);
+        self.findings += chunk.findings;
+        self.fixable += chunk.fixable;
+    }
+
+    /// The rest of the JSON document (the opening too, when no finding was written), in `out`.
+    fn close_json(
+        &mut self,
+        out: &mut String,
+        errors: Vec<output::check_json::ErrorOut>,
+        files: usize,
+    ) {
+        if self.findings == 0 {
+            out.push_str(output::check_json::OPEN);
+        }
+        output::check_json::close(
+            out,
+            self.findings > 0,
+            errors,
+            files,
+            self.findings,
+            self.fixable,
+        );
+    }
+
+    fn flush(&mut self) {
+        let _ = self.out.flush();
     }
 }
 
@@ -735,11 +967,9 @@ enum Streamed {
 
 /// What `check_streaming` keeps of a checked project once the project itself is dropped.
 struct Checked {
-    text: String,
+    /// The rendered findings (none when they were written already).
+    chunks: Vec<Chunk>,
     tallies: Vec<output::summary::Tally>,
-    /// The findings and where each one is (`--format json` only: the others are in `text`).
-    findings: Vec<Finding>,
-    places: Vec<output::check_json::Place>,
     /// Distinct files the project read.
     files: usize,
     failing: bool,
@@ -771,6 +1001,10 @@ fn check_streaming(args: CheckArgs, mut configs: Configs) -> i32 {
     let format = args.format;
     progress.checking(planned.len());
     let configs = std::sync::Mutex::new(&mut configs);
+    // One project is written as it is rendered, a part at a time: memory stays small however
+    // many findings it has. Several are checked side by side, each one's text kept until the
+    // projects before it are written.
+    let direct = (planned.len() <= 1).then(|| std::sync::Mutex::new(Report::new(format)));
     // One pass over every project on every core; each one is dropped once rendered. Results
     // come back in project order.
     let check_one = |set: &crate::discover::ProjectFiles| {
@@ -799,10 +1033,14 @@ fn check_streaming(args: CheckArgs, mut configs: Configs) -> i32 {
             ..base.clone()
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| {
+            crate::faults::panic_at(crate::faults::Stage::Lint, &project);
             check::lint(&project, &analysis, &base, &config)
         }))
-        .unwrap_or_else(|_| {
-            Err("internal error while checking this project (please report it)".into())
+        .unwrap_or_else(|panic| {
+            Err(format!(
+                "internal error while checking this project (please report it): {}",
+                panic_text(panic.as_ref())
+            ))
         });
         progress.inc();
         let io = project
@@ -811,56 +1049,47 @@ fn check_streaming(args: CheckArgs, mut configs: Configs) -> i32 {
             .any(|e| e.kind == crate::model::ProblemKind::Io);
         let result = match outcome {
             Ok(findings) => {
-                let mut text = String::new();
-                let mut places = Vec::new();
                 let tallies = findings.iter().map(output::summary::Tally::from).collect();
                 let failing = findings.iter().any(|f| f.severity >= threshold);
-                let mut findings = Some(findings);
-                let findings_ref = findings.as_deref().unwrap_or_default();
-                match format {
-                    CheckFormat::Human => render_human(&human, &mut text, &project, findings_ref),
-                    CheckFormat::Concise => {
-                        output::concise::render_findings(&mut text, &project, findings_ref)
-                    }
-                    CheckFormat::Github => {
-                        output::github::render_findings(&mut text, &project, findings_ref)
-                    }
-                    CheckFormat::Json => {
-                        places = findings_ref
-                            .iter()
-                            .map(|f| output::check_json::place(&project, f))
-                            .collect();
-                    }
-                    CheckFormat::Sarif | CheckFormat::Gitlab | CheckFormat::Junit => {
-                        unreachable!("whole-document formats keep every project")
-                    }
-                }
+                // A bug while rendering is an error for this project, as one while checking it.
+                let rendered =
+                    catch_unwind(AssertUnwindSafe(|| {
+                        crate::faults::panic_at(crate::faults::Stage::Render, &project);
+                        let mut kept: Vec<Chunk> = Vec::new();
+                        render_project(format, &human, &project, &findings, &mut |chunk| {
+                            match &direct {
+                                Some(report) => report
+                                    .lock()
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .chunk(&chunk),
+                                None => kept.push(chunk),
+                            }
+                        });
+                        kept
+                    }));
                 let files = project
                     .files
                     .iter()
                     .map(|f| &f.source.path)
                     .collect::<std::collections::HashSet<_>>()
                     .len();
-                // Rendered: only JSON needs the findings again.
-                if format != CheckFormat::Json {
-                    findings = None;
+                match rendered {
+                    Ok(chunks) => Ok(Checked {
+                        chunks,
+                        tallies,
+                        files,
+                        failing,
+                    }),
+                    Err(panic) => Err((
+                        Some(main_file(&project)),
+                        format!(
+                            "internal error while rendering this project (please report it): {}",
+                            panic_text(panic.as_ref())
+                        ),
+                    )),
                 }
-                Ok(Checked {
-                    text,
-                    tallies,
-                    findings: findings.unwrap_or_default(),
-                    places,
-                    files,
-                    failing,
-                })
             }
-            Err(message) => Err((
-                project
-                    .main_files
-                    .first()
-                    .map(|&f| project.file(f).source.display.clone()),
-                message,
-            )),
+            Err(message) => Err((Some(main_file(&project)), message)),
         };
         Streamed::Checked(io, result)
     };
@@ -894,20 +1123,20 @@ fn check_streaming(args: CheckArgs, mut configs: Configs) -> i32 {
         .into_iter()
         .map(|f| (f.path, f.message))
         .collect();
-    // Each project's text is written as it is (one copy of the report in memory, not two).
-    let mut texts: Vec<String> = Vec::new();
+    let mut report = match direct {
+        Some(report) => report.into_inner().unwrap_or_else(|e| e.into_inner()),
+        None => Report::new(format),
+    };
     let mut text = String::new();
     let mut tallies = Vec::new();
-    let mut all: Vec<Finding> = Vec::new();
-    let mut places = Vec::new();
     let (mut files, mut failing) = (0, false);
     for result in checked {
         match result {
             Ok(c) => {
-                texts.push(c.text);
+                for chunk in &c.chunks {
+                    report.chunk(chunk);
+                }
                 tallies.extend(c.tallies);
-                all.extend(c.findings);
-                places.extend(c.places);
                 files += c.files;
                 failing |= c.failing;
             }
@@ -925,12 +1154,7 @@ fn check_streaming(args: CheckArgs, mut configs: Configs) -> i32 {
                     message: m.clone(),
                 })
                 .collect();
-            let findings = places
-                .into_iter()
-                .zip(&all)
-                .map(|(place, f)| output::check_json::finding_out_at(place, f))
-                .collect();
-            text = output::check_json::render(findings, errors, files);
+            report.close_json(&mut text, errors, files);
         }
         CheckFormat::Github => {
             for (p, m) in &failures {
@@ -939,10 +1163,7 @@ fn check_streaming(args: CheckArgs, mut configs: Configs) -> i32 {
         }
         _ => {
             for (p, m) in &failures {
-                eprintln!(
-                    "error: {}{m}",
-                    p.as_deref().map(|p| format!("{p}: ")).unwrap_or_default()
-                );
+                eprint_failure(p.as_deref(), m);
             }
             if args.statistics {
                 text.push_str(&output::summary::statistics_of(&tallies));
@@ -952,15 +1173,8 @@ fn check_streaming(args: CheckArgs, mut configs: Configs) -> i32 {
             }
         }
     }
-    {
-        // A closed pipe (`stowage check | head`) is not an error worth reporting.
-        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        let _ = texts
-            .iter()
-            .chain(std::iter::once(&text))
-            .try_for_each(|t| out.write_all(t.as_bytes()));
-        let _ = out.flush();
-    }
+    report.write(&text);
+    report.flush();
     if has_failures || !failures.is_empty() {
         EXIT_FAILURE
     } else if !args.exit_zero && failing {
@@ -970,19 +1184,48 @@ fn check_streaming(args: CheckArgs, mut configs: Configs) -> i32 {
     }
 }
 
+/// A path or project stowage could not check, on stderr (nothing from a file reaches the
+/// terminal as a control character).
+fn eprint_failure(path: Option<&str>, message: &str) {
+    eprintln!(
+        "error: {}{}",
+        path.map(|p| format!("{}: ", output::escape::one_line(p)))
+            .unwrap_or_default(),
+        output::escape::terminal(message)
+    );
+}
+
+/// The first file of a project as the user sees it (how messages about a project name it).
+fn main_file(project: &Project) -> String {
+    project
+        .main_files
+        .first()
+        .map(|&f| project.file(f).source.display.clone())
+        .unwrap_or_default()
+}
+
+/// What a panic said (its message, when it has one).
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_default()
+}
+
 /// Drops a change that repeats an earlier one: a file two projects share (an `include`d file)
 /// fixed alike by both is written once, not refused the second time as changed on disk. Two
 /// different results for one file stay, and the second write is refused.
 fn dedup_changes(changes: &mut Vec<fix::FixedFile>) {
-    let mut seen: Vec<(PathBuf, String)> = Vec::new();
-    changes.retain(|c| {
-        let key = (c.path.clone(), c.fixed.clone());
-        let fresh = !seen.contains(&key);
-        if fresh {
-            seen.push(key);
-        }
-        fresh
-    });
+    // Indexed, and borrowed: thousands of projects must not compare (or copy) every text with
+    // every other.
+    let mut seen = std::collections::HashSet::new();
+    let fresh: Vec<bool> = changes
+        .iter()
+        .map(|c| seen.insert((c.path.as_path(), c.fixed.as_str())))
+        .collect();
+    let mut fresh = fresh.into_iter();
+    changes.retain(|_| fresh.next().unwrap_or(true));
 }
 
 /// One project's findings, the severity that fails the run, and what fixing it did.
@@ -1009,13 +1252,14 @@ fn request(mut load: LoadArgs) -> Result<Request, String> {
     }
     let mut stdin = None;
     if load.files.iter().any(|f| f.as_os_str() == "-") {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| format!("cannot read standard input: {e}"))?;
-        stdin = Some(text);
+        stdin = Some(read_stdin(&cwd, load.stdin_filename.as_deref())?);
     }
-    let process_env = std::sync::Arc::new(std::env::vars().collect());
+    // A variable that is not UTF-8 cannot be interpolated (and `env::vars` would panic on it).
+    let process_env = std::sync::Arc::new(
+        std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect(),
+    );
     Ok(Request {
         paths: load.paths,
         files: load.files.clone(),
@@ -1034,6 +1278,38 @@ fn request(mut load: LoadArgs) -> Result<Request, String> {
     })
 }
 
+/// Standard input as a compose file: at most as large as a file may be, and decoded as one, so
+/// that what is not UTF-8 is reported at its line and column, under the name stdin goes by.
+fn read_stdin(cwd: &Path, stdin_filename: Option<&Path>) -> Result<String, String> {
+    let path = crate::project::stdin_path(&LoadOptions {
+        stdin_filename: stdin_filename.map(Path::to_path_buf),
+        cwd: cwd.to_path_buf(),
+        ..LoadOptions::default()
+    });
+    let shown = match path.strip_prefix(cwd) {
+        Ok(p) if !p.as_os_str().is_empty() => p.display().to_string(),
+        _ => path.display().to_string(),
+    };
+    let limit = crate::source::MAX_FILE_BYTES;
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("{shown}: cannot read standard input: {e}"))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "{shown}: standard input is too large (more than {} MiB; stowage reads compose files of up to {} MiB)",
+            limit >> 20,
+            limit >> 20
+        ));
+    }
+    crate::source::SourceFile::decode_or_prefix(bytes).map_err(|(e, prefix)| {
+        let at = crate::source::SourceFile::new(shown.as_str(), &path, prefix).line_col(e.offset());
+        format!("{shown}:{}:{}: {e}", at.line, at.column)
+    })
+}
+
 fn volumes(args: VolumesArgs) -> i32 {
     let request = match request(args.load) {
         Ok(r) => r,
@@ -1043,14 +1319,15 @@ fn volumes(args: VolumesArgs) -> i32 {
         }
     };
     let mut progress = Progress::loading();
-    let inventory = inventory::collect(&request, KnowledgeBase::builtin());
+    let mut inventory = inventory::collect(&request, KnowledgeBase::builtin());
     progress.finish();
-    let text = match args.format {
-        VolumesFormat::Table => output::volumes_table::render(&inventory),
-        VolumesFormat::Json => output::volumes_json::render(&inventory),
-        VolumesFormat::Mermaid => output::mermaid::render(&inventory),
-        VolumesFormat::Dot => output::dot::render(&inventory),
+    let render = match args.format {
+        VolumesFormat::Table => output::volumes_table::render,
+        VolumesFormat::Json => output::volumes_json::render,
+        VolumesFormat::Mermaid => output::mermaid::render,
+        VolumesFormat::Dot => output::dot::render,
     };
+    let text = render_inventory(&mut inventory, render);
     let mut stdout = std::io::stdout().lock();
     if stdout.write_all(text.as_bytes()).is_err() && std::io::stdout().is_terminal() {
         return EXIT_FAILURE;
@@ -1062,6 +1339,82 @@ fn volumes(args: VolumesArgs) -> i32 {
     } else {
         EXIT_OK
     }
+}
+
+/// `render` of the inventory; a project whose rendering panics becomes a failure naming it
+/// (exit 2), and the others are rendered without it.
+fn render_inventory(
+    inventory: &mut inventory::Inventory,
+    render: fn(&inventory::Inventory) -> String,
+) -> String {
+    let attempt = |inventory: &inventory::Inventory| {
+        catch_unwind(AssertUnwindSafe(|| {
+            for (project, _) in &inventory.projects {
+                crate::faults::panic_at(crate::faults::Stage::Render, project);
+            }
+            render(inventory)
+        }))
+    };
+    if let Ok(text) = attempt(inventory) {
+        return text;
+    }
+    // Which projects fail on their own: they leave the output and become failures.
+    let projects = std::mem::take(&mut inventory.projects);
+    let options = std::mem::take(&mut inventory.options);
+    let mut alone = inventory::Inventory {
+        projects: Vec::with_capacity(1),
+        options: Vec::with_capacity(1),
+        failures: Vec::new(),
+        cwd: inventory.cwd.clone(),
+    };
+    for (loaded, opts) in projects.into_iter().zip(options) {
+        alone.projects.push(loaded);
+        alone.options.push(opts);
+        let outcome = attempt(&alone);
+        let (Some(loaded), Some(opts)) = (alone.projects.pop(), alone.options.pop()) else {
+            continue;
+        };
+        match outcome {
+            Ok(_) => {
+                inventory.projects.push(loaded);
+                inventory.options.push(opts);
+            }
+            Err(panic) => inventory.failures.push(inventory::Failure {
+                path: Some(main_file(&loaded.0)),
+                message: format!(
+                    "internal error while rendering this project (please report it): {}",
+                    panic_text(panic.as_ref())
+                ),
+            }),
+        }
+    }
+    attempt(inventory).unwrap_or_else(|panic| {
+        // Only together do they fail: none of them can be shown.
+        let what = panic_text(panic.as_ref());
+        for (project, _) in std::mem::take(&mut inventory.projects) {
+            inventory.failures.push(inventory::Failure {
+                path: Some(main_file(&project)),
+                message: format!(
+                    "internal error while rendering the inventory (please report it): {what}"
+                ),
+            });
+        }
+        inventory.options.clear();
+        attempt(inventory).unwrap_or_else(|_| {
+            // Not even the failures can be rendered: they go to stderr.
+            for f in &inventory.failures {
+                eprintln!(
+                    "error: {}{}",
+                    f.path
+                        .as_deref()
+                        .map(|p| format!("{p}: "))
+                        .unwrap_or_default(),
+                    f.message
+                );
+            }
+            String::new()
+        })
+    })
 }
 
 fn migrate(args: MigrateArgs) -> i32 {
@@ -1110,11 +1463,7 @@ fn migrate(args: MigrateArgs) -> i32 {
         if project.is_rejected() {
             failures.push(format!(
                 "{}: compose rejects this project; fix its errors first (`stowage check`)",
-                project
-                    .main_files
-                    .first()
-                    .map(|&f| project.file(f).source.display.clone())
-                    .unwrap_or_default()
+                main_file(project)
             ));
             continue;
         }
@@ -1139,37 +1488,49 @@ fn migrate(args: MigrateArgs) -> i32 {
             binds,
             name_template,
         };
-        let (outcome, after, conversions, left) = match catch_unwind(AssertUnwindSafe(|| {
-            migrate::migrate_project(&inventory.options[i], project, analysis, fixes)
-        })) {
-            // Positions of what is left: in the file as it will be on disk.
-            Ok(Ok(m)) if args.write => (m.outcome, m.after, m.conversions, m.left),
-            Ok(Ok(m)) => (m.outcome, m.after, m.conversions, m.left_before),
+        // The migration and what is printed of it: a bug in either is an error for this project.
+        let migrated = catch_unwind(AssertUnwindSafe(|| {
+            crate::faults::panic_at(crate::faults::Stage::Migrate, project);
+            let m = migrate::migrate_project(&inventory.options[i], project, analysis, fixes)?;
+            // Positions of what is left: in the file as it will be on disk (with `--write`).
+            let (left, shown) = if args.write {
+                (&m.left, &m.after)
+            } else {
+                (&m.left_before, project)
+            };
+            let mut plan = migrate::summary(&m.after, &m.conversions);
+            plan.push_str(&migrate::left_summary(shown, left));
+            let script = if m.conversions.is_empty() {
+                String::new()
+            } else {
+                migrate::script(&m.after, &m.conversions)
+            };
+            Ok::<_, String>((m.outcome.files, plan, script))
+        }));
+        let (files, project_plan, body) = match migrated {
+            Ok(Ok(done)) => done,
             Ok(Err(e)) => {
                 failures.push(e);
                 continue;
             }
-            Err(_) => {
-                failures
-                    .push("internal error while migrating this project (please report it)".into());
+            Err(panic) => {
+                failures.push(format!(
+                    "{}: internal error while migrating this project (please report it): {}",
+                    main_file(project),
+                    panic_text(panic.as_ref())
+                ));
                 continue;
             }
         };
-        let after = &after;
-        plan.push_str(&migrate::summary(after, &conversions));
-        plan.push_str(&migrate::left_summary(
-            if args.write { after } else { project },
-            &left,
-        ));
-        if !conversions.is_empty() {
-            let body = migrate::script(after, &conversions);
+        plan.push_str(&project_plan);
+        if !body.is_empty() {
             script.push_str(if script.is_empty() {
                 &body
             } else {
                 body.trim_start_matches("#!/bin/sh\n")
             });
         }
-        changes.extend(outcome.files);
+        changes.extend(files);
     }
     dedup_changes(&mut changes);
     let stdin_paths: Vec<PathBuf> = inventory
@@ -1194,7 +1555,8 @@ fn migrate(args: MigrateArgs) -> i32 {
         print(&output::diff::unified(&changes));
     }
     if !plan.is_empty() {
-        eprint!("{plan}");
+        // Service names and paths come from the files: no control character reaches the terminal.
+        eprint!("{}", output::escape::terminal(&plan));
     }
     if let Some(path) = &args.script {
         if script.is_empty() {
@@ -1210,7 +1572,7 @@ fn migrate(args: MigrateArgs) -> i32 {
         eprintln!("`--script FILE` writes the commands that copy the data across");
     }
     for f in &failures {
-        eprintln!("error: {f}");
+        eprintln!("error: {}", output::escape::terminal(f));
     }
     if !failures.is_empty() {
         EXIT_FAILURE

@@ -87,11 +87,16 @@ impl Finding {
         message: impl Into<String>,
         help: impl Into<String>,
     ) -> Finding {
+        // Formatted text has room to spare; a project may keep hundreds of thousands of these.
+        let mut message = message.into();
+        message.shrink_to_fit();
+        let mut help = help.into();
+        help.shrink_to_fit();
         Finding {
             rule,
             severity,
-            message: message.into(),
-            help: help.into(),
+            message,
+            help,
             loc,
             labels: Vec::new(),
             services: Vec::new(),
@@ -101,6 +106,8 @@ impl Finding {
 
     pub fn service(mut self, name: &str) -> Finding {
         if !self.services.iter().any(|s| s == name) {
+            // Most findings concern one service: no room for more until it is needed.
+            self.services.reserve_exact(1);
             self.services.push(name.to_owned());
         }
         self

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod discover;
 pub mod env;
+pub mod faults;
 pub mod finding;
 pub mod fix;
 pub mod images;

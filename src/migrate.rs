@@ -1,6 +1,7 @@
 //! `stowage migrate`: which mounts a migration converts, and the data plan that carries existing
 //! data across — as a summary for people and as a POSIX sh script that never deletes anything.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
 use crate::analysis::{self, ServiceAnalysis};
@@ -10,7 +11,7 @@ use crate::finding::Finding;
 use crate::fix::convert::{BindStrategy, FixSettings};
 use crate::fix::{self, Outcome};
 use crate::images::KnowledgeBase;
-use crate::model::{MountSyntax, Project};
+use crate::model::{Mount, MountSyntax, Project, TopVolume};
 use crate::mounts::MountKind;
 use crate::project::LoadOptions;
 
@@ -86,13 +87,24 @@ pub fn migrate_project(
         .filter(|f| f.rule != "bind-mount" || binds != BindStrategy::Skip)
         .cloned()
         .collect();
-    let same = |a: &Finding, b: &Finding| {
-        a.rule == b.rule && a.message == b.message && a.services == b.services
-    };
-    let left_before = lint(before)
-        .into_iter()
-        .filter(|f| left.iter().any(|l| same(l, f)))
+    // The same findings in the project as it was (rule, message and services name one), from
+    // the fix loop's first pass rather than linting `before` once more.
+    let left_keys: HashSet<(&str, &str, &[String])> = left
+        .iter()
+        .map(|f| (f.rule, f.message.as_str(), f.services.as_slice()))
         .collect();
+    let is_left =
+        |f: &Finding| left_keys.contains(&(f.rule, f.message.as_str(), f.services.as_slice()));
+    let left_before = match outcome.remaining_before.take() {
+        Some(before) => before.into_iter().filter(is_left).collect(),
+        // Nothing was fixed: what is left is where it was.
+        None => outcome
+            .remaining
+            .iter()
+            .filter(|f| is_left(f))
+            .cloned()
+            .collect(),
+    };
     Ok(Migration {
         outcome,
         after,
@@ -103,20 +115,24 @@ pub fn migrate_project(
 }
 
 /// A service target mounted in `before` and not in `after` (a migration changes the kind of
-/// mount, never what is mounted where).
+/// mount, never what is mounted where). Linear: `after`'s targets are indexed by service.
 fn lost_target(
     before: &Project,
     before_mounts: &[ServiceAnalysis],
     after: &Project,
     after_mounts: &[ServiceAnalysis],
 ) -> Option<String> {
+    // The first service of a name, as a scan would find it.
+    let mut now: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for x in after_mounts.iter().rev() {
+        let targets = x.mounts.iter().map(|m| m.target.as_str()).collect();
+        now.insert(after.services[x.service].name.as_str(), targets);
+    }
     for a in before_mounts {
         let name = &before.services[a.service].name;
-        let now = after_mounts
-            .iter()
-            .find(|x| &after.services[x.service].name == name);
+        let targets = now.get(name.as_str());
         for m in &a.mounts {
-            if !now.is_some_and(|n| n.mounts.iter().any(|x| x.target == m.target)) {
+            if !targets.is_some_and(|t| t.contains(m.target.as_str())) {
                 return Some(format!("`{}` of service `{name}`", m.target));
             }
         }
@@ -156,12 +172,28 @@ pub fn conversions(
     after_mounts: &[ServiceAnalysis],
 ) -> Vec<Conversion> {
     let mut out = Vec::new();
+    // After the migration: each service's named volumes by target (the first one, as a scan
+    // would find), and the top-level volumes by key.
+    let named: HashMap<&str, HashMap<&str, &Mount>> = after_mounts
+        .iter()
+        .rev()
+        .map(|x| {
+            let mut by_target = HashMap::new();
+            for m in x.mounts.iter().filter(|m| m.kind == MountKind::Named) {
+                by_target.entry(m.target.as_str()).or_insert(m);
+            }
+            (after.services[x.service].name.as_str(), by_target)
+        })
+        .collect();
+    let volumes: HashMap<&str, &TopVolume> = after
+        .volumes
+        .iter()
+        .rev()
+        .map(|v| (v.key.as_str(), v))
+        .collect();
     for a in before_mounts {
         let service = &before.services[a.service];
-        let Some(new) = after_mounts
-            .iter()
-            .find(|x| after.services[x.service].name == service.name)
-        else {
+        let Some(new) = named.get(service.name.as_str()) else {
             continue;
         };
         for m in &a.mounts {
@@ -171,15 +203,11 @@ pub fn conversions(
                 (MountKind::Bind, _) => Source::Bind(m.resolved_source.clone().unwrap_or_default()),
                 _ => continue,
             };
-            let Some(now) = new
-                .mounts
-                .iter()
-                .find(|x| x.target == m.target && x.kind == MountKind::Named)
-            else {
+            let Some(now) = new.get(m.target.as_str()) else {
                 continue;
             };
             let key = now.volume_key.clone().unwrap_or_default();
-            let volume = after.volume(&key);
+            let volume = volumes.get(key.as_str());
             let keeps_path = matches!(&from, Source::Bind(_))
                 && volume
                     .is_some_and(|v| v.driver_opts.get("o").is_some_and(|o| o.contains("bind")));

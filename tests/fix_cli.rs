@@ -1195,10 +1195,6 @@ fn every_shape_of_top_level_volumes() {
     let fixed = "services:\n  a:\n    image: x\n    volumes:\n      - a-data:/data\n";
     for (top, after) in [
         ("", "volumes:\n  a-data:\n"),
-        ("volumes:\n", "volumes:\n  a-data:\n"),
-        ("volumes:   # below\n", "volumes:   # below\n  a-data:\n"),
-        ("volumes: ~\n", "volumes:\n  a-data:\n"),
-        ("volumes: null   # none\n", "volumes:   # none\n  a-data:\n"),
         ("volumes: {}\n", "volumes: {a-data: {}}\n"),
         ("volumes: {x: {}}\n", "volumes: {x: {}, a-data: {}}\n"),
         (
@@ -1214,6 +1210,22 @@ fn every_shape_of_top_level_volumes() {
             migrated(&format!("{service}{top}"), &[], &[]),
             format!("{fixed}{after}"),
             "top-level {top:?}"
+        );
+    }
+    // A null top-level `volumes:` is rejected by compose: migrate asks for it to be fixed first.
+    for top in ["volumes:\n", "volumes:   # below\n", "volumes: ~\n"] {
+        let p = Project::with_compose(&format!("{service}{top}"));
+        let run = p.run(&["migrate", "--write"]);
+        run.expect_code(2);
+        assert!(
+            run.stderr.contains("compose rejects this project"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(
+            p.read("compose.yaml"),
+            format!("{service}{top}"),
+            "left as it was"
         );
     }
 }
@@ -1427,13 +1439,28 @@ fn long_syntax_anonymous_volumes() {
         ),
         "services:\n  a:\n    image: x\n    volumes:\n      - type: volume\n        target: /x   # c\n        source: a-x\n      - {type: volume, target: /y, source: a-y}\n      - type: volume\n        source: 'a-z'\n        target: /z\nvolumes:\n  a-x:\n  a-y:\n  a-z:\n"
     );
-    // An empty or null `source:` gets the name after its colon.
+    // An empty `source:` gets the name after its colon; compose rejects a null one, so migrate
+    // asks for that to be fixed first.
     assert_eq!(
         migrated(
-            "services:\n  a:\n    image: x\n    volumes:\n      - type: volume\n        source:\n        target: /x\n      - type: volume\n        source:   # none\n        target: /y\n      - {type: volume, source: , target: /z}\n      - {type: volume, source:, target: /w}\n      - type: volume\n        source: ~\n        target: /v\n        volume:\n          nocopy: true\n      - type: volume\n        target: /u\n        volume:\n          nocopy: true\n",
+            "services:\n  a:\n    image: x\n    volumes:\n      - {type: volume, source: '', target: /z}\n      - type: volume\n        target: /u\n        volume:\n          nocopy: true\n",
             &[],
             &[]
         ),
-        "services:\n  a:\n    image: x\n    volumes:\n      - type: volume\n        source: a-x\n        target: /x\n      - type: volume\n        source: a-y  # none\n        target: /y\n      - {type: volume, source: a-z, target: /z}\n      - {type: volume, source: a-w, target: /w}\n      - type: volume\n        source: a-v\n        target: /v\n        volume:\n          nocopy: true\n      - type: volume\n        target: /u\n        volume:\n          nocopy: true\n        source: a-u\nvolumes:\n  a-x:\n  a-y:\n  a-z:\n  a-w:\n  a-v:\n  a-u:\n"
+        "services:\n  a:\n    image: x\n    volumes:\n      - {type: volume, source: 'a-z', target: /z}\n      - type: volume\n        target: /u\n        volume:\n          nocopy: true\n        source: a-u\nvolumes:\n  a-z:\n  a-u:\n"
     );
+    for source in ["source:", "source:   # none", "source: ~"] {
+        let text = format!(
+            "services:\n  a:\n    image: x\n    volumes:\n      - type: volume\n        {source}\n        target: /x\n"
+        );
+        let p = Project::with_compose(&text);
+        let run = p.run(&["migrate", "--write"]);
+        run.expect_code(2);
+        assert!(
+            run.stderr.contains("compose rejects this project"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(p.read("compose.yaml"), text, "left as it was");
+    }
 }

@@ -101,6 +101,15 @@ fn has_prlimit() -> bool {
 
 /// `stowage <args>` in `dir` under the limits, with an empty environment plus `env`.
 fn stowage_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+    run(dir, args, env, None)
+}
+
+/// `stowage <args>` in `dir` under the limits, reading the file `input` on standard input.
+fn stowage_stdin(dir: &Path, args: &[&str], input: &Path) -> Outcome {
+    run(dir, args, &[], Some(input))
+}
+
+fn run(dir: &Path, args: &[&str], env: &[(&str, &str)], input: Option<&Path>) -> Outcome {
     let mut cmd = if has_prlimit() {
         let mut c = Command::new("prlimit");
         c.arg(format!("--as={ADDRESS_SPACE}"))
@@ -123,7 +132,10 @@ fn stowage_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Outcome {
         .env("PATH", "/usr/bin:/bin")
         .envs(env.iter().copied())
         .current_dir(dir)
-        .stdin(Stdio::null());
+        .stdin(match input {
+            Some(path) => Stdio::from(std::fs::File::open(path).expect("the input file")),
+            None => Stdio::null(),
+        });
     // Output goes to files: a pipe that nobody reads could block the child forever.
     let out_dir = tempfile::tempdir().expect("temp dir");
     let out_path = out_dir.path().join("stdout");
@@ -481,6 +493,7 @@ fn file_over_the_size_limit_is_refused() {
     let line = format!("# {}\n", "z".repeat(1022));
     write(&dir, "stack.yaml", line.repeat(40 * 1024));
     answers(&dir, "stack.yaml", &unreadable("too large"));
+    stowage(&dir, &["check", "stack.yaml"]).expect_mention("names a compose file");
 }
 
 #[test]
@@ -545,6 +558,138 @@ fn long_extends_cycle() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// many services, mounts and findings: time and memory grow with the project, not its square
+
+/// `services` services with `per_service` anonymous volumes each (`/data/0`, `/data/1`, …).
+fn anonymous_volumes(services: usize, per_service: usize) -> String {
+    let mut text = String::from("services:\n");
+    for s in 0..services {
+        text.push_str(&format!("  s{s}:\n    image: alpine:3.20\n    volumes:\n"));
+        for v in 0..per_service {
+            text.push_str(&format!("      - /data/{v}\n"));
+        }
+    }
+    text
+}
+
+#[test]
+fn migrate_tens_of_thousands_of_services() {
+    // Converting one service's mount never looks through every other service's (which took
+    // minutes at this size).
+    let n = 10_000 * scale().min(4);
+    let (_guard, dir) = tempdir();
+    write(&dir, "stack.yaml", anonymous_volumes(n, 1));
+    let last = format!("s{}-0:/data/0", n - 1);
+    stowage(&dir, &["migrate", "stack.yaml"])
+        .expect_code(1)
+        .expect_mention(&last);
+    stowage(&dir, &["migrate", "--write", "stack.yaml"]).expect_code(0);
+    let migrated = std::fs::read_to_string(dir.join("stack.yaml")).expect("read");
+    assert!(migrated.contains(&last), "not migrated");
+    assert!(
+        migrated.contains(&format!("\n  s{}-0:", n - 1)),
+        "not declared"
+    );
+    // Nothing is left to do.
+    stowage(&dir, &["migrate", "stack.yaml"]).expect_code(0);
+}
+
+#[test]
+fn migrate_tens_of_thousands_of_anonymous_volumes_in_one_service() {
+    let n = 20_000 * scale().min(5);
+    let (_guard, dir) = tempdir();
+    write(&dir, "stack.yaml", anonymous_volumes(1, n));
+    let last = format!("s0-{}:/data/{}", n - 1, n - 1);
+    stowage(&dir, &["migrate", "stack.yaml"])
+        .expect_code(1)
+        .expect_mention(&last);
+    stowage(&dir, &["migrate", "--write", "stack.yaml"]).expect_code(0);
+    let migrated = std::fs::read_to_string(dir.join("stack.yaml")).expect("read");
+    assert_eq!(migrated.matches(":/data/").count(), n);
+    stowage(&dir, &["migrate", "stack.yaml"]).expect_code(0);
+}
+
+/// Every format reports every one of `n` findings of `stack.yaml` in `dir`.
+fn reports_every_finding(dir: &Path, n: usize, formats: &[&str]) {
+    for &format in formats {
+        let out = stowage(dir, &["check", "--format", format, "stack.yaml"]);
+        out.expect_code(1);
+        let count = match format {
+            "human" | "concise" => out.stdout.matches("anonymous volume at `/data/").count(),
+            "github" => out.stdout.matches("::warning file=stack.yaml").count(),
+            "junit" => out.stdout.matches("<failure ").count(),
+            _ => {
+                let json: serde_json::Value = serde_json::from_str(&out.stdout)
+                    .unwrap_or_else(|e| panic!("{format}: {e}\n{}", out.context()));
+                let list = match format {
+                    "json" => &json["findings"],
+                    "sarif" => &json["runs"][0]["results"],
+                    _ => &json,
+                };
+                list.as_array().map_or(0, Vec::len)
+            }
+        };
+        assert_eq!(count, n, "{format}: findings reported");
+        if format == "human" {
+            out.expect_position("stack.yaml");
+        }
+    }
+}
+
+#[test]
+fn hundreds_of_thousands_of_findings_line_by_line() {
+    // Written a part at a time: memory holds the findings, not the report too.
+    let n = 30_000 * scale().min(5);
+    let (_guard, dir) = tempdir();
+    write(&dir, "stack.yaml", anonymous_volumes(1, n));
+    reports_every_finding(&dir, n, &["human", "concise", "github", "json"]);
+}
+
+#[test]
+fn hundreds_of_thousands_of_findings_in_one_document() {
+    // SARIF, GitLab and JUnit documents are written as they are made, not built whole first
+    // (a SARIF log is several times larger than the findings).
+    let n = 30_000 * scale().min(5);
+    let (_guard, dir) = tempdir();
+    write(&dir, "stack.yaml", anonymous_volumes(1, n));
+    reports_every_finding(&dir, n, &["sarif", "gitlab", "junit"]);
+}
+
+#[test]
+fn tens_of_thousands_of_suppression_comments() {
+    // Each finding is looked up among the comments, not compared with every one of them.
+    let n = 20_000 * scale().min(5);
+    let (_guard, dir) = tempdir();
+    let mut text = String::from("services:\n  s0:\n    image: alpine:3.20\n    volumes:\n");
+    for v in 0..n {
+        text.push_str(&format!(
+            "      # stowage: ignore[anonymous-volume] scratch\n      - /data/{v}\n"
+        ));
+    }
+    write(&dir, "stack.yaml", &text);
+    stowage(&dir, &["check", "stack.yaml"])
+        .expect_code(0)
+        .expect_mention("No findings");
+    // The same comment for the whole file, many times over: every copy is used.
+    let mut text = anonymous_volumes(1, n);
+    for _ in 0..n {
+        text.push_str("# stowage: ignore-file[anonymous-volume] scratch\n");
+    }
+    write(&dir, "stack.yaml", &text);
+    stowage(
+        &dir,
+        &[
+            "check",
+            "--select",
+            "anonymous-volume,unused-suppression",
+            "stack.yaml",
+        ],
+    )
+    .expect_code(0)
+    .expect_mention("No findings");
+}
+
+// ---------------------------------------------------------------------------------------------
 // encodings and bytes
 
 #[test]
@@ -593,6 +738,56 @@ fn utf16_and_utf32_with_bom() {
 }
 
 #[test]
+fn standard_input_is_read_and_decoded_like_a_file() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/hostile");
+    let (_guard, dir) = tempdir();
+    for command in ["check", "volumes", "migrate"] {
+        // The same message at the same place as for the file itself (`stack.yaml:3:15`).
+        stowage_stdin(
+            &dir,
+            &[command, "-"],
+            &fixtures.join("invalid-utf8/stack.yaml"),
+        )
+        .expect_code(2)
+        .expect_mention("stdin.yaml:3:15")
+        .expect_mention("not valid UTF-8 (invalid byte at offset 31)");
+        stowage_stdin(
+            &dir,
+            &[
+                command,
+                "--stdin-filename",
+                "deploy/compose.yaml",
+                "-f",
+                "-",
+            ],
+            &fixtures.join("utf16le-bom/stack.yaml"),
+        )
+        .expect_code(2)
+        .expect_position("deploy/compose.yaml")
+        .expect_mention("UTF-16LE");
+        stowage_stdin(&dir, &[command, "-"], &fixtures.join("binary/stack.yaml"))
+            .expect_code(2)
+            .expect_position("stdin.yaml");
+    }
+}
+
+#[test]
+fn standard_input_over_the_size_limit_is_refused() {
+    // An endless stream and a file over 32 MiB: read up to the limit, never to the end.
+    let (_guard, dir) = tempdir();
+    let line = format!("# {}\n", "z".repeat(1022));
+    write(&dir, "big", line.repeat(40 * 1024));
+    for input in [dir.join("big"), PathBuf::from("/dev/zero")] {
+        for command in ["check", "volumes", "migrate"] {
+            stowage_stdin(&dir, &[command, "-"], &input)
+                .expect_code(2)
+                .expect_mention("stdin.yaml")
+                .expect_mention("too large");
+        }
+    }
+}
+
+#[test]
 fn included_binary_file() {
     fixture_case(
         "include-binary",
@@ -606,6 +801,9 @@ fn included_binary_file() {
 #[test]
 fn included_device() {
     fixture_case("include-device", rejected("not a regular file"));
+    // The help says what to do about it, not to "fix the value".
+    let (_guard, dir) = fixture("include-device");
+    stowage(&dir, &["check", "stack.yaml"]).expect_mention("at a regular file");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -930,6 +1128,143 @@ fn a_panic_becomes_an_error_for_that_file_and_the_run_goes_on() {
         // The other project is still reported.
         out.expect_mention("b/docker-compose.yml");
     }
+}
+
+#[test]
+fn a_panic_after_loading_is_an_error_for_that_project_and_the_run_goes_on() {
+    let (_guard, dir) = tempdir();
+    let text = "services:\n  db:\n    image: postgres:16\n    volumes:\n      - /var/lib/postgresql/data\n";
+    write(&dir, "a/compose.yaml", text);
+    write(&dir, "b/docker-compose.yml", text);
+    let check = |format: &'static str| vec!["check", "--format", format];
+    let check_formats = || {
+        [
+            "human", "concise", "github", "json", "sarif", "gitlab", "junit",
+        ]
+        .into_iter()
+        .map(check)
+    };
+    let volumes_formats = ["table", "json", "mermaid", "dot"]
+        .into_iter()
+        .map(|f| vec!["volumes", "--format", f]);
+    let cases: Vec<(&str, Vec<Vec<&str>>, &str)> = vec![
+        (
+            "lint",
+            check_formats()
+                .chain([vec!["check", "--diff", "--unsafe-fixes"]])
+                .collect(),
+            "internal error while checking this project",
+        ),
+        (
+            "render",
+            check_formats().chain(volumes_formats).collect(),
+            "internal error while rendering this project",
+        ),
+        (
+            "migrate",
+            vec![vec!["migrate"], vec!["migrate", "--write"]],
+            "internal error while migrating this project",
+        ),
+    ];
+    for (stage, runs, says) in cases {
+        let panic = format!("{stage}:compose.yaml");
+        for mut args in runs {
+            args.extend(["a", "b"]);
+            let out = stowage_env(&dir, &args, &[("STOWAGE_INJECT_PANIC", &panic)]);
+            // The project is named, with what went wrong.
+            out.expect_code(2)
+                .expect_mention("a/compose.yaml")
+                .expect_mention("injected panic");
+            // (SARIF writes sentences: capitalised.)
+            assert!(
+                out.all().to_lowercase().contains(says),
+                "`{says}` is not in the output\n{}",
+                out.context()
+            );
+            // The other project is still reported, in a document that is whole.
+            let format = args[1..args.len() - 2].last().copied().unwrap_or("");
+            match (args[0], format) {
+                ("check", "json" | "sarif" | "gitlab") | ("volumes", "json") => {
+                    let json: serde_json::Value = serde_json::from_str(&out.stdout)
+                        .unwrap_or_else(|e| panic!("{e}\n{}", out.context()));
+                    assert!(json.to_string().contains("b/docker-compose.yml"));
+                }
+                ("check", "junit") => {
+                    roxmltree::Document::parse(&out.stdout)
+                        .unwrap_or_else(|e| panic!("{e}\n{}", out.context()));
+                    out.expect_mention("b/docker-compose.yml");
+                }
+                // Written: the plan names the project (the file is looked at below).
+                ("migrate", "--write") => {
+                    out.expect_mention("project `b`");
+                }
+                _ => {
+                    out.expect_mention("b/docker-compose.yml");
+                }
+            }
+        }
+    }
+    // Nothing was written for the project that failed; the other one was migrated.
+    assert_eq!(
+        std::fs::read_to_string(dir.join("a/compose.yaml")).expect("read"),
+        text
+    );
+    assert_ne!(
+        std::fs::read_to_string(dir.join("b/docker-compose.yml")).expect("read"),
+        text
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// control characters from a file never reach the terminal raw
+
+#[test]
+fn control_characters_from_a_file_are_printed_escaped() {
+    // ESC sequences that clear the screen and set the window title, a bell, a C1 CSI, a
+    // carriage return: in a service name and in volume targets.
+    let (_guard, dir) = tempdir();
+    write(
+        &dir,
+        "stack.yaml",
+        "services:\n  \"a\\e[2Jb\\u009b\":\n    image: alpine:3.20\n    volumes:\n      - \"/d\\e]0;pwned\\a\"\n      - \"/x\\rY\"\n",
+    );
+    let raw = ['\u{1b}', '\u{7}', '\u{9b}', '\r'];
+    for (args, code) in [
+        (&["check", "stack.yaml"][..], 1),
+        (&["check", "--format", "concise", "stack.yaml"][..], 1),
+        (&["check", "--format", "github", "stack.yaml"][..], 1),
+        (&["volumes", "stack.yaml"][..], 0),
+    ] {
+        let out = stowage(&dir, args);
+        out.expect_code(code)
+            .expect_mention("\\u{1b}]0;pwned\\u{7}")
+            .expect_mention("/x\\rY");
+        assert!(
+            !out.all().contains(raw),
+            "a raw control character\n{}",
+            out.context()
+        );
+    }
+    stowage(&dir, &["volumes", "stack.yaml"]).expect_mention("a\\u{1b}[2Jb\\u{9b}");
+    // A raw control character is a syntax error, shown with its line: the snippet must not
+    // carry it to the terminal either.
+    write(
+        &dir,
+        "raw.yaml",
+        "services:\n  app:\n    image: alpine\u{1b}[2J\u{7}:3.20\n",
+    );
+    let out = stowage(&dir, &["check", "raw.yaml"]);
+    out.expect_code(1).expect_mention("syntax-error");
+    assert!(
+        !out.all().contains(raw),
+        "a raw control character\n{}",
+        out.context()
+    );
+    // The data plan (stderr) is for people; the diff (stdout) is a patch, byte for byte.
+    let out = stowage(&dir, &["migrate", "stack.yaml"]);
+    out.expect_code(1)
+        .expect_mention("a\\u{1b}[2Jb\\u{9b} /d\\u{1b}]0;pwned\\u{7}");
+    assert!(!out.stderr.contains(raw), "{}", out.context());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -366,7 +366,10 @@ fn finish(
     if edits.iter().any(|e| view.is_protected(e.start)) {
         return None;
     }
-    edits.extend(yaml::declare_volumes(view, at, &[decl])?);
+    let declare = yaml::declare_volumes(view, at, &[decl])?;
+    // Exactly as long as needed: a project may have a fix for each of 100 000 entries.
+    edits.reserve_exact(declare.len());
+    edits.extend(declare);
     Some(Fix {
         applicability: Applicability::Unsafe,
         title,

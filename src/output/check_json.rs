@@ -94,6 +94,64 @@ pub fn finding_out_at(place: Place, f: &Finding) -> FindingOut<'_> {
     }
 }
 
+/// The findings of one project as elements of the `findings` array, exactly as [`render`] writes
+/// them (indented, separated by `,` and a line break), for a report written a part at a time.
+pub fn elements(out: &mut String, project: &Project, findings: &[Finding]) {
+    for (i, f) in findings.iter().enumerate() {
+        if i > 0 {
+            out.push_str(",\n");
+        }
+        let element = serde_json::to_string_pretty(&finding_out(project, f))
+            .expect("the output model always serialises");
+        indent(out, &element, "    ");
+    }
+}
+
+/// The start of the document, up to the first element of `findings`.
+pub const OPEN: &str = "{\n  \"version\": 1,\n  \"findings\": [";
+
+/// What follows the last element of `findings` (`elements` were written: whether there were
+/// any), up to the end of the document; `findings` and `fixable` count them.
+pub fn close(
+    out: &mut String,
+    elements: bool,
+    errors: Vec<ErrorOut>,
+    files: usize,
+    findings: usize,
+    fixable: usize,
+) {
+    out.push_str(if elements { "\n  ]" } else { "]" });
+    out.push_str(",\n  \"errors\": ");
+    let errors = serde_json::to_string_pretty(&errors).expect("the output model always serialises");
+    indent_rest(out, &errors, "  ");
+    out.push_str(",\n  \"summary\": ");
+    let summary = serde_json::to_string_pretty(&Summary {
+        files,
+        findings,
+        fixable,
+    })
+    .expect("the output model always serialises");
+    indent_rest(out, &summary, "  ");
+    out.push_str("\n}\n");
+}
+
+/// `text` with every line indented by `by` (a JSON text holds no line break inside a string).
+fn indent(out: &mut String, text: &str, by: &str) {
+    out.push_str(by);
+    indent_rest(out, text, by);
+}
+
+/// `text` with every line but the first indented by `by`.
+fn indent_rest(out: &mut String, text: &str, by: &str) {
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+            out.push_str(by);
+        }
+        out.push_str(line);
+    }
+}
+
 pub fn render(findings: Vec<FindingOut<'_>>, errors: Vec<ErrorOut>, files: usize) -> String {
     let fixable = findings.iter().filter(|f| f.fix.is_some()).count();
     let summary = Summary {
@@ -110,4 +168,90 @@ pub fn render(findings: Vec<FindingOut<'_>>, errors: Vec<ErrorOut>, files: usize
     .expect("the output model always serialises");
     out.push('\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{Applicability, Edit};
+    use crate::project::{self, LoadOptions};
+
+    /// The document written in parts is the document `render` writes.
+    #[test]
+    fn parts_make_the_same_document() {
+        let project = project::load(&LoadOptions {
+            files: vec!["-".into()],
+            stdin: Some("services:\n  db:\n    image: postgres:16\n".into()),
+            stdin_filename: Some("/srv/app/compose.yaml".into()),
+            cwd: "/srv/app".into(),
+            ..LoadOptions::default()
+        });
+        let loc = crate::value::Loc {
+            file: 0,
+            start: 12,
+            end: 14,
+        };
+        let plain = Finding::new(
+            "anonymous-volume",
+            Severity::Warning,
+            loc,
+            "a \"quoted\"\nmessage",
+            "help",
+        )
+        .service("db");
+        let fixed = Finding {
+            fix: Some(Fix {
+                applicability: Applicability::Unsafe,
+                title: "t".into(),
+                edits: vec![Edit {
+                    start: 1,
+                    end: 2,
+                    content: "x\ny".into(),
+                }],
+            }),
+            ..plain.clone()
+        };
+        let error = || ErrorOut {
+            path: Some("a.yaml".into()),
+            line: Some(1),
+            column: None,
+            message: "m".into(),
+        };
+        for (findings, errors) in [
+            (vec![], vec![]),
+            (vec![plain.clone()], vec![]),
+            (
+                vec![plain.clone(), fixed.clone(), plain],
+                vec![error(), error()],
+            ),
+            (vec![], vec![error()]),
+        ] {
+            let whole = render(
+                findings.iter().map(|f| finding_out(&project, f)).collect(),
+                errors.iter().map(|_| error()).collect(),
+                3,
+            );
+            let mut parts = String::from(OPEN);
+            if !findings.is_empty() {
+                parts.push('\n');
+                // Two parts, joined as a report joins them.
+                let (a, b) = findings.split_at(1);
+                elements(&mut parts, &project, a);
+                if !b.is_empty() {
+                    parts.push_str(",\n");
+                    elements(&mut parts, &project, b);
+                }
+            }
+            let fixable = findings.iter().filter(|f| f.fix.is_some()).count();
+            close(
+                &mut parts,
+                !findings.is_empty(),
+                errors,
+                3,
+                findings.len(),
+                fixable,
+            );
+            assert_eq!(parts, whole);
+        }
+    }
 }

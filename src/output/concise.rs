@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use super::escape::one_line;
 use super::position;
 use crate::finding::Finding;
 use crate::model::Project;
@@ -9,15 +10,16 @@ use crate::model::Project;
 pub fn render_findings(out: &mut String, project: &Project, findings: &[Finding]) {
     for f in findings {
         let p = position(project, f.loc);
+        // One line each, and nothing from the file reaches the terminal as a control character.
         let _ = writeln!(
             out,
             "{}:{}:{}: {}[{}] {}",
-            p.path,
+            one_line(&p.path),
             p.line,
             p.column,
             f.severity.as_str(),
             f.rule,
-            f.message
+            one_line(&f.message)
         );
     }
 }

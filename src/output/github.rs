@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use super::escape::{one_line, terminal};
 use super::position;
 use crate::finding::{Finding, Severity};
 use crate::model::Project;
@@ -31,16 +32,17 @@ pub fn render_findings(out: &mut String, project: &Project, findings: &[Finding]
     for f in findings {
         let start = position(project, f.loc);
         let end = project.file(f.loc.file).source.line_col(f.loc.end);
-        let mut message = f.message.clone();
+        // The log shows ANSI escapes: nothing from the file reaches it as a control character.
+        let mut message = terminal(&f.message).into_owned();
         if !f.help.is_empty() {
             message.push('\n');
-            message.push_str(&f.help);
+            message.push_str(&terminal(&f.help));
         }
         let _ = writeln!(
             out,
             "::{} file={},line={},col={},endLine={},endColumn={},title={}::{}",
             command(f.severity),
-            escape_property(&start.path),
+            escape_property(&one_line(&start.path)),
             start.line,
             start.column,
             end.line,
@@ -54,9 +56,9 @@ pub fn render_findings(out: &mut String, project: &Project, findings: &[Finding]
 /// A path stowage could not check, as an error annotation (on the file when there is one).
 pub fn render_failure(out: &mut String, path: Option<&str>, message: &str) {
     let file = path
-        .map(|p| format!(" file={},title=stowage", escape_property(p)))
+        .map(|p| format!(" file={},title=stowage", escape_property(&one_line(p))))
         .unwrap_or_else(|| " title=stowage".into());
-    let _ = writeln!(out, "::error{file}::{}", escape_data(message));
+    let _ = writeln!(out, "::error{file}::{}", escape_data(&terminal(message)));
 }
 
 #[cfg(test)]

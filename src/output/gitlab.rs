@@ -1,6 +1,8 @@
 //! `stowage check --format gitlab`: a GitLab Code Quality report (a JSON array of Code Climate
 //! issues), with the same stable fingerprints as SARIF.
 
+use std::io::Write;
+
 use serde::Serialize;
 
 use super::sarif::fingerprints;
@@ -46,31 +48,73 @@ fn severity(s: Severity) -> &'static str {
     }
 }
 
+fn issue<'a>(project: &Project, f: &'a Finding, fingerprint: String) -> Issue<'a> {
+    let source = &project.file(f.loc.file).source;
+    let begin = source.line_col(f.loc.start).line;
+    let end = source.line_col(f.loc.end.max(f.loc.start)).line;
+    Issue {
+        kind: "issue",
+        description: &f.message,
+        check_name: f.rule,
+        fingerprint,
+        severity: severity(f.severity),
+        categories: ["Bug Risk"],
+        content: Content { body: &f.help },
+        location: Location {
+            path: source.display.replace('\\', "/"),
+            lines: Lines { begin, end },
+        },
+    }
+}
+
+/// Every finding as an issue, made one at a time as the report is written.
+struct Issues<'a> {
+    results: &'a [(&'a Project, Vec<Finding>)],
+    prints: Vec<Vec<String>>,
+}
+
+impl Serialize for Issues<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.results.iter().zip(&self.prints).flat_map(
+            |((project, findings), prints)| {
+                findings
+                    .iter()
+                    .zip(prints)
+                    .map(|(f, print)| issue(project, f, print.clone()))
+            },
+        ))
+    }
+}
+
 pub fn render(results: &[(&Project, Vec<Finding>)]) -> String {
+    let mut out = Vec::new();
+    write(&mut out, results).expect("writing to memory does not fail");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// Makes every issue [`write`] would write, and drops it (a bug shows here, before anything is
+/// written).
+pub fn probe(results: &[(&Project, Vec<Finding>)]) {
     let prints = fingerprints(results);
-    let mut issues = Vec::new();
     for ((project, findings), prints) in results.iter().zip(prints) {
-        for (f, fingerprint) in findings.iter().zip(prints) {
-            let source = &project.file(f.loc.file).source;
-            let begin = source.line_col(f.loc.start).line;
-            let end = source.line_col(f.loc.end.max(f.loc.start)).line;
-            issues.push(Issue {
-                kind: "issue",
-                description: &f.message,
-                check_name: f.rule,
-                fingerprint,
-                severity: severity(f.severity),
-                categories: ["Bug Risk"],
-                content: Content { body: &f.help },
-                location: Location {
-                    path: source.display.replace('\\', "/"),
-                    lines: Lines { begin, end },
-                },
-            });
+        for (f, print) in findings.iter().zip(prints) {
+            drop(issue(project, f, print));
         }
     }
-    let mut out =
-        serde_json::to_string_pretty(&issues).expect("the Code Quality model always serialises");
-    out.push('\n');
-    out
+}
+
+/// [`render`], written to `out` as it is made.
+pub fn write(
+    out: &mut dyn std::io::Write,
+    results: &[(&Project, Vec<Finding>)],
+) -> std::io::Result<()> {
+    let issues = Issues {
+        results,
+        prints: fingerprints(results),
+    };
+    // serde writes a token at a time: buffered here, not through `out`'s dynamic calls.
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer_pretty(&mut buffered, &issues).map_err(std::io::Error::from)?;
+    buffered.write_all(b"\n")?;
+    buffered.flush()
 }

@@ -1,5 +1,6 @@
 //! Findings for people: source snippets with labels (miette), colours only on a terminal.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use miette::{
 };
 use unicode_width::UnicodeWidthStr;
 
+use super::escape::{one_line, same_length, terminal};
 use super::position;
 use crate::finding::{Finding, Severity};
 use crate::model::Project;
@@ -104,8 +106,14 @@ impl Human {
                 .entry(f.loc.file)
                 .or_insert_with(|| {
                     let source = &project.file(f.loc.file).source;
+                    // Control characters of the file must not reach the terminal; replacing
+                    // them byte for byte keeps every span and line start valid.
+                    let text = match same_length(&source.text) {
+                        Cow::Borrowed(_) => source.text.clone(),
+                        Cow::Owned(safe) => safe.into(),
+                    };
                     Windowed {
-                        text: source.text.clone(),
+                        text,
                         line_starts: source.line_starts(),
                     }
                 })
@@ -121,14 +129,14 @@ impl Human {
                 "in services {}",
                 f.services
                     .iter()
-                    .map(|s| format!("`{s}`"))
+                    .map(|s| format!("`{}`", terminal(s)))
                     .collect::<Vec<_>>()
                     .join(", ")
             )
         } else {
             f.services
                 .first()
-                .map(|s| format!("in service `{s}`"))
+                .map(|s| format!("in service `{}`", terminal(s)))
                 .unwrap_or_default()
         };
         let mut labels = vec![LabeledSpan::new_primary_with_span(
@@ -139,12 +147,18 @@ impl Human {
         for l in &f.labels {
             if project.file(l.loc.file).source.path == file.path {
                 labels.push(LabeledSpan::new_with_span(
-                    Some(l.message.clone()),
+                    Some(terminal(&l.message).into_owned()),
                     l.loc.start..l.loc.end,
                 ));
             } else {
                 let p = position(project, l.loc);
-                elsewhere.push(format!("{}:{}:{}: {}", p.path, p.line, p.column, l.message));
+                elsewhere.push(format!(
+                    "{}:{}:{}: {}",
+                    one_line(&p.path),
+                    p.line,
+                    p.column,
+                    terminal(&l.message)
+                ));
             }
         }
         let severity = match f.severity {
@@ -152,7 +166,7 @@ impl Human {
             Severity::Warning => miette::Severity::Warning,
             Severity::Info => miette::Severity::Advice,
         };
-        let mut help = f.help.clone();
+        let mut help = terminal(&f.help).into_owned();
         for e in elsewhere {
             help.push_str("\nsee ");
             help.push_str(&e);
@@ -163,15 +177,15 @@ impl Human {
             .chain(f.labels.iter().map(|l| l.loc.start))
             .any(|at| file.line_range(at).len() > MAX_SNIPPET_LINE);
         let shown = Shown {
-            message: wrap(&f.message, MESSAGE_INDENT),
+            message: wrap(&terminal(&f.message), MESSAGE_INDENT),
             code: f.rule,
             severity,
             help: wrap(&help, HELP_INDENT),
             labels: if too_wide { Vec::new() } else { labels },
-            source: (!too_wide).then(|| NamedSource::new(file.display.clone(), source)),
+            source: (!too_wide).then(|| NamedSource::new(one_line(&file.display), source)),
         };
         let p = position(project, f.loc);
-        let _ = writeln!(out, "{}:{}:{}", p.path, p.line, p.column);
+        let _ = writeln!(out, "{}:{}:{}", one_line(&p.path), p.line, p.column);
         let _ = self.handler.render_report(out, &shown);
         out.push('\n');
     }

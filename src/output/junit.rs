@@ -43,117 +43,140 @@ fn escape_with(s: &str, attribute: bool) -> String {
     out
 }
 
-enum Outcome {
-    Failure {
-        rule: &'static str,
-        message: String,
-        body: String,
-    },
-    Error {
-        message: String,
-    },
+/// What a test case holds: a finding (project, finding) or a failure, by index.
+#[derive(Clone, Copy)]
+enum Entry {
+    Failure(usize, usize),
+    Error(usize),
+}
+
+/// A finding's `<failure>`: its message attribute and its text.
+fn failure(project: &Project, f: &Finding) -> (String, String) {
+    let p = position(project, f.loc);
+    let mut body = format!(
+        "{}:{}:{}: {}[{}] {}",
+        p.path,
+        p.line,
+        p.column,
+        f.severity.as_str(),
+        f.rule,
+        f.message
+    );
+    if !f.help.is_empty() {
+        let _ = write!(body, "\nhelp: {}", f.help);
+    }
+    if !f.services.is_empty() {
+        let _ = write!(body, "\nservices: {}", f.services.join(", "));
+    }
+    let message = format!("line {}, column {}: {}", p.line, p.column, f.message);
+    (message, body)
 }
 
 pub fn render(
     results: &[(&Project, Vec<Finding>)],
     failures: &[(Option<String>, String)],
 ) -> String {
-    // Every file of every project, findings or not, by the path the user sees.
-    let mut cases: BTreeMap<String, Vec<Outcome>> = BTreeMap::new();
+    let mut out = Vec::new();
+    write_to(&mut out, results, failures).expect("writing to memory does not fail");
+    String::from_utf8(out).expect("the report is UTF-8")
+}
+
+/// Makes every `<failure>` [`write_to`] would write, and drops it (a bug shows here, before
+/// anything is written).
+pub fn probe(results: &[(&Project, Vec<Finding>)]) {
     for (project, findings) in results {
-        for file in &project.files {
-            cases.entry(file.source.display.clone()).or_default();
-        }
         for f in findings {
-            let p = position(project, f.loc);
-            let mut body = format!(
-                "{}:{}:{}: {}[{}] {}",
-                p.path,
-                p.line,
-                p.column,
-                f.severity.as_str(),
-                f.rule,
-                f.message
-            );
-            if !f.help.is_empty() {
-                let _ = write!(body, "\nhelp: {}", f.help);
-            }
-            if !f.services.is_empty() {
-                let _ = write!(body, "\nservices: {}", f.services.join(", "));
-            }
-            cases
-                .entry(p.path.clone())
-                .or_default()
-                .push(Outcome::Failure {
-                    rule: f.rule,
-                    message: format!("line {}, column {}: {}", p.line, p.column, f.message),
-                    body,
-                });
+            drop(failure(project, f));
         }
     }
-    for (path, message) in failures {
+}
+
+/// [`render`], written to `out` a test case at a time.
+pub fn write_to(
+    out: &mut dyn std::io::Write,
+    results: &[(&Project, Vec<Finding>)],
+    failures: &[(Option<String>, String)],
+) -> std::io::Result<()> {
+    // Every file of every project, findings or not, by the path the user sees.
+    let mut cases: BTreeMap<&str, Vec<Entry>> = BTreeMap::new();
+    for (i, (project, findings)) in results.iter().enumerate() {
+        for file in &project.files {
+            cases.entry(file.source.display.as_str()).or_default();
+        }
+        for (j, f) in findings.iter().enumerate() {
+            let path = project.file(f.loc.file).source.display.as_str();
+            cases.entry(path).or_default().push(Entry::Failure(i, j));
+        }
+    }
+    for (i, (path, _)) in failures.iter().enumerate() {
         cases
-            .entry(path.clone().unwrap_or_else(|| "stowage".into()))
+            .entry(path.as_deref().unwrap_or("stowage"))
             .or_default()
-            .push(Outcome::Error {
-                message: message.clone(),
-            });
+            .push(Entry::Error(i));
     }
     let tests = cases.len();
     let failed = cases
         .values()
-        .filter(|o| o.iter().any(|o| matches!(o, Outcome::Failure { .. })))
+        .filter(|o| o.iter().any(|o| matches!(o, Entry::Failure(..))))
         .count();
     let errors = cases
         .values()
-        .filter(|o| o.iter().any(|o| matches!(o, Outcome::Error { .. })))
+        .filter(|o| o.iter().any(|o| matches!(o, Entry::Error(_))))
         .count();
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let mut text = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let counts = format!("tests=\"{tests}\" failures=\"{failed}\" errors=\"{errors}\"");
-    let _ = writeln!(out, "<testsuites name=\"stowage\" {counts}>");
-    let _ = writeln!(out, "  <testsuite name=\"stowage\" {counts} skipped=\"0\">");
-    for (path, outcomes) in &cases {
+    let _ = writeln!(text, "<testsuites name=\"stowage\" {counts}>");
+    let _ = writeln!(
+        text,
+        "  <testsuite name=\"stowage\" {counts} skipped=\"0\">"
+    );
+    for (path, entries) in &cases {
         let path = escape(path);
-        if outcomes.is_empty() {
+        if entries.is_empty() {
             let _ = writeln!(
-                out,
+                text,
                 "    <testcase name=\"{path}\" classname=\"stowage\" file=\"{path}\"/>"
             );
             continue;
         }
         let _ = writeln!(
-            out,
+            text,
             "    <testcase name=\"{path}\" classname=\"stowage\" file=\"{path}\">"
         );
-        for o in outcomes {
-            match o {
-                Outcome::Failure {
-                    rule,
-                    message,
-                    body,
-                } => {
+        for &entry in entries {
+            match entry {
+                Entry::Failure(i, j) => {
+                    let (project, findings) = &results[i];
+                    let f = &findings[j];
+                    let (message, body) = failure(project, f);
                     let _ = writeln!(
-                        out,
+                        text,
                         "      <failure type=\"{}\" message=\"{}\">{}</failure>",
-                        escape(rule),
-                        escape(message),
-                        escape_text(body)
+                        escape(f.rule),
+                        escape(&message),
+                        escape_text(&body)
                     );
                 }
-                Outcome::Error { message } => {
+                Entry::Error(i) => {
+                    let message = &failures[i].1;
                     let _ = writeln!(
-                        out,
+                        text,
                         "      <error type=\"stowage\" message=\"{}\">{}</error>",
                         escape(message),
                         escape_text(message)
                     );
                 }
             }
+            // Written as it grows: the report is as long as every finding's text.
+            if text.len() > 1 << 16 {
+                out.write_all(text.as_bytes())?;
+                text.clear();
+            }
         }
-        out.push_str("    </testcase>\n");
+        text.push_str("    </testcase>\n");
     }
-    out.push_str("  </testsuite>\n</testsuites>\n");
-    out
+    text.push_str("  </testsuite>\n</testsuites>\n");
+    out.write_all(text.as_bytes())
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ pub mod check_json;
 pub mod concise;
 pub mod diff;
 pub mod dot;
+pub mod escape;
 pub mod github;
 pub mod gitlab;
 pub mod human;

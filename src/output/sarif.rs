@@ -7,6 +7,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use std::io::Write;
+
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -91,7 +93,27 @@ struct Run<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     original_uri_base_ids: Option<BTreeMap<&'static str, ArtifactLocation>>,
     column_kind: &'static str,
-    results: Vec<ResultOut<'a>>,
+    results: Results<'a>,
+}
+
+/// Every finding as a SARIF result, made one at a time as the log is written (the whole list
+/// would cost several times the findings themselves).
+struct Results<'a> {
+    results: &'a [(&'a Project, Vec<Finding>)],
+    prints: Vec<Vec<String>>,
+}
+
+impl Serialize for Results<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.results.iter().zip(&self.prints).flat_map(
+            |((project, findings), prints)| {
+                findings
+                    .iter()
+                    .zip(prints)
+                    .map(|(f, print)| result_out(project, f, print.clone()))
+            },
+        ))
+    }
 }
 
 #[derive(Serialize)]
@@ -462,13 +484,30 @@ pub fn render(
     failures: &[(Option<String>, String)],
     cwd: &std::path::Path,
 ) -> String {
+    let mut out = Vec::new();
+    write(&mut out, results, failures, cwd).expect("writing to memory does not fail");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// Makes every result [`write`] would write, and drops it: what can fail in writing, short of
+/// the output itself (a bug shows here, before anything is written).
+pub fn probe(results: &[(&Project, Vec<Finding>)]) {
     let prints = fingerprints(results);
-    let mut out_results = Vec::new();
     for ((project, findings), prints) in results.iter().zip(prints) {
         for (f, print) in findings.iter().zip(prints) {
-            out_results.push(result_out(project, f, print));
+            drop(result_out(project, f, print));
         }
     }
+}
+
+/// [`render`], written to `out` as it is made.
+pub fn write(
+    out: &mut dyn std::io::Write,
+    results: &[(&Project, Vec<Finding>)],
+    failures: &[(Option<String>, String)],
+    cwd: &std::path::Path,
+) -> std::io::Result<()> {
+    let prints = fingerprints(results);
     let notifications = failures
         .iter()
         .map(|(path, message)| Notification {
@@ -519,12 +558,14 @@ pub fn render(
             }],
             original_uri_base_ids,
             column_kind: "unicodeCodePoints",
-            results: out_results,
+            results: Results { results, prints },
         }],
     };
-    let mut out = serde_json::to_string_pretty(&log).expect("the SARIF model always serialises");
-    out.push('\n');
-    out
+    // serde writes a token at a time: buffered here, not through `out`'s dynamic calls.
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer_pretty(&mut buffered, &log).map_err(std::io::Error::from)?;
+    buffered.write_all(b"\n")?;
+    buffered.flush()
 }
 
 #[cfg(test)]

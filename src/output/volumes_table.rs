@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use super::escape::{one_line, terminal};
 use super::position;
 use crate::inventory::Inventory;
 use crate::model::MountSyntax;
@@ -10,6 +11,11 @@ use crate::mounts::MountKind;
 const HEADER: [&str; 9] = [
     "SERVICE", "KIND", "SOURCE", "TARGET", "RO", "RESTART", "RECREATE", "DOWN+UP", "DOWN -V",
 ];
+
+/// A table cell from a file: on one line, without control characters.
+fn cell(text: &str) -> String {
+    one_line(text).into_owned()
+}
 
 pub fn render(inventory: &Inventory) -> String {
     let mut out = String::new();
@@ -20,28 +26,33 @@ pub fn render(inventory: &Inventory) -> String {
             failure
                 .path
                 .as_deref()
-                .map(|p| format!("{p}: "))
+                .map(|p| format!("{}: ", one_line(p)))
                 .unwrap_or_default(),
-            failure.message
+            terminal(&failure.message)
         );
     }
     for (i, (project, analysis)) in inventory.projects.iter().enumerate() {
         if i > 0 || !inventory.failures.is_empty() {
             out.push('\n');
         }
-        let files: Vec<&str> = project
+        let files: Vec<String> = project
             .main_files
             .iter()
-            .map(|&f| project.file(f).source.display.as_str())
+            .map(|&f| one_line(&project.file(f).source.display).into_owned())
             .collect();
-        let _ = writeln!(out, "project {} ({})", project.name, files.join(", "));
+        let _ = writeln!(
+            out,
+            "project {} ({})",
+            one_line(&project.name),
+            files.join(", ")
+        );
         for e in &project.errors {
             let at = e
                 .loc
                 .map(|l| position(project, l))
-                .map(|p| format!("{}:{}:{}: ", p.path, p.line, p.column))
+                .map(|p| format!("{}:{}:{}: ", one_line(&p.path), p.line, p.column))
                 .unwrap_or_default();
-            let _ = writeln!(out, "  error: {at}{}", e.message);
+            let _ = writeln!(out, "  error: {at}{}", one_line(&e.message));
         }
         let mut rows: Vec<[String; 9]> = Vec::new();
         for a in analysis {
@@ -63,10 +74,10 @@ pub fn render(inventory: &Inventory) -> String {
                     _ => "-".into(),
                 };
                 rows.push([
-                    service.name.clone(),
+                    cell(&service.name),
                     kind,
-                    source,
-                    m.target.clone(),
+                    cell(&source),
+                    cell(&m.target),
                     if m.read_only { "ro".into() } else { "".into() },
                     yn(s.restart),
                     yn(s.recreate),
@@ -76,7 +87,7 @@ pub fn render(inventory: &Inventory) -> String {
             }
             if a.mounts.is_empty() {
                 rows.push([
-                    service.name.clone(),
+                    cell(&service.name),
                     "-".into(),
                     "".into(),
                     "".into(),
@@ -96,6 +107,7 @@ pub fn render(inventory: &Inventory) -> String {
         }
         let line = |cells: &[String]| {
             let mut l = String::from("  ");
+            // Cells are escaped when they are made (`cell`): widths count what is shown.
             for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
                 if i + 1 == cells.len() {
                     l.push_str(cell);

@@ -1,6 +1,8 @@
 //! `anonymous-volume`: an anonymous volume written in a compose file (`- /path`, or long syntax
 //! `type: volume` without `source`), which no later `up` finds again once its container is gone.
 
+use std::collections::{HashMap, HashSet};
+
 use super::{Category, Context, FixAvailability, Rule, RuleMeta};
 use crate::analysis::covers;
 use crate::finding::{Finding, Severity};
@@ -53,12 +55,15 @@ impl Rule for AnonymousVolume {
     }
 
     fn check(&self, ctx: &Context, out: &mut Vec<Finding>) {
+        // Indexed once: a service may have many thousands of entries.
+        let replacing = replacing_persistent_mounts(ctx.project);
         for (service, analysis) in ctx.services() {
+            let binds = BindTargets::of(&analysis.mounts);
             for mount in &analysis.mounts {
                 let Some(loc) = mount.loc else { continue };
                 if !is_written_anonymous(mount)
-                    || masks_bind_subdirectory(mount, &analysis.mounts)
-                    || replaces_persistent_mount(ctx.project, loc)
+                    || masks_bind_subdirectory(mount, &binds)
+                    || replacing.contains(&loc)
                 {
                     continue;
                 }
@@ -112,24 +117,143 @@ const DEPENDENCY_DIRS: &[&str] = &[
     "build",
 ];
 
+/// The targets of a service's bind mounts, indexed by path component, so that finding a bind on
+/// an ancestor of a path costs the length of the path, not the number of binds.
+struct BindTargets<'a> {
+    any: bool,
+    /// A bind on `/` (an ancestor of every other path).
+    root: bool,
+    /// (node, component) -> child node; node 0 is the empty path.
+    children: HashMap<(usize, &'a str), usize>,
+    /// Whether the path that leads to a node is a bind target.
+    target: Vec<bool>,
+}
+
+impl<'a> BindTargets<'a> {
+    fn of(mounts: &'a [Mount]) -> BindTargets<'a> {
+        let mut index = BindTargets {
+            any: false,
+            root: false,
+            children: HashMap::new(),
+            target: vec![false],
+        };
+        for m in mounts.iter().filter(|m| m.kind == MountKind::Bind) {
+            index.any = true;
+            index.root |= m.target == "/";
+            let mut node = 0;
+            for part in m.target.split('/') {
+                let next = index.target.len();
+                node = *index.children.entry((node, part)).or_insert(next);
+                if node == next {
+                    index.target.push(false);
+                }
+            }
+            index.target[node] = true;
+        }
+        index
+    }
+
+    /// Whether a bind is mounted on a strict ancestor of `path` (see [`covers`]).
+    fn covers_below(&self, path: &str) -> bool {
+        if self.root && path != "/" {
+            return true;
+        }
+        let mut node = 0;
+        let mut parts = path.split('/').peekable();
+        while let Some(part) = parts.next() {
+            match self.children.get(&(node, part)) {
+                Some(&next) => node = next,
+                None => return false,
+            }
+            if parts.peek().is_none() {
+                return false;
+            }
+            if self.target[node] {
+                return true;
+            }
+        }
+        false
+    }
+}
+
 /// `- /app/node_modules` under `- .:/app` (or next to `- ./src:/app/src`): the volume keeps the
 /// image's directory visible past a bind; what it holds is rebuilt from the image, not data the
 /// stack produces.
-fn masks_bind_subdirectory(mount: &Mount, all: &[Mount]) -> bool {
+fn masks_bind_subdirectory(mount: &Mount, binds: &BindTargets) -> bool {
     let basename = mount.target.rsplit('/').next().unwrap_or("");
-    let has_bind = all.iter().any(|other| other.kind == MountKind::Bind);
-    (has_bind && DEPENDENCY_DIRS.contains(&basename))
-        || all.iter().any(|other| {
-            other.kind == MountKind::Bind
-                && other.target != mount.target
-                && covers(&other.target, &mount.target)
-        })
+    (binds.any && DEPENDENCY_DIRS.contains(&basename)) || binds.covers_below(&mount.target)
 }
 
-/// The entry takes the place of a named volume or bind at its target: `override-drops-volume`
-/// or `duplicate-mount-target` reports it, with the mount it drops.
-fn replaces_persistent_mount(project: &Project, loc: Loc) -> bool {
-    project.replaced_mounts.iter().any(|r| {
-        r.later == loc && matches!(r.earlier_kind, Some(MountKind::Named | MountKind::Bind))
-    })
+/// The entries that take the place of a named volume or bind at their target:
+/// `override-drops-volume` or `duplicate-mount-target` reports them, with the mount they drop.
+fn replacing_persistent_mounts(project: &Project) -> HashSet<Loc> {
+    project
+        .replaced_mounts
+        .iter()
+        .filter(|r| matches!(r.earlier_kind, Some(MountKind::Named | MountKind::Bind)))
+        .map(|r| r.later)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bind_targets_find_strict_ancestors_like_covers() {
+        let targets = [
+            "/app",
+            "/srv/a/",
+            "/",
+            "",
+            "/x/y",
+            "relative",
+            "/app/node_modules",
+        ];
+        let paths = [
+            "/app",
+            "/app/x",
+            "/appx",
+            "/app/node_modules/y",
+            "/srv/a",
+            "/srv/a//b",
+            "/srv/a/b",
+            "/x",
+            "/x/y",
+            "/x/y/z",
+            "/",
+            "relative/x",
+            "relative",
+            "/other",
+            "",
+        ];
+        // Every subset of the targets, against the linear definition.
+        for mask in 0u32..(1 << targets.len()) {
+            let mounts: Vec<Mount> = targets
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| mask & (1 << i) != 0)
+                .map(|(_, t)| Mount {
+                    kind: MountKind::Bind,
+                    source: None,
+                    resolved_source: None,
+                    target: (*t).to_owned(),
+                    read_only: false,
+                    loc: None,
+                    syntax: MountSyntax::Short,
+                    volume_key: None,
+                    nocopy: false,
+                    ignored_options: Vec::new(),
+                    unresolved: false,
+                })
+                .collect();
+            let index = BindTargets::of(&mounts);
+            for path in paths {
+                let linear = mounts
+                    .iter()
+                    .any(|b| b.target != path && covers(&b.target, path));
+                assert_eq!(index.covers_below(path), linear, "{path} under {mask:b}");
+            }
+        }
+    }
 }

@@ -395,6 +395,9 @@ fn describe(raw: &str) -> Described {
             None,
         );
     }
+    if let Some(help) = limit_help(msg) {
+        return described(lower_first(msg), help, None);
+    }
     for decode in ["file is not valid UTF-8", "file is encoded as"] {
         if let Some(i) = msg.find(decode) {
             return described(
@@ -434,6 +437,41 @@ fn describe(raw: &str) -> Described {
         _ => "fix the value at this position: compose refuses the project as long as it is there",
     };
     described(lower_first(msg), help, None)
+}
+
+/// Help for a file stowage refuses to read, or a project past one of its limits
+/// (docs/robustness.md): what to do about that case, not the generic advice to fix a value.
+fn limit_help(msg: &str) -> Option<&'static str> {
+    // Named by another file (`include`, `extends`): the message starts with the file's name.
+    let referenced = msg.starts_with('`');
+    let help = if msg.contains("not a regular file") {
+        if referenced {
+            "point `include` or `extends` at a regular file: stowage does not read devices, FIFOs or sockets (reading one could block forever or never end)"
+        } else {
+            "name a regular file: stowage does not read devices, FIFOs or sockets (reading one could block forever or never end); to check a stream, pipe it to `stowage check -`"
+        }
+    } else if msg.contains("file is too large (") {
+        if referenced {
+            "check that `include` or `extends` names a compose file: stowage reads compose files of up to 32 MiB; split a generated file into several joined with `include`"
+        } else {
+            "check that the path names a compose file: stowage reads compose files of up to 32 MiB; split a generated file into several joined with `include`"
+        }
+    } else if msg.starts_with("project reads too many files")
+        || msg.starts_with("project reads too much")
+    {
+        "read fewer files through `include` and `extends`: a file extended by every service, or included many times, counts each time; define shared settings once (an anchor, or one service to extend)"
+    } else if msg.contains("nested too deeply (more than") {
+        "flatten the chain of `include` and `extends`: nesting this deep is usually a file that reaches itself through others"
+    } else if msg.starts_with("interpolated values are too large")
+        || msg.starts_with("the interpolated value is too large")
+    {
+        "check the variables the file uses (`.env`, `--env-file`, the environment) for a value that grows out of bounds: interpolation may add at most 1 MiB to a string and 64 MiB to a project"
+    } else if msg.starts_with("project is too large") {
+        "expand fewer aliases, merge keys and `extends`: the project multiplies its entries beyond what stowage checks (500 000 copied nodes)"
+    } else {
+        return None;
+    };
+    Some(help)
 }
 
 /// `<path> additional property `<key>` is not allowed` → (path, key).
@@ -554,6 +592,49 @@ mod tests {
         assert!(!d.help.contains("did you mean"));
         assert_eq!(suggest_service_key("enviroment"), Some("environment"));
         assert_eq!(suggest_service_key("depends-on"), Some("depends_on"));
+    }
+
+    #[test]
+    fn refused_files_and_limits_get_their_own_help() {
+        let generic = describe("something unknown").help;
+        for (msg, says) in [
+            (
+                "not a regular file (a device, FIFO or socket)",
+                "pipe it to `stowage check -`",
+            ),
+            (
+                "`dev.yaml` is not a regular file (a device, FIFO or socket)",
+                "point `include` or `extends` at a regular file",
+            ),
+            (
+                "file is too large (40000000 bytes; stowage reads compose files of up to 32 MiB)",
+                "check that the path names a compose file",
+            ),
+            (
+                "`big.yaml`: file is too large (40000000 bytes; stowage reads compose files of up to 32 MiB)",
+                "check that `include` or `extends` names a compose file",
+            ),
+            (
+                "project reads too many files (more than 2000, counting each `extends` and `include`)",
+                "read fewer files",
+            ),
+            (
+                "`include` and `extends` of other files are nested too deeply (more than 64 levels)",
+                "flatten the chain",
+            ),
+            (
+                "interpolated values are too large (more than 64 MiB in all)",
+                "a value that grows out of bounds",
+            ),
+            (
+                "project is too large (`extends`, alias or merge-key expansion)",
+                "expand fewer aliases",
+            ),
+        ] {
+            let d = describe(msg);
+            assert!(d.help.contains(says), "{msg}: {}", d.help);
+            assert_ne!(d.help, generic, "{msg}");
+        }
     }
 
     #[test]

@@ -1,0 +1,63 @@
+//! Failure injection, for tests of what a bug costs (documented in `docs/robustness.md`).
+//!
+//! `STOWAGE_INJECT_PANIC=NAME` makes loading a file named `NAME` panic (`project.rs`).
+//! `STOWAGE_INJECT_PANIC=STAGE:NAME` makes a later stage panic for every project that read a
+//! file named `NAME`: `lint` (the rules), `render` (any output format of `check` or `volumes`)
+//! or `migrate`. Each must become an error that names the project, while the other projects
+//! are still reported.
+
+use std::sync::OnceLock;
+
+use crate::model::Project;
+use crate::project::PANIC_VAR;
+
+/// Where a panic can be injected after loading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Lint,
+    Render,
+    Migrate,
+}
+
+impl Stage {
+    fn as_str(self) -> &'static str {
+        match self {
+            Stage::Lint => "lint",
+            Stage::Render => "render",
+            Stage::Migrate => "migrate",
+        }
+    }
+}
+
+/// `(stage, file name)` from the environment, read once.
+fn injected() -> Option<&'static (String, String)> {
+    static INJECTED: OnceLock<Option<(String, String)>> = OnceLock::new();
+    INJECTED
+        .get_or_init(|| {
+            let value = std::env::var(PANIC_VAR).ok()?;
+            let (stage, name) = value.split_once(':')?;
+            Some((stage.to_owned(), name.to_owned()))
+        })
+        .as_ref()
+}
+
+/// Panics when `STOWAGE_INJECT_PANIC` asks for a panic at `stage` for a file of `project`.
+pub fn panic_at(stage: Stage, project: &Project) {
+    let Some((wanted, name)) = injected() else {
+        return;
+    };
+    if wanted != stage.as_str() {
+        return;
+    }
+    if let Some(file) = project
+        .files
+        .iter()
+        .find(|f| f.source.path.file_name() == Some(std::ffi::OsStr::new(name)))
+    {
+        panic!(
+            "{PANIC_VAR}: injected panic at `{}` for {}",
+            stage.as_str(),
+            file.source.path.display()
+        );
+    }
+}

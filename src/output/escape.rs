@@ -1,0 +1,106 @@
+//! Text from compose files on a terminal: a hostile file may hold escape sequences (ESC, CSI),
+//! bells, carriage returns or bidirectional overrides in keys and values, which would let it
+//! rewrite what the terminal shows. Output for people prints them escaped (`\u{1b}`), as Rust's
+//! `escape_default` writes them.
+
+use std::borrow::Cow;
+
+/// Whether `c` can change what a terminal shows beyond printing a character: C0 and C1 control
+/// characters, DEL, and the invisible bidirectional controls (which reorder what follows).
+/// Line feeds and tabs are kept when `keep_lines`.
+fn unsafe_char(c: char, keep_lines: bool) -> bool {
+    match c {
+        '\n' | '\t' => !keep_lines,
+        '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' => true,
+        '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
+            true
+        }
+        _ => false,
+    }
+}
+
+fn escape(s: &str, keep_lines: bool) -> Cow<'_, str> {
+    if !s.chars().any(|c| unsafe_char(c, keep_lines)) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if unsafe_char(c, keep_lines) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `s` for a terminal, line breaks and tabs kept (messages and help of several lines).
+pub fn terminal(s: &str) -> Cow<'_, str> {
+    escape(s, true)
+}
+
+/// `s` for one line of a terminal: line breaks and tabs are escaped too (`\n`, `\t`), so that a
+/// record stays on its line (`--format concise`, a table cell).
+pub fn one_line(s: &str) -> Cow<'_, str> {
+    escape(s, false)
+}
+
+/// `s` with every byte of an unsafe character replaced by `?`, so that byte offsets into it
+/// stay valid (a source snippet whose spans point into it). `\r\n` line endings are kept; a
+/// lone `\r` (which moves the cursor back over the line) is replaced.
+pub fn same_length(s: &str) -> Cow<'_, str> {
+    let unsafe_at = |i: usize, c: char| {
+        unsafe_char(c, true) && !(c == '\r' && s.as_bytes().get(i + 1) == Some(&b'\n'))
+    };
+    if !s.char_indices().any(|(i, c)| unsafe_at(i, c)) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    for (i, c) in s.char_indices() {
+        if unsafe_at(i, c) {
+            out.extend(std::iter::repeat_n('?', c.len_utf8()));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(terminal("plain `text` é"), "plain `text` é");
+        assert!(matches!(terminal("plain"), Cow::Borrowed(_)));
+        assert_eq!(terminal("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(terminal("bell\u{7}"), "bell\\u{7}");
+        assert_eq!(terminal("over\rwrite"), "over\\rwrite");
+        assert_eq!(terminal("csi\u{9b}31m"), "csi\\u{9b}31m");
+        assert_eq!(terminal("del\u{7f}"), "del\\u{7f}");
+        assert_eq!(terminal("rtl\u{202e}txt"), "rtl\\u{202e}txt");
+        assert_eq!(terminal("two\nlines\tand tab"), "two\nlines\tand tab");
+        assert_eq!(one_line("two\nlines\tand tab"), "two\\nlines\\tand tab");
+        assert_eq!(one_line("nul\u{0}"), "nul\\u{0}");
+    }
+
+    #[test]
+    fn same_length_keeps_offsets() {
+        for s in [
+            "a\u{1b}[2Jb",
+            "crlf\r\nline",
+            "lone\rcr",
+            "c1\u{9b}x",
+            "bidi\u{202e}x",
+        ] {
+            let masked = same_length(s);
+            assert_eq!(masked.len(), s.len(), "{s:?}");
+            assert!(!masked.contains('\u{1b}') && !masked.contains('\u{9b}'));
+            assert!(!masked.contains('\u{202e}'));
+        }
+        assert_eq!(same_length("crlf\r\nline"), "crlf\r\nline");
+        assert_eq!(same_length("lone\rcr"), "lone?cr");
+        assert_eq!(same_length("a\u{1b}b"), "a?b");
+    }
+}
