@@ -31,6 +31,11 @@ pub struct Migration {
     pub left_before: Vec<Finding>,
 }
 
+/// The most mounts one migration converts: the fix loop holds the project before and after and
+/// the findings of both, a few kilobytes per mount, and must stay well under 1 GiB
+/// (`docs/robustness.md`). Real projects convert tens.
+pub const MAX_CONVERSIONS: usize = 20_000;
+
 /// Migrates one project in memory: the migration rules' fixes (unsafe ones included) through the
 /// fix loop, then checks that every target is still mounted. `Err` says why it refuses.
 pub fn migrate_project(
@@ -41,6 +46,26 @@ pub fn migrate_project(
 ) -> Result<Migration, String> {
     let kb = KnowledgeBase::builtin();
     let binds = fixes.binds;
+    let candidates = before_mounts
+        .iter()
+        .flat_map(|a| &a.mounts)
+        .filter(|m| {
+            m.kind == MountKind::Anonymous
+                || (m.kind == MountKind::Bind && binds != BindStrategy::Skip)
+        })
+        .count();
+    if candidates > MAX_CONVERSIONS {
+        let shown = before
+            .main_files
+            .first()
+            .map(|&f| before.file(f).source.display.clone())
+            .unwrap_or_default();
+        return Err(format!(
+            "{shown}: refusing to migrate: {candidates} mounts to convert in one project, more \
+             than the {MAX_CONVERSIONS} stowage converts at once (each costs memory for the \
+             verification); migrate some services by hand first"
+        ));
+    }
     let settings = RuleSettings {
         select: RULES.iter().map(|r| (*r).to_owned()).collect(),
         fixes,

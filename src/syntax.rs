@@ -201,7 +201,7 @@ pub fn parse(text: &str) -> Tree {
 /// The most nodes a parse builds. A node costs memory several times the bytes that wrote it
 /// (`1,` is a node), so size limits alone do not bound memory; real compose files have a few
 /// thousand nodes.
-pub const MAX_NODES: usize = 1_000_000;
+pub const MAX_NODES: usize = 250_000;
 
 /// What a comment that stowage reads contains: a text without it has no such comment.
 pub const COMMENTS_READ: &str = "stowage:";

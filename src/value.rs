@@ -92,7 +92,7 @@ pub enum ValueErrorKind {
 /// memory: in nodes copied through an alias, in scalar bytes copied through an alias (one long
 /// scalar aliased many times), and in nesting (aliases of nested anchors nest deeper than the
 /// parser's own limit). What is written out costs what the file costs and is not counted.
-pub const MAX_EXPANDED_NODES: usize = 500_000;
+pub const MAX_EXPANDED_NODES: usize = 200_000;
 pub const MAX_EXPANDED_BYTES: usize = 32 << 20;
 /// Also bounds the stack every recursive walk over values needs (merging, rules, `extends`),
 /// on threads with small stacks and in unoptimised builds: real files nest a dozen levels.

@@ -576,7 +576,7 @@ fn anonymous_volumes(services: usize, per_service: usize) -> String {
 fn migrate_tens_of_thousands_of_services() {
     // Converting one service's mount never looks through every other service's (which took
     // minutes at this size).
-    let n = 10_000 * scale().min(4);
+    let n = 10_000 * scale().min(2);
     let (_guard, dir) = tempdir();
     write(&dir, "stack.yaml", anonymous_volumes(n, 1));
     let last = format!("s{}-0:/data/0", n - 1);
@@ -596,7 +596,7 @@ fn migrate_tens_of_thousands_of_services() {
 
 #[test]
 fn migrate_tens_of_thousands_of_anonymous_volumes_in_one_service() {
-    let n = 20_000 * scale().min(5);
+    let n = stowage::migrate::MAX_CONVERSIONS;
     let (_guard, dir) = tempdir();
     write(&dir, "stack.yaml", anonymous_volumes(1, n));
     let last = format!("s0-{}:/data/{}", n - 1, n - 1);
@@ -607,6 +607,24 @@ fn migrate_tens_of_thousands_of_anonymous_volumes_in_one_service() {
     let migrated = std::fs::read_to_string(dir.join("stack.yaml")).expect("read");
     assert_eq!(migrated.matches(":/data/").count(), n);
     stowage(&dir, &["migrate", "stack.yaml"]).expect_code(0);
+}
+
+#[test]
+fn migrate_refuses_more_conversions_than_it_can_verify() {
+    let n = stowage::migrate::MAX_CONVERSIONS + 1;
+    let (_guard, dir) = tempdir();
+    let text = anonymous_volumes(1, n);
+    write(&dir, "stack.yaml", &text);
+    for args in [
+        &["migrate", "stack.yaml"][..],
+        &["migrate", "--write", "stack.yaml"],
+    ] {
+        stowage(&dir, args)
+            .expect_code(2)
+            .expect_mention(&format!("{n} mounts to convert"));
+    }
+    let after = std::fs::read_to_string(dir.join("stack.yaml")).expect("read");
+    assert!(after == text, "the file changed");
 }
 
 /// Every format reports every one of `n` findings of `stack.yaml` in `dir`.
