@@ -467,7 +467,7 @@ fn limit_help(msg: &str) -> Option<&'static str> {
     {
         "check the variables the file uses (`.env`, `--env-file`, the environment) for a value that grows out of bounds: interpolation may add at most 1 MiB to a string and 64 MiB to a project"
     } else if msg.starts_with("project is too large") {
-        "expand fewer aliases, merge keys and `extends`: the project multiplies its entries beyond what stowage checks (200 000 copied nodes)"
+        "expand fewer aliases, merge keys and `extends`: the project multiplies its entries beyond what stowage checks (`docs/robustness.md` lists the limits)"
     } else {
         return None;
     };
