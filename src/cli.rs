@@ -395,6 +395,27 @@ impl Configs {
     }
 }
 
+/// What fails a project's check (`--fail-on`, else its configuration, else warnings) and its
+/// rule settings: `base` with fixes naming new volumes as `stowage migrate` would there.
+fn project_settings(
+    fail_on: Option<SeverityArg>,
+    base: &RuleSettings,
+    config: &Config,
+) -> (Severity, RuleSettings) {
+    let threshold = fail_on
+        .map(Severity::from)
+        .or(config.fail_on)
+        .unwrap_or(Severity::Warning);
+    let settings = RuleSettings {
+        fixes: FixSettings {
+            name_template: config.migrate.name_template.clone(),
+            ..FixSettings::default()
+        },
+        ..base.clone()
+    };
+    (threshold, settings)
+}
+
 fn check(args: CheckArgs) -> i32 {
     for id in args.select.iter().chain(&args.ignore) {
         if rules::find(id).is_none() {
@@ -458,19 +479,7 @@ fn check(args: CheckArgs) -> i32 {
         .zip(plans.par_iter())
         .zip(inventory.options.par_iter())
         .map(|(((project, analysis), config), opts)| {
-            let threshold = args
-                .fail_on
-                .map(Severity::from)
-                .or(config.fail_on)
-                .unwrap_or(Severity::Warning);
-            // Fixes name new volumes as `stowage migrate` would for this project.
-            let base = RuleSettings {
-                fixes: FixSettings {
-                    name_template: config.migrate.name_template.clone(),
-                    ..FixSettings::default()
-                },
-                ..base.clone()
-            };
+            let (threshold, base) = project_settings(args.fail_on, &base, config);
             let outcome = catch_unwind(AssertUnwindSafe(|| {
                 crate::faults::panic_at(crate::faults::Stage::Lint, project);
                 if fixing {
@@ -1019,19 +1028,7 @@ fn check_streaming(args: CheckArgs, mut configs: Configs) -> i32 {
                 Err(e) => return Streamed::ConfigError(e.to_string()),
             }
         };
-        let threshold = args
-            .fail_on
-            .map(Severity::from)
-            .or(config.fail_on)
-            .unwrap_or(Severity::Warning);
-        // Fixes name new volumes as `stowage migrate` would for this project.
-        let base = RuleSettings {
-            fixes: FixSettings {
-                name_template: config.migrate.name_template.clone(),
-                ..FixSettings::default()
-            },
-            ..base.clone()
-        };
+        let (threshold, base) = project_settings(args.fail_on, &base, &config);
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             crate::faults::panic_at(crate::faults::Stage::Lint, &project);
             check::lint(&project, &analysis, &base, &config)

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::sarif::fingerprints;
+use super::sarif::PerFinding;
 use crate::finding::{Finding, Severity};
 use crate::model::Project;
 
@@ -67,25 +67,6 @@ fn issue<'a>(project: &Project, f: &'a Finding, fingerprint: String) -> Issue<'a
     }
 }
 
-/// Every finding as an issue, made one at a time as the report is written.
-struct Issues<'a> {
-    results: &'a [(&'a Project, Vec<Finding>)],
-    prints: Vec<Vec<String>>,
-}
-
-impl Serialize for Issues<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.results.iter().zip(&self.prints).flat_map(
-            |((project, findings), prints)| {
-                findings
-                    .iter()
-                    .zip(prints)
-                    .map(|(f, print)| issue(project, f, print.clone()))
-            },
-        ))
-    }
-}
-
 pub fn render(results: &[(&Project, Vec<Finding>)]) -> String {
     let mut out = Vec::new();
     write(&mut out, results).expect("writing to memory does not fail");
@@ -95,12 +76,7 @@ pub fn render(results: &[(&Project, Vec<Finding>)]) -> String {
 /// Makes every issue [`write`] would write, and drops it (a bug shows here, before anything is
 /// written).
 pub fn probe(results: &[(&Project, Vec<Finding>)]) {
-    let prints = fingerprints(results);
-    for ((project, findings), prints) in results.iter().zip(prints) {
-        for (f, print) in findings.iter().zip(prints) {
-            drop(issue(project, f, print));
-        }
-    }
+    PerFinding::new(results, issue).probe();
 }
 
 /// [`render`], written to `out` as it is made.
@@ -108,10 +84,7 @@ pub fn write(
     out: &mut dyn std::io::Write,
     results: &[(&Project, Vec<Finding>)],
 ) -> std::io::Result<()> {
-    let issues = Issues {
-        results,
-        prints: fingerprints(results),
-    };
+    let issues = PerFinding::new(results, issue);
     // serde writes a token at a time: buffered here, not through `out`'s dynamic calls.
     let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
     serde_json::to_writer_pretty(&mut buffered, &issues).map_err(std::io::Error::from)?;

@@ -93,26 +93,59 @@ struct Run<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     original_uri_base_ids: Option<BTreeMap<&'static str, ArtifactLocation>>,
     column_kind: &'static str,
-    results: Results<'a>,
+    results: PerFinding<'a, MakeResult<'a>>,
 }
 
-/// Every finding as a SARIF result, made one at a time as the log is written (the whole list
-/// would cost several times the findings themselves).
-struct Results<'a> {
+type MakeResult<'a> = fn(&'a Project, &'a Finding, String) -> ResultOut<'a>;
+
+/// Every finding of `results` as `make` turns it, with its fingerprint, into one entry of a
+/// document (a SARIF result, a GitLab issue), made one at a time as the document is written: the
+/// whole list would cost several times the findings themselves.
+pub struct PerFinding<'a, F> {
     results: &'a [(&'a Project, Vec<Finding>)],
     prints: Vec<Vec<String>>,
+    make: F,
 }
 
-impl Serialize for Results<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.results.iter().zip(&self.prints).flat_map(
-            |((project, findings), prints)| {
+impl<'a, F, T> PerFinding<'a, F>
+where
+    F: Fn(&'a Project, &'a Finding, String) -> T,
+{
+    pub fn new(results: &'a [(&'a Project, Vec<Finding>)], make: F) -> Self {
+        PerFinding {
+            results,
+            prints: fingerprints(results),
+            make,
+        }
+    }
+
+    /// Every entry, with the fingerprints computed once.
+    fn entries(&self) -> impl Iterator<Item = T> + '_ {
+        self.results
+            .iter()
+            .zip(&self.prints)
+            .flat_map(move |((project, findings), prints)| {
                 findings
                     .iter()
                     .zip(prints)
-                    .map(|(f, print)| result_out(project, f, print.clone()))
-            },
-        ))
+                    .map(move |(f, print)| (self.make)(project, f, print.clone()))
+            })
+    }
+
+    /// Makes every entry the document would hold, and drops it: what can fail in writing, short
+    /// of the output itself (a bug shows here, before anything is written).
+    pub fn probe(&self) {
+        self.entries().for_each(drop);
+    }
+}
+
+impl<'a, F, T> Serialize for PerFinding<'a, F>
+where
+    F: Fn(&'a Project, &'a Finding, String) -> T,
+    T: Serialize,
+{
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.entries())
     }
 }
 
@@ -489,15 +522,10 @@ pub fn render(
     String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
-/// Makes every result [`write`] would write, and drops it: what can fail in writing, short of
-/// the output itself (a bug shows here, before anything is written).
+/// Makes every result [`write`] would write, and drops it (a bug shows here, before anything is
+/// written).
 pub fn probe(results: &[(&Project, Vec<Finding>)]) {
-    let prints = fingerprints(results);
-    for ((project, findings), prints) in results.iter().zip(prints) {
-        for (f, print) in findings.iter().zip(prints) {
-            drop(result_out(project, f, print));
-        }
-    }
+    PerFinding::new(results, result_out).probe();
 }
 
 /// [`render`], written to `out` as it is made.
@@ -507,7 +535,6 @@ pub fn write(
     failures: &[(Option<String>, String)],
     cwd: &std::path::Path,
 ) -> std::io::Result<()> {
-    let prints = fingerprints(results);
     let notifications = failures
         .iter()
         .map(|(path, message)| Notification {
@@ -558,7 +585,7 @@ pub fn write(
             }],
             original_uri_base_ids,
             column_kind: "unicodeCodePoints",
-            results: Results { results, prints },
+            results: PerFinding::new(results, result_out as MakeResult),
         }],
     };
     // serde writes a token at a time: buffered here, not through `out`'s dynamic calls.
