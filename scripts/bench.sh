@@ -42,9 +42,8 @@ if [ "${1:-}" = "--install-peers" ]; then
     || note "note: could not install compose-lint"
 fi
 
-note "building stowage (release) …"
-cargo build --release --quiet
-stowage=$root/target/release/stowage
+note "building stowage (scripts/build-release.sh: the binary that is shipped) …"
+stowage=$("$root/scripts/build-release.sh")
 
 compose=${COMPOSE:-}
 if [ -z "$compose" ] && [ -x "$root/../shared/oracle/install.sh" ]; then
@@ -59,7 +58,7 @@ composelint=$peers/venv/bin/compose-lint
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 echo "machine: $(nproc) cores, ${cpu:-unknown CPU}, $(uname -sr)"
 echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine makes every figure noisier)"
-echo "stowage: $("$stowage" --version)"
+echo "stowage: $("$stowage" --version), $(file -b "$stowage" 2>/dev/null | grep -oE '(statically|dynamically) linked' || echo "linking unknown")"
 [ -n "$compose" ] && echo "docker compose: $("$compose" version --short 2>/dev/null || echo '?')"
 [ -x "${dclint:-}" ] && echo "dclint: $("$dclint" --version 2>/dev/null)"
 [ -x "${composelint:-}" ] && echo "compose-lint: $("$composelint" --version 2>/dev/null | awk '{print $NF}')"

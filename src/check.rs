@@ -1,7 +1,7 @@
 //! Running the rules over a project: which rules are on and at what severity, anchor
 //! de-duplication, suppression comments, and the order findings are reported in.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use rayon::prelude::*;
 
@@ -184,7 +184,7 @@ fn merge_anchor_findings(findings: &mut Vec<Finding>) {
 fn apply_suppressions(project: &Project, findings: &mut Vec<Finding>, settings: &RuleSettings) {
     let mut suppressions = Vec::new();
     let mut malformed = Vec::new();
-    let mut read: std::collections::HashSet<&std::path::Path> = std::collections::HashSet::new();
+    let mut read: foldhash::HashSet<&std::path::Path> = foldhash::HashSet::default();
     for (id, file) in project.files.iter().enumerate() {
         // A file loaded twice (through `extends`) is read once for its comments.
         if !read.insert(file.source.path.as_path()) {

@@ -6,11 +6,12 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use rayon::prelude::*;
 use std::path::Path;
+
+use foldhash::{HashMap, HashMapExt};
 
 use crate::check::{self, RuleSettings};
 use crate::config::{self, Config, ConfigError};
@@ -208,13 +209,12 @@ pub const EXIT_FINDINGS: i32 = 1;
 pub const EXIT_FAILURE: i32 = 2;
 
 /// `check` is the default command: `stowage compose.yaml` = `stowage check compose.yaml`.
+/// Subcommands are told by name without building the command (that doubled clap's share of a
+/// one-file run); `default_command_knows_every_subcommand` keeps the two in step.
 fn with_default_command(mut args: Vec<String>) -> Vec<String> {
-    let command = Cli::command();
     let explicit = args.get(1).is_some_and(|a| {
         matches!(a.as_str(), "help" | "-h" | "--help" | "-V" | "--version")
-            || command
-                .get_subcommands()
-                .any(|s| s.get_name() == a || s.get_all_aliases().any(|alias| alias == a))
+            || <Command as Subcommand>::has_subcommand(a)
     });
     if !explicit {
         args.insert(1, "check".into());
@@ -567,7 +567,7 @@ fn check(args: CheckArgs) -> i32 {
                     .files
                     .iter()
                     .map(|f| &f.source.path)
-                    .collect::<std::collections::HashSet<_>>()
+                    .collect::<foldhash::HashSet<_>>()
                     .len();
                 results.push((project, findings));
             }
@@ -1068,7 +1068,7 @@ fn check_streaming(args: CheckArgs, mut configs: Configs) -> i32 {
                     .files
                     .iter()
                     .map(|f| &f.source.path)
-                    .collect::<std::collections::HashSet<_>>()
+                    .collect::<foldhash::HashSet<_>>()
                     .len();
                 match rendered {
                     Ok(chunks) => Ok(Checked {
@@ -1216,7 +1216,7 @@ fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
 fn dedup_changes(changes: &mut Vec<fix::FixedFile>) {
     // Indexed, and borrowed: thousands of projects must not compare (or copy) every text with
     // every other.
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = foldhash::HashSet::default();
     let fresh: Vec<bool> = changes
         .iter()
         .map(|c| seen.insert((c.path.as_path(), c.fixed.as_str())))
@@ -1577,5 +1577,22 @@ fn migrate(args: MigrateArgs) -> i32 {
         EXIT_FINDINGS
     } else {
         EXIT_OK
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_command_knows_every_subcommand() {
+        for sub in Cli::command().get_subcommands() {
+            for name in std::iter::once(sub.get_name()).chain(sub.get_all_aliases()) {
+                let args = with_default_command(vec!["stowage".into(), name.into()]);
+                assert_eq!(args[1], name, "`{name}` taken for a path");
+            }
+        }
+        let args = with_default_command(vec!["stowage".into(), "compose.yaml".into()]);
+        assert_eq!(args[1..], ["check", "compose.yaml"]);
     }
 }

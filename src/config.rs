@@ -1,9 +1,9 @@
 //! `.stowage.yaml`: per-rule severity, `fail-on`, per-path ignores, extra stateful images and
 //! migrate options. Found upward from a project's directory; every error has a position.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use foldhash::HashMap;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use crate::finding::Severity;

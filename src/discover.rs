@@ -108,7 +108,7 @@ pub fn from_path(path: &Path) -> Result<Vec<ProjectFiles>, DiscoverError> {
     }
     let mut dirs: Vec<(PathBuf, Vec<String>)> = Vec::new();
     // Index into `dirs` (a linear search made a walk of thousands of directories quadratic).
-    let mut dir_index: std::collections::HashMap<PathBuf, usize> = Default::default();
+    let mut dir_index: foldhash::HashMap<PathBuf, usize> = Default::default();
     let walker = ignore::WalkBuilder::new(path)
         .hidden(false)
         .git_global(false)

@@ -3,10 +3,12 @@
 //!
 //! The knowledge base format is documented in the header of `data/stateful-images.toml`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::OnceLock;
 
+use foldhash::{HashMap, HashMapExt};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
@@ -607,7 +609,8 @@ impl From<ImageEntry> for Slot {
 /// The stateful-image knowledge base.
 #[derive(Debug, Clone, Default)]
 pub struct KnowledgeBase {
-    entries: IndexMap<String, Slot>,
+    /// Built-in keys are borrowed from the binary: the built-in base is made at every start.
+    entries: IndexMap<Cow<'static, str>, Slot, foldhash::fast::RandomState>,
     mirrors: Vec<Mirror>,
     examples: Vec<MatchingExample>,
     /// Repository -> entry index (rebuilt after every change).
@@ -644,7 +647,7 @@ impl KnowledgeBase {
                 raw: Some(raw),
                 parsed: OnceLock::new(),
             };
-            base.entries.insert((*key).to_owned(), slot);
+            base.entries.insert(Cow::Borrowed(*key), slot);
         }
         base.embedded_index = true;
         base
@@ -685,7 +688,7 @@ impl KnowledgeBase {
                     });
                 }
             }
-            base.entries.insert(key, Slot::from(entry));
+            base.entries.insert(Cow::Owned(key), Slot::from(entry));
         }
         base.rebuild_index();
         Ok(base)
@@ -725,7 +728,7 @@ impl KnowledgeBase {
 
     /// Entry keys: sorted for a parsed file, then in the order `extend` added them.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.entries.keys().map(String::as_str)
+        self.entries.keys().map(|k| k.as_ref())
     }
 
     /// The raw entry (notes, category, command flags) for a key.
@@ -971,7 +974,7 @@ fn clean_posix_path(path: &str) -> String {
 }
 
 fn dedup_in_order(items: &mut Vec<String>) {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = foldhash::HashSet::default();
     items.retain(|item| seen.insert(item.clone()));
 }
 
@@ -1871,7 +1874,7 @@ mod tests {
         let entries = |base: &KnowledgeBase| -> Vec<(String, ImageEntry)> {
             base.entries
                 .iter()
-                .map(|(k, slot)| (k.clone(), slot.get().clone()))
+                .map(|(k, slot)| (k.to_string(), slot.get().clone()))
                 .collect()
         };
         assert_eq!(entries(&builtin), entries(&validated));

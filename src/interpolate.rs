@@ -14,8 +14,9 @@
 //! - defaults, alternatives and messages are interpolated only when they are used (compose-go
 //!   v2.13), so an unset variable inside an unused default is neither reported nor an error.
 
-use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
+
+use foldhash::{HashSet, HashSetExt};
 
 /// Where variable values come from (process env overrides the .env file, see env.rs).
 pub trait Vars {
@@ -23,9 +24,9 @@ pub trait Vars {
     fn get(&self, name: &str) -> Option<&str>;
 }
 
-impl<S: BuildHasher> Vars for HashMap<String, String, S> {
+impl<S: BuildHasher> Vars for std::collections::HashMap<String, String, S> {
     fn get(&self, name: &str) -> Option<&str> {
-        HashMap::get(self, name).map(String::as_str)
+        std::collections::HashMap::get(self, name).map(String::as_str)
     }
 }
 
@@ -739,7 +740,7 @@ mod tests {
 
     #[test]
     fn works_with_hash_maps() {
-        let mut map: HashMap<String, String> = HashMap::new();
+        let mut map: std::collections::HashMap<String, String> = std::collections::HashMap::new();
         map.insert("A".into(), "1".into());
         let r = interpolate("$A-${B:-2}", &map).expect("valid");
         assert_eq!(r.value, "1-2");

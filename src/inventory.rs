@@ -153,7 +153,7 @@ pub fn options(request: &Request, set: &ProjectFiles) -> LoadOptions {
 /// is one project: drops sets contained in another set (a later set replaces the earlier ones
 /// it contains). Indexed by file, so that thousands of sets are not compared pairwise.
 fn unique_sets(sets: Vec<ProjectFiles>) -> Vec<ProjectFiles> {
-    use std::collections::HashMap;
+    use foldhash::{HashMap, HashMapExt};
     let mut unique: Vec<Option<ProjectFiles>> = Vec::new();
     // File -> the entries of `unique` holding it (entries may have been dropped since).
     let mut holders: HashMap<PathBuf, Vec<usize>> = HashMap::new();

@@ -338,7 +338,7 @@ pub fn entry_kind(entry: &Value) -> Option<MountKind> {
 pub fn enforce_unique_volumes(volumes: &mut Vec<Value>) -> Vec<(Value, Value)> {
     let mut out: Vec<Value> = Vec::with_capacity(volumes.len());
     // Target -> its entry in `out` (indexed: a service may have many thousands of entries).
-    let mut keys: std::collections::HashMap<String, usize> = std::collections::HashMap::default();
+    let mut keys: foldhash::HashMap<String, usize> = foldhash::HashMap::default();
     let mut replaced = Vec::new();
     for entry in volumes.drain(..) {
         let key = volume_key(&entry).ok().flatten();

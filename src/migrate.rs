@@ -1,8 +1,9 @@
 //! `stowage migrate`: which mounts a migration converts, and the data plan that carries existing
 //! data across — as a summary for people and as a POSIX sh script that never deletes anything.
 
-use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
+
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use crate::analysis::{self, ServiceAnalysis};
 use crate::check::{self, RuleSettings};

@@ -1,10 +1,10 @@
 //! Loading a project as compose does: per file parse → interpolate → include → extends → merge →
 //! uniqueness; then project name, profiles, the typed model and compose's consistency checks.
 
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use foldhash::{HashMap, HashSet, HashSetExt};
 use indexmap::IndexMap;
 
 use crate::env::ProjectEnv;
@@ -33,7 +33,7 @@ pub struct LoadOptions {
     /// Base for relative paths given on the command line and for displayed paths.
     pub cwd: PathBuf,
     /// File contents to use instead of what is on disk (the fix loop re-loads edited text).
-    pub overlay: std::collections::HashMap<PathBuf, Arc<str>>,
+    pub overlay: foldhash::HashMap<PathBuf, Arc<str>>,
 }
 
 pub fn load(opts: &LoadOptions) -> Project {
@@ -796,7 +796,7 @@ impl<'a> Loader<'a> {
             // each resolution finds its base done and a chain of any length needs no deep
             // recursion; a cycle in the chain is reported once per service in it.
             let mut chain = vec![name.clone()];
-            let mut in_chain: HashSet<&str> = HashSet::from([name.as_str()]);
+            let mut in_chain: HashSet<&str> = [name.as_str()].into_iter().collect();
             while let Some(base) = same_file_base(&snapshot, chain.last().expect("not empty")) {
                 if memo.contains_key(base) || !snapshot.contains_key(base) {
                     break;

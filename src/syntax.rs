@@ -1,9 +1,9 @@
 //! The YAML layer: the only code that knows the YAML parser. Turns text into a located tree
 //! (byte spans for every node, anchors, tags, comments, documents) without expanding aliases.
 
-use std::collections::HashMap;
 use std::ops::Range;
 
+use foldhash::{HashMap, HashMapExt};
 use granit_parser::{Event, Parser, ScalarStyle, StructureStyle};
 
 pub type NodeId = usize;

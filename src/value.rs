@@ -2,9 +2,9 @@
 //! with every node remembering where it was written. Built from the syntax tree with merge keys
 //! applied and aliases expanded under a work budget; interpolated, merged and made unique here.
 
-use std::collections::HashSet;
 use std::ops::Range;
 
+use foldhash::{HashSet, HashSetExt};
 use indexmap::IndexMap;
 
 use crate::syntax::{self, Kind, NodeId, Style, Tree};

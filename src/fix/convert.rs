@@ -2,8 +2,9 @@
 //! becomes a named volume declared at top level. Rules attach these fixes to their findings;
 //! `stowage migrate` applies them. One place decides names and edits for all of them.
 
-use std::collections::{HashMap, HashSet};
 use std::path::Path;
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use super::yaml::{self, Declaration, View};
 use crate::analysis::covers;

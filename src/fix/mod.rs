@@ -7,9 +7,10 @@ pub mod write;
 pub mod yaml;
 
 use std::borrow::Borrow;
-use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use crate::finding::{Applicability, Edit, Finding, Fix, Severity};
 use crate::model::{ProblemKind, Project};

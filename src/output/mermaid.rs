@@ -1,8 +1,9 @@
 //! `stowage volumes --format mermaid`: services → volumes → host paths as a Mermaid flowchart,
 //! coloured by what the data survives; also the graph model `dot` renders.
 
-use std::collections::HashMap;
 use std::fmt::Write;
+
+use foldhash::{HashMap, HashMapExt};
 
 use crate::analysis::ServiceAnalysis;
 use crate::inventory::Inventory;

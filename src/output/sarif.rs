@@ -5,10 +5,11 @@
 //! for files outside it); columns count characters (`columnKind: unicodeCodePoints`), end
 //! columns are exclusive as SARIF defines them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use std::io::Write;
 
+use foldhash::{HashMap, HashMapExt};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 

@@ -1,7 +1,7 @@
 //! `anonymous-volume`: an anonymous volume written in a compose file (`- /path`, or long syntax
 //! `type: volume` without `source`), which no later `up` finds again once its container is gone.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use super::{Category, Context, FixAvailability, Rule, RuleMeta};
 use crate::analysis::covers;

@@ -3,7 +3,7 @@
 //! up, so that each one is reported by exactly one of them; and the wording of their messages
 //! and help (how the image is named, which volumes to add).
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use super::Context;
 use crate::analysis::{ServiceAnalysis, VolumeSource, covers};

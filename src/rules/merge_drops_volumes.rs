@@ -44,7 +44,7 @@ impl Rule for MergeDropsVolumes {
 
     fn check(&self, ctx: &Context, out: &mut Vec<Finding>) {
         let files = &ctx.project.files;
-        let running: std::collections::HashSet<&str> = ctx
+        let running: foldhash::HashSet<&str> = ctx
             .project
             .services
             .iter()

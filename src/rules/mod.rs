@@ -1,8 +1,9 @@
 //! The rule catalogue: one file per rule, one registry list, and the context rules read; what
 //! several rules share lives in modules of its own.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
+
+use foldhash::{HashMap, HashSet};
 
 use crate::analysis::ServiceAnalysis;
 use crate::finding::{Finding, Severity};

@@ -46,7 +46,7 @@ impl Rule for UnusedVolume {
             return;
         }
         // Every volume key a mount uses, collected once (not once per declared volume).
-        let mounted: std::collections::HashSet<&str> = project
+        let mounted: foldhash::HashSet<&str> = project
             .services
             .iter()
             .flat_map(|s| &s.mounts)
