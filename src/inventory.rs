@@ -28,6 +28,18 @@ pub struct Failure {
     pub message: String,
 }
 
+impl Failure {
+    /// `path: message` on one line, for the comment lines of the graph formats.
+    pub fn one_line(&self) -> String {
+        let path = self
+            .path
+            .as_deref()
+            .map(|p| format!("{p}: "))
+            .unwrap_or_default();
+        format!("{path}{}", self.message.replace('\n', " "))
+    }
+}
+
 /// How the command line asked for projects.
 #[derive(Debug, Clone, Default)]
 pub struct Request {

@@ -37,16 +37,7 @@ fn node(out: &mut String, indent: &str, n: &Node) {
 pub fn render(inventory: &Inventory) -> String {
     let mut out = String::from("digraph stowage {\n");
     for failure in &inventory.failures {
-        let path = failure
-            .path
-            .as_deref()
-            .map(|p| format!("{p}: "))
-            .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "  // error: {path}{}",
-            failure.message.replace('\n', " ")
-        );
+        let _ = writeln!(out, "  // error: {}", failure.one_line());
     }
     out.push_str("  rankdir=LR;\n");
     out.push_str(

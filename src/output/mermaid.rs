@@ -275,16 +275,7 @@ fn node(out: &mut String, indent: &str, n: &Node) {
 pub fn render(inventory: &Inventory) -> String {
     let mut out = String::from("flowchart LR\n");
     for failure in &inventory.failures {
-        let path = failure
-            .path
-            .as_deref()
-            .map(|p| format!("{p}: "))
-            .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "  %% error: {path}{}",
-            failure.message.replace('\n', " ")
-        );
+        let _ = writeln!(out, "  %% error: {}", failure.one_line());
     }
     let graphs = graph(inventory);
     let mut classes: Vec<(&str, Vec<String>)> = vec![("service", Vec::new())];
