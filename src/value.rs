@@ -293,7 +293,7 @@ impl Builder<'_> {
             self.too_large(at, "deeply nested");
             return None;
         }
-        let mut map = Map::default();
+        let mut map = Map::with_capacity_and_hasher(entries.len(), Default::default());
         let mut merges: Vec<(NodeId, NodeId)> = Vec::new();
         for &(key, value) in entries {
             let key_node = self.tree.node(self.tree.resolve(key));
@@ -338,22 +338,26 @@ impl Builder<'_> {
                 return None;
             }
             let key_loc = self.loc(key);
-            if let Some(prev) = map.get(&key_text) {
-                let prev_loc = prev.key_loc;
-                let message = format!(
-                    "mapping key `{key_text}` already defined at line {}",
-                    self.line_of(prev_loc.start)
-                );
-                self.report(ValueError {
-                    loc: key_loc,
-                    message,
-                    kind: ValueErrorKind::DuplicateKey,
-                    related: Some(prev.key_loc),
-                });
-                continue;
+            match map.entry(key_text) {
+                indexmap::map::Entry::Occupied(prev) => {
+                    let prev_loc = prev.get().key_loc;
+                    let message = format!(
+                        "mapping key `{}` already defined at line {}",
+                        prev.key(),
+                        self.line_of(prev_loc.start)
+                    );
+                    self.report(ValueError {
+                        loc: key_loc,
+                        message,
+                        kind: ValueErrorKind::DuplicateKey,
+                        related: Some(prev_loc),
+                    });
+                }
+                indexmap::map::Entry::Vacant(slot) => {
+                    let value = self.build(value, depth + 1, via)?;
+                    slot.insert(Entry { key_loc, value });
+                }
             }
-            let value = self.build(value, depth + 1, via)?;
-            map.insert(key_text, Entry { key_loc, value });
         }
         // Merge keys: explicit keys win; among merge sources the earlier one wins; shallow.
         for (key, value) in merges {
