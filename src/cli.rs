@@ -24,6 +24,7 @@ use crate::migrate;
 use crate::model::Project;
 use crate::output;
 use crate::output::human::Human;
+use crate::output::stream;
 use crate::project::LoadOptions;
 use crate::rules;
 
@@ -820,152 +821,6 @@ fn probe_document<'a>(
     }
 }
 
-/// Findings rendered for `check_streaming`, in order.
-struct Chunk {
-    text: String,
-    /// JSON: the findings the text holds (elements of the `findings` array), and those with a fix.
-    findings: usize,
-    fixable: usize,
-}
-
-/// The findings of one project in `format`, a part at a time (`emit` writes or keeps each one).
-fn render_project(
-    format: CheckFormat,
-    human: &Human,
-    project: &Project,
-    findings: &[Finding],
-    emit: &mut dyn FnMut(Chunk),
-) {
-    const PART: usize = 4096;
-    if format == CheckFormat::Human {
-        render_human(human, project, findings, &mut |text| {
-            emit(Chunk {
-                text,
-                findings: 0,
-                fixable: 0,
-            })
-        });
-        return;
-    }
-    for part in findings.chunks(PART) {
-        let mut text = String::new();
-        match format {
-            CheckFormat::Concise => output::concise::render_findings(&mut text, project, part),
-            CheckFormat::Github => output::github::render_findings(&mut text, project, part),
-            CheckFormat::Json => output::check_json::elements(&mut text, project, part),
-            CheckFormat::Human | CheckFormat::Sarif | CheckFormat::Gitlab | CheckFormat::Junit => {
-                unreachable!("whole-document formats keep every project")
-            }
-        }
-        emit(Chunk {
-            text,
-            findings: part.len(),
-            fixable: part.iter().filter(|f| f.fix.is_some()).count(),
-        });
-    }
-}
-
-/// The human report of one project; a long one is rendered in parts side by side (miette takes
-/// most of the time of a large project), a few parts per thread at a time, each handed to
-/// `emit` in order (what waits to be written stays small).
-fn render_human(
-    human: &Human,
-    project: &Project,
-    findings: &[Finding],
-    emit: &mut dyn FnMut(String),
-) {
-    const PART: usize = 512;
-    const MAX_PART: usize = 2048;
-    if findings.len() <= PART {
-        let mut text = String::new();
-        human.render(&mut text, project, findings);
-        emit(text);
-        return;
-    }
-    let threads = rayon::current_num_threads();
-    let part = findings.len().div_ceil(4 * threads).clamp(PART, MAX_PART);
-    for wave in findings.chunks(part * 2 * threads) {
-        let parts: Vec<String> = wave
-            .par_chunks(part)
-            .map(|chunk| {
-                let mut text = String::new();
-                human.render(&mut text, project, chunk);
-                text
-            })
-            .collect();
-        for p in parts {
-            emit(p);
-        }
-    }
-}
-
-/// `check_streaming`'s standard output: the projects' text in order, then the closing lines.
-/// JSON is one document: its opening is written before the first finding, its end by
-/// `close_json`. A closed pipe (`stowage check | head`) is not an error worth reporting.
-struct Report {
-    out: std::io::BufWriter<std::io::Stdout>,
-    format: CheckFormat,
-    /// JSON: the findings written, and those with a fix.
-    findings: usize,
-    fixable: usize,
-}
-
-impl Report {
-    fn new(format: CheckFormat) -> Report {
-        Report {
-            out: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()),
-            format,
-            findings: 0,
-            fixable: 0,
-        }
-    }
-
-    fn write(&mut self, text: &str) {
-        let _ = self.out.write_all(text.as_bytes());
-    }
-
-    fn chunk(&mut self, chunk: &Chunk) {
-        if chunk.text.is_empty() {
-            return;
-        }
-        if self.format == CheckFormat::Json {
-            if self.findings == 0 {
-                self.write(output::check_json::OPEN);
-                self.write("\n");
-            } else {
-                self.write(",\n");
-            }
-        }
-        self.write(&chunk.text);
-        self.findings += chunk.findings;
-        self.fixable += chunk.fixable;
-    }
-
-    /// The rest of the JSON document (the opening too, when no finding was written), in `out`.
-    fn close_json(
-        &mut self,
-        out: &mut String,
-        errors: Vec<output::check_json::ErrorOut>,
-        files: usize,
-    ) {
-        if self.findings == 0 {
-            out.push_str(output::check_json::OPEN);
-        }
-        output::check_json::close(
-            out,
-            self.findings > 0,
-            errors,
-            files,
-            self.findings,
-            self.fixable,
-        );
-    }
-
-    fn flush(&mut self) {
-        let _ = self.out.flush();
-    }
-}
-
 /// One project as `check_streaming` leaves it.
 enum Streamed {
     LoadFailed(inventory::Failure),
@@ -977,7 +832,7 @@ enum Streamed {
 /// What `check_streaming` keeps of a checked project once the project itself is dropped.
 struct Checked {
     /// The rendered findings (none when they were written already).
-    chunks: Vec<Chunk>,
+    chunks: Vec<stream::Chunk>,
     tallies: Vec<output::summary::Tally>,
     /// Distinct files the project read.
     files: usize,
@@ -1007,13 +862,21 @@ fn check_streaming(args: CheckArgs, mut configs: Configs) -> i32 {
         ignore: args.ignore.clone(),
         ..RuleSettings::default()
     };
-    let format = args.format;
+    let format = match args.format {
+        CheckFormat::Human => stream::Format::Human(&human),
+        CheckFormat::Concise => stream::Format::Concise,
+        CheckFormat::Github => stream::Format::Github,
+        CheckFormat::Json => stream::Format::Json,
+        CheckFormat::Sarif | CheckFormat::Gitlab | CheckFormat::Junit => {
+            unreachable!("whole-document formats keep every project")
+        }
+    };
     progress.checking(planned.len());
     let configs = std::sync::Mutex::new(&mut configs);
     // One project is written as it is rendered, a part at a time: memory stays small however
     // many findings it has. Several are checked side by side, each one's text kept until the
     // projects before it are written.
-    let direct = (planned.len() <= 1).then(|| std::sync::Mutex::new(Report::new(format)));
+    let direct = (planned.len() <= 1).then(|| std::sync::Mutex::new(stream::Report::new(format)));
     // One pass over every project on every core; each one is dropped once rendered. Results
     // come back in project order.
     let check_one = |set: &crate::discover::ProjectFiles| {
@@ -1052,8 +915,8 @@ fn check_streaming(args: CheckArgs, mut configs: Configs) -> i32 {
                 let rendered =
                     catch_unwind(AssertUnwindSafe(|| {
                         crate::faults::panic_at(crate::faults::Stage::Render, &project);
-                        let mut kept: Vec<Chunk> = Vec::new();
-                        render_project(format, &human, &project, &findings, &mut |chunk| {
+                        let mut kept: Vec<stream::Chunk> = Vec::new();
+                        stream::render_project(format, &project, &findings, &mut |chunk| {
                             match &direct {
                                 Some(report) => report
                                     .lock()
@@ -1122,7 +985,7 @@ fn check_streaming(args: CheckArgs, mut configs: Configs) -> i32 {
         .collect();
     let mut report = match direct {
         Some(report) => report.into_inner().unwrap_or_else(|e| e.into_inner()),
-        None => Report::new(format),
+        None => stream::Report::new(format),
     };
     let mut text = String::new();
     let mut tallies = Vec::new();
@@ -1140,7 +1003,7 @@ fn check_streaming(args: CheckArgs, mut configs: Configs) -> i32 {
             Err(failure) => failures.push(failure),
         }
     }
-    match format {
+    match args.format {
         CheckFormat::Json => {
             let errors = failures
                 .iter()
