@@ -19,20 +19,7 @@ use stowage::syntax::{self, Kind, Style};
 
 mod common;
 use common::oracle;
-
-/// `cases` per property unless `PROPTEST_CASES` asks for more (a longer local run); failing
-/// inputs are printed, not saved next to the tests.
-fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(cases);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
+use common::props::config;
 
 // ---------------------------------------------------------------------------------------------
 // edit application

@@ -1,8 +1,8 @@
-//! Findings for people: source snippets with labels (miette), colours only on a terminal.
+//! Findings for people: source snippets with labels as miette draws them (drawn directly by
+//! `snippet` when it covers the report, by miette otherwise), colours only on a terminal.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use miette::{
@@ -13,13 +13,30 @@ use unicode_width::UnicodeWidthStr;
 
 use super::escape::{one_line, same_length, terminal};
 use super::position;
+use super::snippet::{self, Theme};
 use crate::finding::{Finding, Severity};
 use crate::model::Project;
 
 pub struct Human {
-    /// Renders without wrapping: [`wrap`] has wrapped the message and help already (miette's
-    /// own wrapping, Unicode line breaking, took a third of the rendering time).
+    /// Draws what `snippet::draw` does not. Renders without wrapping: [`wrap`] has wrapped the
+    /// message and help already (miette's own wrapping, Unicode line breaking, took a third of
+    /// the rendering time).
     handler: GraphicalReportHandler,
+    /// The same theme, for `snippet::draw`.
+    theme: &'static Theme,
+    renderer: Renderer,
+}
+
+/// Who draws a report (tests compare them).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Renderer {
+    /// `snippet::draw`, or miette for a report it does not cover (what [`Human::new`] does).
+    Direct,
+    /// Always miette.
+    Miette,
+    /// `snippet::draw` only: a report it does not cover is left out.
+    DirectOnly,
 }
 
 /// The report width (`with_width`); miette keeps lines two columns narrower.
@@ -36,57 +53,75 @@ fn wrap(text: &str, indent: usize) -> String {
     if text.len() <= room && !text.contains('\n') {
         return text.to_string();
     }
-    let mut out = String::with_capacity(text.len() + 8);
-    for (i, line) in text.split('\n').enumerate() {
-        if i > 0 {
+    let mut out = String::with_capacity(text.len());
+    let mut from = 0;
+    for end in memchr::memchr_iter(b'\n', text.as_bytes()).chain([text.len()]) {
+        if from > 0 {
             out.push('\n');
         }
-        let mut used = 0;
-        for (j, word) in words(line).enumerate() {
-            let width = if word.is_ascii() {
-                word.len()
-            } else {
-                word.width()
-            };
-            if j > 0 {
-                if used > 0 && used + 1 + width > room {
-                    out.push('\n');
-                    used = 0;
-                } else {
-                    out.push(' ');
-                    used += 1;
-                }
-            }
-            out.push_str(word);
-            used += width;
-        }
+        wrap_line(&mut out, &text[from..end], room);
+        from = end + 1;
     }
     out
 }
 
-/// The parts of `line` between spaces, a `code span` with spaces in it being one part.
-fn words(line: &str) -> impl Iterator<Item = &str> {
-    let mut rest = line;
-    std::iter::from_fn(move || {
-        if rest.is_empty() {
-            return None;
+/// `line` after `out`, each space that ends a word (one outside a `code span`) kept or made a
+/// line break so that the words on a line fit `room` columns (a line may hold one longer word);
+/// a space that ends the line is left out.
+fn wrap_line(out: &mut String, line: &str, room: usize) {
+    let start = out.len();
+    out.push_str(line);
+    let ascii = line.is_ascii();
+    let bytes = line.as_bytes();
+    let mut used = 0;
+    // Where the word being read starts (after a space unless 0), and where it ends.
+    let mut word = 0;
+    let mut end = 0;
+    let mut in_code = false;
+    loop {
+        while end < bytes.len() {
+            match bytes[end] {
+                b' ' if !in_code => break,
+                b'`' => in_code = !in_code,
+                _ => {}
+            }
+            end += 1;
         }
-        let mut in_code = false;
-        let end = rest
-            .char_indices()
-            .find(|&(_, c)| {
-                in_code ^= c == '`';
-                c == ' ' && !in_code
-            })
-            .map_or(rest.len(), |(at, _)| at);
-        let word = &rest[..end];
-        rest = rest.get(end + 1..).unwrap_or("");
-        Some(word)
-    })
+        let text = &line[word..end];
+        let width = if ascii || text.is_ascii() {
+            text.len()
+        } else {
+            text.width()
+        };
+        if word > 0 {
+            if used > 0 && used + 1 + width > room {
+                out.replace_range(start + word - 1..start + word, "\n");
+                used = 0;
+            } else {
+                used += 1;
+            }
+        }
+        used += width;
+        if end == bytes.len() {
+            break;
+        }
+        if end + 1 == bytes.len() {
+            out.pop(); // the space that ends the line
+            break;
+        }
+        end += 1;
+        word = end;
+    }
 }
 
 impl Human {
     pub fn new(colour: bool) -> Human {
+        Human::with_renderer(colour, Renderer::Direct)
+    }
+
+    /// Findings drawn by `renderer` (tests compare the renderers).
+    #[doc(hidden)]
+    pub fn with_renderer(colour: bool, renderer: Renderer) -> Human {
         let theme = if colour {
             GraphicalTheme::unicode()
         } else {
@@ -96,33 +131,29 @@ impl Human {
             .with_context_lines(1)
             .with_width(WIDTH)
             .with_wrap_lines(false);
-        Human { handler }
-    }
-
-    pub fn render(&self, out: &mut String, project: &Project, findings: &[Finding]) {
-        let mut sources: HashMap<usize, Windowed> = HashMap::new();
-        for f in findings {
-            let source = sources
-                .entry(f.loc.file)
-                .or_insert_with(|| {
-                    let source = &project.file(f.loc.file).source;
-                    // Control characters of the file must not reach the terminal; replacing
-                    // them byte for byte keeps every span and line start valid.
-                    let text = match same_length(&source.text) {
-                        Cow::Borrowed(_) => source.text.clone(),
-                        Cow::Owned(safe) => safe.into(),
-                    };
-                    Windowed {
-                        text,
-                        line_starts: source.line_starts(),
-                    }
-                })
-                .clone();
-            self.render_one(out, project, f, source);
+        Human {
+            handler,
+            theme: Theme::new(colour),
+            renderer,
         }
     }
 
-    fn render_one(&self, out: &mut String, project: &Project, f: &Finding, source: Windowed) {
+    pub fn render(&self, out: &mut String, project: &Project, findings: &[Finding]) {
+        // A report takes most of a kilobyte: room for them all at once.
+        out.reserve(findings.len() * 1024);
+        let mut escaped: HashMap<usize, Windowed> = HashMap::new();
+        for f in findings {
+            self.render_one(out, project, f, &mut escaped);
+        }
+    }
+
+    fn render_one(
+        &self,
+        out: &mut String,
+        project: &Project,
+        f: &Finding,
+        escaped: &mut HashMap<usize, Windowed>,
+    ) {
         let file = &project.file(f.loc.file).source;
         let primary = if f.services.len() > 1 {
             format!(
@@ -182,13 +213,102 @@ impl Human {
             severity,
             help: wrap(&help, HELP_INDENT),
             labels: if too_wide { Vec::new() } else { labels },
-            source: (!too_wide).then(|| NamedSource::new(one_line(&file.display), source)),
+            source: None,
         };
-        let p = position(project, f.loc);
-        let _ = writeln!(out, "{}:{}:{}", one_line(&p.path), p.line, p.column);
-        let _ = self.handler.render_report(out, &shown);
+        // The finding's position (`output::position`), the file named as in its snippet.
+        let name = one_line(&file.display);
+        let at = file.line_col(f.loc.start);
+        out.push_str(&name);
+        out.push(':');
+        snippet::push_number(out, at.line, 0);
+        out.push(':');
+        snippet::push_number(out, at.column, 0);
+        out.push('\n');
+        let line_starts = file.line_starts();
+        let source = (!too_wide).then(|| File {
+            name: &name,
+            text: &file.text,
+            line_starts: &line_starts,
+            id: f.loc.file,
+            escaped,
+        });
+        self.draw(out, shown, source);
         out.push('\n');
     }
+
+    /// `shown`, with its snippets from `file`, as `self.renderer` says.
+    fn draw(&self, out: &mut String, mut shown: Shown, file: Option<File>) {
+        if self.renderer != Renderer::Miette {
+            let report = snippet::Report {
+                severity: shown.severity,
+                code: shown.code,
+                message: &shown.message,
+                help: &shown.help,
+                source: file.as_ref().map(|f| snippet::Source {
+                    name: f.name,
+                    text: f.text,
+                    line_starts: f.line_starts,
+                }),
+                labels: &shown.labels,
+            };
+            if snippet::draw(out, &report, self.theme) || self.renderer == Renderer::DirectOnly {
+                return;
+            }
+        }
+        shown.source = file.map(|f| {
+            let escaped = f
+                .escaped
+                .entry(f.id)
+                .or_insert_with(|| Windowed::new(f.text, f.line_starts.clone()));
+            NamedSource::new(f.name, escaped.clone())
+        });
+        let _ = self.handler.render_report(out, &shown);
+    }
+
+    /// A report of `labels` in `text`, a file named `name`, drawn as [`Human::render`] draws a
+    /// finding's (with the message and help as given): tests compare the renderers on made-up
+    /// files.
+    #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn render_labels(
+        &self,
+        out: &mut String,
+        name: &str,
+        text: &str,
+        severity: miette::Severity,
+        message: &str,
+        help: &str,
+        labels: Vec<LabeledSpan>,
+    ) {
+        let shown = Shown {
+            message: message.to_owned(),
+            code: "rule",
+            severity,
+            help: help.to_owned(),
+            labels,
+            source: None,
+        };
+        let mut escaped = HashMap::new();
+        let file = File {
+            name,
+            text: &Arc::from(text),
+            line_starts: &crate::source::line_starts(text).into(),
+            id: 0,
+            escaped: &mut escaped,
+        };
+        self.draw(out, shown, Some(file));
+    }
+}
+
+/// The file a report's snippets come from.
+struct File<'a> {
+    name: &'a str,
+    text: &'a Arc<str>,
+    line_starts: &'a Arc<[usize]>,
+    id: usize,
+    /// The texts of the files as miette is given them ([`Windowed`]), by id, each made for the
+    /// first report miette draws from it.
+    escaped: &'a mut HashMap<usize, Windowed>,
 }
 
 /// One finding as miette renders it. Rendered directly rather than through a `Report`, whose
@@ -247,6 +367,18 @@ struct Windowed {
     line_starts: Arc<[usize]>,
 }
 
+impl Windowed {
+    /// `text`, whose lines start at `line_starts`: control characters of the file must not
+    /// reach the terminal; replacing them byte for byte keeps every span and line start valid.
+    fn new(text: &Arc<str>, line_starts: Arc<[usize]>) -> Windowed {
+        let text = match same_length(text) {
+            Cow::Borrowed(_) => text.clone(),
+            Cow::Owned(safe) => safe.into(),
+        };
+        Windowed { text, line_starts }
+    }
+}
+
 impl SourceCode for Windowed {
     fn read_span<'a>(
         &'a self,
@@ -276,6 +408,80 @@ impl SourceCode for Windowed {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// [`wrap`] as it was written first, a word at a time (the reference for the faster one).
+    fn reference_wrap(text: &str, indent: usize) -> String {
+        let room = (WIDTH - 2).saturating_sub(indent);
+        if text.len() <= room && !text.contains('\n') {
+            return text.to_string();
+        }
+        let mut out = String::with_capacity(text.len() + 8);
+        for (i, line) in text.split('\n').enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            let mut used = 0;
+            for (j, word) in reference_words(line).enumerate() {
+                let width = if word.is_ascii() {
+                    word.len()
+                } else {
+                    word.width()
+                };
+                if j > 0 {
+                    if used > 0 && used + 1 + width > room {
+                        out.push('\n');
+                        used = 0;
+                    } else {
+                        out.push(' ');
+                        used += 1;
+                    }
+                }
+                out.push_str(word);
+                used += width;
+            }
+        }
+        out
+    }
+
+    fn reference_words(line: &str) -> impl Iterator<Item = &str> {
+        let mut rest = line;
+        std::iter::from_fn(move || {
+            if rest.is_empty() {
+                return None;
+            }
+            let mut in_code = false;
+            let end = rest
+                .char_indices()
+                .find(|&(_, c)| {
+                    in_code ^= c == '`';
+                    c == ' ' && !in_code
+                })
+                .map_or(rest.len(), |(at, _)| at);
+            let word = &rest[..end];
+            rest = rest.get(end + 1..).unwrap_or("");
+            Some(word)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn wrap_is_the_reference_wrap(
+            parts in prop::collection::vec(
+                prop::sample::select(vec![
+                    "a", "word", "longer-word", "/a/very/long/path/that/does/not/fit/anywhere/at/all/x/y/z",
+                    " ", "  ", "`", "`code span`", "\n", "数据", "é", "\t",
+                ]),
+                0..60,
+            ),
+            indent in prop::sample::select(vec![MESSAGE_INDENT, HELP_INDENT, 90, 200]),
+        ) {
+            let text = parts.concat();
+            prop_assert_eq!(wrap(&text, indent), reference_wrap(&text, indent));
+        }
+    }
 
     #[test]
     fn short_text_is_left_alone() {

@@ -12,6 +12,7 @@ pub mod junit;
 pub mod mermaid;
 pub mod rules_doc;
 pub mod sarif;
+mod snippet;
 pub mod stream;
 pub mod summary;
 pub mod volumes_json;

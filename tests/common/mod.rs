@@ -1,8 +1,9 @@
 //! Helpers shared by the integration tests (`mod common;`): running the `stowage` binary
-//! ([`binary`]) and the reference Docker Compose CLI with its scrubbed environment ([`oracle`]).
+//! ([`binary`]), the reference Docker Compose CLI with its scrubbed environment ([`oracle`]) and
+//! the settings of the property tests ([`props`]).
 //!
 //! Every test binary that declares `mod common;` compiles all of it but uses only a part, hence
-//! `allow(dead_code)` on the two groups (and nowhere else).
+//! `allow(dead_code)` on the groups (and nowhere else).
 
 /// The `stowage` binary, run with an empty environment, and the files its tests set up
 /// (tests/cli.rs, tests/formats.rs, tests/fix_cli.rs).
@@ -202,5 +203,25 @@ pub mod oracle {
         }
         rows.extend(tmpfs);
         Some(rows)
+    }
+}
+
+/// Settings of the property tests (tests/fix_props.rs, tests/human_render.rs).
+#[allow(dead_code)]
+pub mod props {
+    use proptest::prelude::ProptestConfig;
+
+    /// `cases` per property unless `PROPTEST_CASES` asks for more (a longer local run); failing
+    /// inputs are printed, not saved next to the tests.
+    pub fn config(cases: u32) -> ProptestConfig {
+        let cases = std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(cases);
+        ProptestConfig {
+            cases,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
     }
 }
