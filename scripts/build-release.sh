@@ -1,24 +1,67 @@
 #!/usr/bin/env bash
 # Builds the stowage binary that is shipped and benchmarked, and prints its path.
 #
-# The release profile (LTO, one codegen unit). On Linux with glibc the executable is also linked
-# statically and not position-independent: a dynamically linked build spends 0.4 ms of every run
-# in the dynamic loader (mapping libc, libm and libgcc_s, relocating), a third of checking one
-# file (README, Performance). Only the final link changes, so `cargo rustc` passes the flags to
-# the binary alone (proc-macro dependencies cannot be built with `crt-static`). Where the static
-# link is not available (no libc.a), the plain release build is used and a note says so.
+# - The release profile (LTO, one codegen unit).
+# - Profile-guided: a first build, instrumented, checks the fixtures (every output format,
+#   `volumes`, `migrate`); the second build is optimised with that profile (9% fewer instructions
+#   on 200 corpus files, 0.1 ms less on one file: README, Performance). It needs the toolchain's
+#   `llvm-profdata` (`rustup component add llvm-tools`, tried when it is missing); without it, or
+#   with STOWAGE_PGO=0, one plain build is made.
+# - On Linux with glibc, linked statically and not position-independent: a dynamically linked
+#   build spends 0.4 ms of every run in the dynamic loader (mapping libc, libm and libgcc_s,
+#   relocating), a third of checking one file. Where the static link is not available (no
+#   libc.a), the dynamically linked build is used and a note says so.
+#
+# The flags go to the crates of the target only (`--target`): proc-macros and build scripts run
+# on the host and cannot be built with `crt-static`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-target=${CARGO_TARGET_DIR:-$PWD/target}
+note() { printf 'note: %s\n' "$*" >&2; }
+
+target_dir=${CARGO_TARGET_DIR:-$PWD/target}
+host=$(rustc -vV | sed -n 's/^host: //p')
+out="$target_dir/$host/release/stowage"
+
+static=()
 libc=$(ldd --version 2>&1 || true)
 if [ "$(uname -s)" = Linux ] && grep -qiE 'glibc|gnu libc' <<<"$libc"; then
-  if cargo rustc --release --quiet --bin stowage -- \
-    -C target-feature=+crt-static -C relocation-model=static >&2; then
-    echo "$target/release/stowage"
-    exit 0
-  fi
-  echo "note: static link failed (is libc.a installed?); using a dynamically linked build" >&2
+  static=(-C target-feature=+crt-static -C relocation-model=static)
 fi
-cargo build --release --quiet --bin stowage >&2
-echo "$target/release/stowage"
+
+# The profile of the instrumented build's runs over the fixtures, or nothing.
+profile=()
+if [ "${STOWAGE_PGO:-1}" != 0 ]; then
+  profdata="$(rustc --print sysroot)/lib/rustlib/$host/bin/llvm-profdata"
+  if [ ! -x "$profdata" ] && command -v rustup >/dev/null 2>&1; then
+    rustup component add llvm-tools >/dev/null 2>&1 || true
+  fi
+  if [ -x "$profdata" ]; then
+    data="$target_dir/pgo"
+    rm -rf "$data/raw" # the instrumented build itself is kept, as any build
+    CARGO_ENCODED_RUSTFLAGS="-Cprofile-generate=$data/raw" CARGO_TARGET_DIR="$data/build" \
+      cargo build --release --quiet --target "$host" --bin stowage >&2
+    trained="$data/build/$host/release/stowage"
+    for format in human concise json sarif; do
+      "$trained" check --exit-zero --format "$format" fixtures >/dev/null 2>&1 || true
+    done
+    "$trained" check fixtures/demo >/dev/null 2>&1 || true
+    "$trained" volumes fixtures >/dev/null 2>&1 || true
+    "$trained" migrate fixtures >/dev/null 2>&1 || true
+    "$profdata" merge -o "$data/merged.profdata" "$data/raw"
+    profile=(-C "profile-use=$data/merged.profdata")
+  else
+    note "no llvm-profdata (rustup component add llvm-tools): building without a profile"
+  fi
+fi
+
+build() { # rustc flags…
+  local IFS=$'\x1f' # CARGO_ENCODED_RUSTFLAGS: paths with spaces stay whole
+  CARGO_ENCODED_RUSTFLAGS="$*" cargo build --release --quiet --target "$host" --bin stowage >&2
+}
+if ! build "${profile[@]}" "${static[@]}"; then
+  [ ${#static[@]} -gt 0 ] || exit 1
+  note "static link failed (is libc.a installed?); using a dynamically linked build"
+  build "${profile[@]}"
+fi
+echo "$out"
