@@ -513,9 +513,9 @@ fn check(args: CheckArgs) -> i32 {
                 }
             }))
             .unwrap_or_else(|panic| {
-                Err(format!(
-                    "internal error while checking this project (please report it): {}",
-                    panic_text(panic.as_ref())
+                Err(crate::faults::internal_error(
+                    "checking this project",
+                    panic.as_ref(),
                 ))
             })
             .map(|(f, o)| (f, threshold, o));
@@ -669,10 +669,7 @@ fn check(args: CheckArgs) -> i32 {
             }
             Err(panic) => failures.push((
                 Some(main_file(project)),
-                format!(
-                    "internal error while rendering this project (please report it): {}",
-                    panic_text(panic.as_ref())
-                ),
+                crate::faults::internal_error("rendering this project", panic.as_ref()),
             )),
         }
     }
@@ -748,14 +745,14 @@ fn check(args: CheckArgs) -> i32 {
             CheckFormat::Sarif => {
                 output::sarif::write(&mut out, &results, &failures, &inventory.cwd)
             }
-            CheckFormat::Junit => output::junit::write_to(&mut out, &results, &failures),
+            CheckFormat::Junit => output::junit::write(&mut out, &results, &failures),
             _ => output::gitlab::write(&mut out, &results),
         }));
         if let Err(panic) = written {
             // What the probe did not catch: the document is cut short, and said so.
-            eprintln!(
-                "error: internal error while writing the report (please report it): {}",
-                panic_text(panic.as_ref())
+            eprint_failure(
+                None,
+                &crate::faults::internal_error("writing the report", panic.as_ref()),
             );
             failures.push((None, "internal error while writing the report".into()));
         }
@@ -800,10 +797,7 @@ fn probe_document<'a>(
             Ok(()) => results.extend(alone),
             Err(panic) => failures.push((
                 Some(main_file(project)),
-                format!(
-                    "internal error while rendering this project (please report it): {}",
-                    panic_text(panic.as_ref())
-                ),
+                crate::faults::internal_error("rendering this project", panic.as_ref()),
             )),
         }
     }
@@ -812,10 +806,7 @@ fn probe_document<'a>(
         for (project, _) in results.drain(..) {
             failures.push((
                 Some(main_file(project)),
-                format!(
-                    "internal error while rendering the report (please report it): {}",
-                    panic_text(panic.as_ref())
-                ),
+                crate::faults::internal_error("rendering the report", panic.as_ref()),
             ));
         }
     }
@@ -897,9 +888,9 @@ fn check_streaming(args: CheckArgs, mut configs: Configs) -> i32 {
             check::lint(&project, &analysis, &base, &config)
         }))
         .unwrap_or_else(|panic| {
-            Err(format!(
-                "internal error while checking this project (please report it): {}",
-                panic_text(panic.as_ref())
+            Err(crate::faults::internal_error(
+                "checking this project",
+                panic.as_ref(),
             ))
         });
         progress.inc();
@@ -942,10 +933,7 @@ fn check_streaming(args: CheckArgs, mut configs: Configs) -> i32 {
                     }),
                     Err(panic) => Err((
                         Some(main_file(&project)),
-                        format!(
-                            "internal error while rendering this project (please report it): {}",
-                            panic_text(panic.as_ref())
-                        ),
+                        crate::faults::internal_error("rendering this project", panic.as_ref()),
                     )),
                 }
             }
@@ -1061,15 +1049,6 @@ fn main_file(project: &Project) -> String {
         .main_files
         .first()
         .map(|&f| project.file(f).source.display.clone())
-        .unwrap_or_default()
-}
-
-/// What a panic said (its message, when it has one).
-fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
         .unwrap_or_default()
 }
 
@@ -1241,36 +1220,24 @@ fn render_inventory(
             }
             Err(panic) => inventory.failures.push(inventory::Failure {
                 path: Some(main_file(&loaded.0)),
-                message: format!(
-                    "internal error while rendering this project (please report it): {}",
-                    panic_text(panic.as_ref())
-                ),
+                message: crate::faults::internal_error("rendering this project", panic.as_ref()),
             }),
         }
     }
     attempt(inventory).unwrap_or_else(|panic| {
         // Only together do they fail: none of them can be shown.
-        let what = panic_text(panic.as_ref());
+        let message = crate::faults::internal_error("rendering the inventory", panic.as_ref());
         for (project, _) in std::mem::take(&mut inventory.projects) {
             inventory.failures.push(inventory::Failure {
                 path: Some(main_file(&project)),
-                message: format!(
-                    "internal error while rendering the inventory (please report it): {what}"
-                ),
+                message: message.clone(),
             });
         }
         inventory.options.clear();
         attempt(inventory).unwrap_or_else(|_| {
             // Not even the failures can be rendered: they go to stderr.
             for f in &inventory.failures {
-                eprintln!(
-                    "error: {}{}",
-                    f.path
-                        .as_deref()
-                        .map(|p| format!("{p}: "))
-                        .unwrap_or_default(),
-                    f.message
-                );
+                eprint_failure(f.path.as_deref(), &f.message);
             }
             String::new()
         })
@@ -1375,9 +1342,9 @@ fn migrate(args: MigrateArgs) -> i32 {
             }
             Err(panic) => {
                 failures.push(format!(
-                    "{}: internal error while migrating this project (please report it): {}",
+                    "{}: {}",
                     main_file(project),
-                    panic_text(panic.as_ref())
+                    crate::faults::internal_error("migrating this project", panic.as_ref())
                 ));
                 continue;
             }

@@ -4,7 +4,7 @@
 //! `STOWAGE_INJECT_PANIC=STAGE:NAME` makes a later stage panic for every project that read a
 //! file named `NAME`: `lint` (the rules), `render` (any output format of `check` or `volumes`)
 //! or `migrate`. Each must become an error that names the project, while the other projects
-//! are still reported.
+//! are still reported; [`internal_error`] is what such an error says.
 
 use std::sync::OnceLock;
 
@@ -60,4 +60,15 @@ pub fn panic_at(stage: Stage, project: &Project) {
             file.source.path.display()
         );
     }
+}
+
+/// The message of a panic caught while `doing` something (`loading this project`, …): an
+/// internal error to report, with the panic's own text.
+pub fn internal_error(doing: &str, panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or_default();
+    format!("internal error while {doing} (please report it): {text}")
 }

@@ -212,18 +212,9 @@ pub fn load(opts: &LoadOptions, kb: &KnowledgeBase) -> Result<Loaded, Failure> {
         let analysis = analysis::analyse(&project, kb);
         (project, analysis)
     }))
-    .map_err(|panic| {
-        let what = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-            .unwrap_or_default();
-        Failure {
-            path: opts.files.first().map(|f| shown_path(&opts.cwd, f)),
-            message: format!(
-                "internal error while loading this project (please report it): {what}"
-            ),
-        }
+    .map_err(|panic| Failure {
+        path: opts.files.first().map(|f| shown_path(&opts.cwd, f)),
+        message: crate::faults::internal_error("loading this project", panic.as_ref()),
     })
 }
 

@@ -67,19 +67,13 @@ fn issue<'a>(project: &Project, f: &'a Finding, fingerprint: String) -> Issue<'a
     }
 }
 
-pub fn render(results: &[(&Project, Vec<Finding>)]) -> String {
-    let mut out = Vec::new();
-    write(&mut out, results).expect("writing to memory does not fail");
-    String::from_utf8(out).expect("serde_json writes UTF-8")
-}
-
 /// Makes every issue [`write`] would write, and drops it (a bug shows here, before anything is
 /// written).
 pub fn probe(results: &[(&Project, Vec<Finding>)]) {
     PerFinding::new(results, issue).probe();
 }
 
-/// [`render`], written to `out` as it is made.
+/// The whole document, written to `out` as it is made.
 pub fn write(
     out: &mut dyn std::io::Write,
     results: &[(&Project, Vec<Finding>)],

@@ -72,16 +72,7 @@ fn failure(project: &Project, f: &Finding) -> (String, String) {
     (message, body)
 }
 
-pub fn render(
-    results: &[(&Project, Vec<Finding>)],
-    failures: &[(Option<String>, String)],
-) -> String {
-    let mut out = Vec::new();
-    write_to(&mut out, results, failures).expect("writing to memory does not fail");
-    String::from_utf8(out).expect("the report is UTF-8")
-}
-
-/// Makes every `<failure>` [`write_to`] would write, and drops it (a bug shows here, before
+/// Makes every `<failure>` [`write`] would write, and drops it (a bug shows here, before
 /// anything is written).
 pub fn probe(results: &[(&Project, Vec<Finding>)]) {
     for (project, findings) in results {
@@ -91,8 +82,8 @@ pub fn probe(results: &[(&Project, Vec<Finding>)]) {
     }
 }
 
-/// [`render`], written to `out` a test case at a time.
-pub fn write_to(
+/// The whole report, written to `out` a test case at a time.
+pub fn write(
     out: &mut dyn std::io::Write,
     results: &[(&Project, Vec<Finding>)],
     failures: &[(Option<String>, String)],

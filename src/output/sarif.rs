@@ -511,25 +511,14 @@ fn capitalised(s: &str) -> String {
     }
 }
 
-/// The whole SARIF log. `cwd` becomes `%SRCROOT%`; `failures` (paths stowage could not check)
-/// become tool execution notifications.
-pub fn render(
-    results: &[(&Project, Vec<Finding>)],
-    failures: &[(Option<String>, String)],
-    cwd: &std::path::Path,
-) -> String {
-    let mut out = Vec::new();
-    write(&mut out, results, failures, cwd).expect("writing to memory does not fail");
-    String::from_utf8(out).expect("serde_json writes UTF-8")
-}
-
 /// Makes every result [`write`] would write, and drops it (a bug shows here, before anything is
 /// written).
 pub fn probe(results: &[(&Project, Vec<Finding>)]) {
     PerFinding::new(results, result_out).probe();
 }
 
-/// [`render`], written to `out` as it is made.
+/// The whole SARIF log, written to `out` as it is made. `cwd` becomes `%SRCROOT%`; `failures`
+/// (paths stowage could not check) become tool execution notifications.
 pub fn write(
     out: &mut dyn std::io::Write,
     results: &[(&Project, Vec<Finding>)],

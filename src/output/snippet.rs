@@ -30,8 +30,6 @@
 //! - a column is a character's `unicode-width` width, a tab reaches the next multiple of 4 and is
 //!   drawn as spaces.
 
-use std::borrow::Cow;
-
 use miette::{LabeledSpan, Severity};
 use unicode_width::UnicodeWidthChar;
 
@@ -387,14 +385,7 @@ fn snippet(
     for k in context.line..=last {
         let line_start = source.line_starts[k];
         // Escaping the line alone escapes it as in the whole text: its `\r` is not before a `\n`.
-        let text = &source.text[line_start..source.text_end(k)];
-        let text = match text
-            .bytes()
-            .all(|b| (b' '..=b'~').contains(&b) || b == b'\t')
-        {
-            true => Cow::Borrowed(text),
-            false => same_length(text),
-        };
+        let text = same_length(&source.text[line_start..source.text_end(k)]);
         out.push(' ');
         theme.linum.open(out);
         push_number(out, k + 1, width);
