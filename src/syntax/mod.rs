@@ -1,5 +1,8 @@
 //! The YAML layer: the only code that knows the YAML parser. Turns text into a located tree
 //! (byte spans for every node, anchors, tags, comments, documents) without expanding aliases.
+//! Most compose files take the fast path (`fast`); the full parser reads the rest.
+
+mod fast;
 
 use std::ops::Range;
 
@@ -35,14 +38,14 @@ struct Index {
     tagged_or_block: Vec<NodeId>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Document {
     pub root: Option<NodeId>,
     /// From the document's first byte (or `---`) to the end of its last node.
     pub span: Range<usize>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Node {
     pub kind: Kind,
     /// Byte range of the content (quotes included for quoted scalars; tag and anchor excluded).
@@ -68,7 +71,7 @@ pub enum Style {
     Folded,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
     Scalar {
         value: String,
@@ -211,6 +214,12 @@ pub const TOO_MANY_NODES: &str = "the file is too large to check";
 
 /// [`parse`] that stops with an error once the tree would hold more than `max_nodes` nodes.
 pub fn parse_within(text: &str, max_nodes: usize) -> Tree {
+    fast::parse(text, max_nodes).unwrap_or_else(|| parse_events(text, max_nodes))
+}
+
+/// The full parser's tree: every file the fast path gives up on, and the reference it is
+/// tested against.
+fn parse_events(text: &str, max_nodes: usize) -> Tree {
     let options = granit_parser::options! {
         emit_anchor_events: true,
         emit_comments: text.contains(COMMENTS_READ),
