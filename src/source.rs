@@ -99,10 +99,35 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, ReadError> {
     if meta.len() > MAX_FILE_BYTES {
         return Err(ReadError::TooLarge { size: meta.len() });
     }
-    let file = std::fs::File::open(path)?;
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    // The file may grow between the size check and the read.
-    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    let mut file = std::fs::File::open(path)?;
+    // Room for one byte more than the size: a read that stops at the size has reached the end,
+    // with no further call to find it (a tenth of the system calls of checking many files). A
+    // file that grew since its size was read is read on to its end.
+    let size = usize::try_from(meta.len()).unwrap_or(0);
+    let mut bytes = vec![0; size + 1];
+    let mut filled = 0;
+    loop {
+        match file.read(&mut bytes[filled..]) {
+            Ok(0) => {
+                bytes.truncate(filled);
+                break;
+            }
+            Ok(n) => {
+                filled += n;
+                if filled == bytes.len() {
+                    file.take(MAX_FILE_BYTES + 1 - filled as u64)
+                        .read_to_end(&mut bytes)?;
+                    break;
+                }
+                if filled == size {
+                    bytes.truncate(filled);
+                    break;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(ReadError::TooLarge {
             size: bytes.len() as u64,
@@ -308,5 +333,10 @@ mod tests {
         let f = dir.path().join("c.yaml");
         std::fs::write(&f, "a: 1\n").unwrap();
         assert_eq!(read_file(&f).unwrap(), b"a: 1\n");
+        std::fs::write(&f, "").unwrap();
+        assert_eq!(read_file(&f).unwrap(), b"");
+        // A size of 0 that is not the whole file (as in /proc) is read to its end.
+        #[cfg(target_os = "linux")]
+        assert!(read_file(Path::new("/proc/self/status")).unwrap().len() > 100);
     }
 }
