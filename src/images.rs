@@ -51,7 +51,7 @@ pub struct ImageRef {
 impl ImageRef {
     /// The normalised repository, e.g. `docker.io/library/postgres`.
     pub fn repository(&self) -> String {
-        format!("{}/{}", self.domain, self.path)
+        [self.domain.as_str(), "/", &self.path].concat()
     }
 
     /// The tag that is pulled: the written tag, or `latest` when there is neither a tag nor a
@@ -142,9 +142,9 @@ fn split_domain(name: &str) -> (String, String) {
                 || first == "localhost"
                 || first.chars().any(|c| c.is_ascii_uppercase()) =>
         {
-            (first, rest.to_string())
+            (first, rest)
         }
-        _ => (DEFAULT_DOMAIN, name.to_string()),
+        _ => (DEFAULT_DOMAIN, name),
     };
     let domain = if domain == LEGACY_DEFAULT_DOMAIN {
         DEFAULT_DOMAIN
@@ -152,11 +152,11 @@ fn split_domain(name: &str) -> (String, String) {
         domain
     };
     let path = if domain == DEFAULT_DOMAIN && !path.contains('/') {
-        format!("{OFFICIAL_PREFIX}{path}")
+        [OFFICIAL_PREFIX, path].concat()
     } else {
-        path
+        path.to_owned()
     };
-    (domain.to_string(), path)
+    (domain.to_owned(), path)
 }
 
 fn is_lower_hex(s: &str) -> bool {

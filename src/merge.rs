@@ -198,7 +198,7 @@ impl Special {
 }
 
 /// `KEY=VALUE` lists and mappings as one mapping (value `Null` for a bare `KEY`).
-pub fn key_value_map(value: &Value) -> Map {
+fn key_value_map(value: &Value) -> Map {
     let mut map = Map::default();
     match &value.kind {
         ValueKind::Map(m) => {

@@ -98,12 +98,15 @@ pub struct Service {
     pub image: Option<Located<String>>,
     pub build: Option<Build>,
     /// The final environment (`KEY` without value maps to the process env value, or None).
-    pub environment: IndexMap<String, Option<String>>,
+    pub environment: Environment,
     pub mounts: Vec<Mount>,
     pub volumes_from: Vec<Located<String>>,
     pub profiles: Vec<String>,
     pub command: Option<String>,
 }
+
+/// Variable name → value, in the order written.
+pub type Environment = IndexMap<String, Option<String>, foldhash::fast::RandomState>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Located<T> {

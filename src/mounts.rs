@@ -239,28 +239,44 @@ pub fn is_file_path(s: &str) -> bool {
 
 /// Go's `path.Clean`: lexical, `/` separators only (backslashes are ordinary characters).
 pub fn clean_path(p: &str) -> String {
+    // Built in place, as Go does: no list of parts, one allocation.
     let rooted = p.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for part in p.split('/') {
+    let mut out = String::with_capacity(p.len().max(1));
+    if rooted {
+        out.push('/');
+    }
+    let root = out.len();
+    // Where the leading `..`s of a relative path end: `..` cannot remove them.
+    let mut kept = root;
+    // The parts between slashes (`split('/')` searched for each slash anew: slower on paths).
+    let slashes = p.bytes().enumerate().filter(|&(_, b)| b == b'/');
+    let mut start = 0;
+    for end in slashes.map(|(i, _)| i).chain([p.len()]) {
+        let part = &p[start..end];
+        start = end + 1;
         match part {
             "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|last| *last != "..") {
-                    parts.pop();
-                } else if !rooted {
-                    // A relative path keeps leading `..`; a rooted one cannot go above `/`.
-                    parts.push("..");
+            ".." if out.len() > kept => {
+                let cut = out[kept..].rfind('/').map_or(kept, |slash| kept + slash);
+                out.truncate(cut);
+            }
+            // A rooted path cannot go above `/`; a relative one keeps leading `..`.
+            ".." if rooted => {}
+            _ => {
+                if out.len() > root {
+                    out.push('/');
+                }
+                out.push_str(part);
+                if part == ".." {
+                    kept = out.len();
                 }
             }
-            _ => parts.push(part),
         }
     }
-    let joined = parts.join("/");
-    match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".to_owned(),
-        (false, false) => joined,
+    if out.is_empty() {
+        out.push('.');
     }
+    out
 }
 
 /// Go's `filepath.Join` on Unix: empty elements are skipped, the rest joined and cleaned.

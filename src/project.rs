@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use foldhash::{HashMap, HashSet, HashSetExt};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use indexmap::IndexMap;
 
 use crate::env::ProjectEnv;
@@ -153,8 +153,9 @@ impl<'a> Loader<'a> {
     fn display(&self, path: &Path) -> String {
         match path.strip_prefix(&self.opts.cwd) {
             Ok(p) if p.as_os_str().is_empty() => ".".into(),
-            Ok(p) => p.display().to_string(),
-            Err(_) => path.display().to_string(),
+            // What `display()` shows, without the formatting machinery (once per file read).
+            Ok(p) => p.to_string_lossy().into_owned(),
+            Err(_) => path.to_string_lossy().into_owned(),
         }
     }
 
@@ -531,9 +532,9 @@ impl<'a> Loader<'a> {
         let mut path = Vec::new();
         let mut produced = self.interpolated_bytes;
         let mut exhausted = false;
-        let _ = cfg.for_each_scalar_mut::<()>(&mut path, &mut |path, text, loc| {
+        cfg.for_each_scalar_mut(&mut path, &mut |path, text, loc| {
             if exhausted || !interpolate::has_variables(text) {
-                return Ok(());
+                return;
             }
             match interpolate::interpolate(text, env) {
                 Ok(done) => {
@@ -550,7 +551,7 @@ impl<'a> Loader<'a> {
                                 MAX_INTERPOLATED_BYTES >> 20
                             ),
                         ));
-                        return Ok(());
+                        return;
                     }
                     unset.extend(done.unset.into_iter().map(|v| (v, loc)));
                     *text = done.value;
@@ -572,7 +573,6 @@ impl<'a> Loader<'a> {
                     errors.push(problem(Some(loc), ProblemKind::Interpolation, message));
                 }
             }
-            Ok(())
         });
         self.interpolated_bytes = produced;
         for (name, loc) in unset {
@@ -1142,7 +1142,9 @@ impl<'a> Loader<'a> {
                 match &e.value.kind {
                     ValueKind::Map(m) => {
                         for (key, field) in m {
-                            if !key.starts_with("x-") && !SERVICE_KEYS.contains(&key.as_str()) {
+                            if !key.starts_with("x-")
+                                && SERVICE_KEYS.binary_search(&key.as_str()).is_err()
+                            {
                                 self.errors.push(problem(
                                     Some(field.key_loc),
                                     ProblemKind::Invalid,
@@ -1385,7 +1387,13 @@ impl<'a> Loader<'a> {
         for spans in self.unset_index.values_mut() {
             spans.sort_unstable();
         }
-        let mut out = Vec::new();
+        // The directory each file's relative bind sources resolve against, as text.
+        let base_dirs: Vec<String> = self
+            .base_dirs
+            .iter()
+            .map(|d| d.to_string_lossy().into_owned())
+            .collect();
+        let mut out = Vec::with_capacity(services.len());
         for (name, entry) in services {
             let v = &entry.value;
             let profiles: Vec<String> = v
@@ -1412,8 +1420,10 @@ impl<'a> Loader<'a> {
             if let Some(vols) = v.get("volumes") {
                 match &vols.kind {
                     ValueKind::Seq(items) => {
+                        mounts.reserve(items.len());
                         for (i, item) in items.iter().enumerate() {
-                            if let Some(m) = self.lower_mount(name, i, item) {
+                            let base_dir = base_dirs.get(item.loc.file).map_or("", String::as_str);
+                            if let Some(m) = self.lower_mount(name, i, item, base_dir) {
                                 mounts.push(m);
                             }
                         }
@@ -1428,12 +1438,12 @@ impl<'a> Loader<'a> {
                     )),
                 }
             }
-            let volume_targets: HashSet<String> = mounts
-                .iter()
-                .filter(|m| m.syntax != MountSyntax::TmpfsKey)
-                .map(|m| m.target.clone())
-                .collect();
             if let Some(tmpfs) = v.get("tmpfs") {
+                let volume_targets: HashSet<String> = mounts
+                    .iter()
+                    .filter(|m| m.syntax != MountSyntax::TmpfsKey)
+                    .map(|m| m.target.clone())
+                    .collect();
                 let items: Vec<&Value> = match &tmpfs.kind {
                     ValueKind::Seq(items) => items.iter().collect(),
                     ValueKind::Scalar { .. } => vec![tmpfs],
@@ -1470,7 +1480,7 @@ impl<'a> Loader<'a> {
             }
             // Targets are unique after compose cleans them; entries that only differ before
             // cleaning (`/data/` and `/data`) were not merged and now collide.
-            let mut first_at: HashMap<&str, usize> = HashMap::default();
+            let mut first_at: HashMap<&str, usize> = HashMap::with_capacity(mounts.len());
             for (i, m) in mounts.iter().enumerate() {
                 if m.syntax == MountSyntax::TmpfsKey {
                     continue;
@@ -1559,12 +1569,14 @@ impl<'a> Loader<'a> {
         })
     }
 
-    fn lower_mount(&mut self, service: &str, index: usize, item: &Value) -> Option<Mount> {
-        let base_dir = self
-            .base_dirs
-            .get(item.loc.file)
-            .map(|d| d.to_string_lossy().into_owned())
-            .unwrap_or_default();
+    /// `base_dir`: the directory of the file `item` was written in, as text.
+    fn lower_mount(
+        &mut self,
+        service: &str,
+        index: usize,
+        item: &Value,
+        base_dir: &str,
+    ) -> Option<Mount> {
         let unresolved = self.unset_at(item);
         match &item.kind {
             ValueKind::Scalar { text, .. } => {
@@ -1585,7 +1597,7 @@ impl<'a> Loader<'a> {
                         parsed
                             .source
                             .as_deref()
-                            .map(|s| mounts::resolve_bind_source(s, &base_dir, &self.home)),
+                            .map(|s| mounts::resolve_bind_source(s, base_dir, &self.home)),
                         None,
                     ),
                     MountKind::Named => {
@@ -1692,7 +1704,7 @@ impl<'a> Loader<'a> {
                     MountKind::Bind => match &source {
                         Some(s) => (
                             MountKind::Bind,
-                            Some(mounts::resolve_bind_source(s, &base_dir, &self.home)),
+                            Some(mounts::resolve_bind_source(s, base_dir, &self.home)),
                             None,
                         ),
                         // `config` accepts it; the engine refuses to create the container.
@@ -1798,7 +1810,7 @@ impl<'a> Loader<'a> {
                 }
             }
             for (dep, loc, required) in dependencies(v) {
-                if required && !services.contains_key(&dep) {
+                if required && !services.contains_key(dep) {
                     self.errors.push(problem(Some(loc), ProblemKind::Reference, format!("service \"{name}\" depends on undefined service \"{dep}\": invalid compose project")));
                 }
             }
@@ -1845,41 +1857,40 @@ impl<'a> Loader<'a> {
     }
 
     fn check_dependency_cycles(&mut self, services: &Map, enabled: &HashSet<&str>) {
-        let deps = |name: &str| -> Vec<String> {
+        let deps = |name: &str| {
             services
                 .get(name)
                 .map(|e| {
                     dependencies(&e.value)
                         .into_iter()
                         .map(|(d, _, _)| d)
-                        .collect()
+                        .collect::<Vec<_>>()
                 })
                 .unwrap_or_default()
         };
         // Iterative depth-first search with colours, so long chains cannot overflow the stack.
-        let mut state: IndexMap<String, u8> = IndexMap::default();
+        let mut state: HashMap<&str, u8> = HashMap::default();
         for start in services.keys().filter(|k| enabled.contains(k.as_str())) {
-            if state.get(start).copied().unwrap_or(0) != 0 {
+            if state.get(start.as_str()).copied().unwrap_or(0) != 0 {
                 continue;
             }
-            let mut stack: Vec<(String, Vec<String>)> = vec![(start.clone(), deps(start))];
-            state.insert(start.clone(), 1);
+            let mut stack = vec![(start.as_str(), deps(start))];
+            state.insert(start, 1);
             while let Some((node, pending)) = stack.last_mut() {
                 match pending.pop() {
-                    Some(next) => match state.get(&next).copied().unwrap_or(0) {
-                        0 if services.contains_key(&next) => {
-                            state.insert(next.clone(), 1);
-                            let d = deps(&next);
-                            stack.push((next, d));
+                    Some(next) => match state.get(next).copied().unwrap_or(0) {
+                        0 if services.contains_key(next) => {
+                            state.insert(next, 1);
+                            stack.push((next, deps(next)));
                         }
                         1 => {
-                            let mut cycle: Vec<String> = stack
+                            let mut cycle: Vec<&str> = stack
                                 .iter()
-                                .map(|(n, _)| n.clone())
+                                .map(|&(n, _)| n)
                                 .skip_while(|n| *n != next)
                                 .collect();
-                            cycle.push(next.clone());
-                            let loc = services.get(&next).map(|e| e.key_loc);
+                            cycle.push(next);
+                            let loc = services.get(next).map(|e| e.key_loc);
                             self.errors.push(problem(
                                 loc,
                                 ProblemKind::Reference,
@@ -1890,7 +1901,7 @@ impl<'a> Loader<'a> {
                         _ => {}
                     },
                     None => {
-                        state.insert(node.clone(), 2);
+                        state.insert(node, 2);
                         stack.pop();
                     }
                 }
@@ -1901,17 +1912,17 @@ impl<'a> Loader<'a> {
 
 /// The services a service needs (compose adds implicit `depends_on` for all but the first):
 /// `depends_on` (with `required`), `links`, `volumes_from`, and `service:` network/ipc/pid modes.
-fn dependencies(v: &Value) -> Vec<(String, Loc, bool)> {
+fn dependencies(v: &Value) -> Vec<(&str, Loc, bool)> {
     let mut out = Vec::new();
     match v.get("depends_on").map(|d| &d.kind) {
         Some(ValueKind::Seq(items)) => out.extend(
             items
                 .iter()
-                .filter_map(|i| Some((i.as_str()?.to_owned(), i.loc, true))),
+                .filter_map(|i| Some((i.as_str()?, i.loc, true))),
         ),
         Some(ValueKind::Map(m)) => out.extend(m.iter().map(|(k, e)| {
             (
-                k.clone(),
+                k.as_str(),
                 e.key_loc,
                 e.value.get("required").and_then(Value::as_bool) != Some(false),
             )
@@ -1920,11 +1931,7 @@ fn dependencies(v: &Value) -> Vec<(String, Loc, bool)> {
     }
     for link in v.get("links").and_then(Value::as_seq).unwrap_or_default() {
         if let Some(text) = link.as_str() {
-            out.push((
-                text.split(':').next().unwrap_or(text).to_owned(),
-                link.loc,
-                true,
-            ));
+            out.push((text.split(':').next().unwrap_or(text), link.loc, true));
         }
     }
     for from in v
@@ -1933,18 +1940,14 @@ fn dependencies(v: &Value) -> Vec<(String, Loc, bool)> {
         .unwrap_or_default()
     {
         if let Some(text) = from.as_str().filter(|t| !t.starts_with("container:")) {
-            out.push((
-                text.split(':').next().unwrap_or(text).to_owned(),
-                from.loc,
-                true,
-            ));
+            out.push((text.split(':').next().unwrap_or(text), from.loc, true));
         }
     }
     for key in ["network_mode", "ipc", "pid"] {
         if let Some(mode) = v.get(key)
             && let Some(service) = mode.as_str().and_then(|m| m.strip_prefix("service:"))
         {
-            out.push((service.to_owned(), mode.loc, true));
+            out.push((service, mode.loc, true));
         }
     }
     out
@@ -2063,25 +2066,32 @@ fn same_content(a: &Value, b: &Value) -> bool {
 
 /// The environment a service ends up with (mapping or `KEY=VALUE` list; a bare `KEY` takes the
 /// value of the variable from the project environment).
-fn lower_environment(
-    env_value: Option<&Value>,
-    env: &ProjectEnv,
-) -> IndexMap<String, Option<String>> {
+fn lower_environment(env_value: Option<&Value>, env: &ProjectEnv) -> Environment {
     use crate::interpolate::Vars;
-    let Some(v) = env_value else {
-        return IndexMap::default();
-    };
-    merge::key_value_map(v)
-        .into_iter()
-        .map(|(k, e)| {
-            let value = match &e.value.kind {
-                ValueKind::Null => env.get(&k).map(str::to_owned),
-                ValueKind::Scalar { text, .. } => Some(text.clone()),
-                _ => None,
-            };
-            (k, value)
-        })
-        .collect()
+    let lookup = |name: &str| env.get(name).map(str::to_owned);
+    // Read as `merge::key_value_map` reads it (a later `KEY` wins), without building that map.
+    match env_value.map(|v| &v.kind) {
+        Some(ValueKind::Map(m)) => m
+            .iter()
+            .map(|(k, e)| {
+                let value = match &e.value.kind {
+                    ValueKind::Null => lookup(k),
+                    ValueKind::Scalar { text, .. } => Some(text.clone()),
+                    _ => None,
+                };
+                (k.clone(), value)
+            })
+            .collect(),
+        Some(ValueKind::Seq(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|text| match text.split_once('=') {
+                Some((k, v)) => (k.to_owned(), Some(v.to_owned())),
+                None => (text.to_owned(), lookup(text)),
+            })
+            .collect(),
+        _ => Environment::default(),
+    }
 }
 
 /// The path standard input stands for (`--stdin-filename`, relative to the working directory).
@@ -2104,7 +2114,8 @@ pub fn normalize_project_name(s: &str) -> String {
     kept.trim_start_matches(['_', '-']).to_owned()
 }
 
-/// Service keys of the compose specification (schema `#/definitions/service`).
+/// Service keys of the compose specification (schema `#/definitions/service`), sorted: looked up
+/// by binary search for every key of every service.
 pub const SERVICE_KEYS: &[&str] = &[
     "annotations",
     "attach",
@@ -2212,3 +2223,13 @@ const LONG_VOLUME_KEYS: &[&str] = &[
     "tmpfs",
     "image",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_keys_are_sorted() {
+        assert!(SERVICE_KEYS.windows(2).all(|w| w[0] < w[1]));
+    }
+}

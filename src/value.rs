@@ -61,9 +61,6 @@ pub enum ValueKind {
 /// Keys in the order written. Hashed with foldhash: SipHash was a tenth of loading a project.
 pub type Map = IndexMap<String, Entry, foldhash::fast::RandomState>;
 
-/// A visitor over scalars: dotted path, the text (to rewrite in place), where it was written.
-pub type ScalarVisitor<'a, E> = dyn FnMut(&[&str], &mut String, Loc) -> Result<(), E> + 'a;
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub key_loc: Loc,
@@ -480,34 +477,31 @@ impl Value {
         }
     }
 
-    /// Calls `f` on every scalar, depth first, with its dotted path (keys, `[]` for items).
-    pub fn for_each_scalar_mut<'a, E>(
+    /// Calls `f` on every scalar, depth first, with its dotted path (keys, `[]` for items), the
+    /// text (to rewrite in place) and where it was written.
+    pub fn for_each_scalar_mut<'a>(
         &'a mut self,
         path: &mut Vec<&'a str>,
-        f: &mut ScalarVisitor<'_, E>,
-    ) -> Result<(), E> {
+        f: &mut impl FnMut(&[&str], &mut String, Loc),
+    ) {
         let loc = self.loc;
         match &mut self.kind {
             ValueKind::Scalar { text, .. } => f(path, text, loc),
             ValueKind::Seq(items) => {
                 for item in items {
                     path.push("[]");
-                    let r = item.for_each_scalar_mut(path, f);
+                    item.for_each_scalar_mut(path, f);
                     path.pop();
-                    r?;
                 }
-                Ok(())
             }
             ValueKind::Map(map) => {
                 for (k, e) in map.iter_mut() {
                     path.push(k);
-                    let r = e.value.for_each_scalar_mut(path, f);
+                    e.value.for_each_scalar_mut(path, f);
                     path.pop();
-                    r?;
                 }
-                Ok(())
             }
-            ValueKind::Null => Ok(()),
+            ValueKind::Null => {}
         }
     }
 }

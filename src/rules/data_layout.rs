@@ -242,14 +242,13 @@ pub(super) fn subject(ctx: &Context, service: &Service, analysis: &ServiceAnalys
         (VolumeSource::Dockerfile(_), _, None) => "the built image".to_owned(),
         (_, Some(image), _) => {
             // An untagged reference pulls `latest`: say so when the tag decides the layout.
-            let untagged = parse_image_ref(&image.value)
-                .is_some_and(|r| r.tag.is_none() && r.digest.is_none());
-            let untagged = untagged
-                && analysis
-                    .facts
-                    .as_ref()
-                    .and_then(|f| ctx.kb.get(&f.key))
-                    .is_some_and(|e| !e.variants.is_empty());
+            let untagged = analysis
+                .facts
+                .as_ref()
+                .and_then(|f| ctx.kb.get(&f.key))
+                .is_some_and(|e| !e.variants.is_empty())
+                && parse_image_ref(&image.value)
+                    .is_some_and(|r| r.tag.is_none() && r.digest.is_none());
             if untagged {
                 format!("`{}` (`latest`)", image.value)
             } else {

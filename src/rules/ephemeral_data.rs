@@ -46,13 +46,27 @@ impl Rule for EphemeralData {
             let Some(layout) = Layout::of(ctx, analysis) else {
                 continue;
             };
-            let subject = subject(ctx, service, analysis);
             let lost: Vec<&str> = layout
                 .paths
                 .iter()
                 .filter(|d| matches!(d.verdict, Verdict::NotPersisted))
                 .map(|d| d.path.as_str())
                 .collect();
+            // One finding per tmpfs entry, naming every data path it holds.
+            let mut tmpfs: Vec<(&Mount, Vec<&str>)> = Vec::new();
+            for data in &layout.paths {
+                let Verdict::Tmpfs(mount) = data.verdict else {
+                    continue;
+                };
+                match tmpfs.iter_mut().find(|(m, _)| std::ptr::eq(*m, mount)) {
+                    Some((_, paths)) => paths.push(&data.path),
+                    None => tmpfs.push((mount, vec![&data.path])),
+                }
+            }
+            if lost.is_empty() && tmpfs.is_empty() {
+                continue;
+            }
+            let subject = subject(ctx, service, analysis);
             if let (false, Some(loc)) = (lost.is_empty(), image_loc(service, analysis)) {
                 let (are, it) = if lost.len() == 1 {
                     ("is", "it is")
@@ -75,17 +89,6 @@ impl Rule for EphemeralData {
                 );
             }
 
-            // One finding per tmpfs entry, naming every data path it holds.
-            let mut tmpfs: Vec<(&Mount, Vec<&str>)> = Vec::new();
-            for data in &layout.paths {
-                let Verdict::Tmpfs(mount) = data.verdict else {
-                    continue;
-                };
-                match tmpfs.iter_mut().find(|(m, _)| std::ptr::eq(*m, mount)) {
-                    Some((_, paths)) => paths.push(&data.path),
-                    None => tmpfs.push((mount, vec![&data.path])),
-                }
-            }
             for (mount, paths) in tmpfs {
                 let Some(loc) = mount.loc else {
                     continue;

@@ -551,10 +551,16 @@ fn lower_first(s: &str) -> String {
 /// keys), the closest first.
 fn suggest_service_key(key: &str) -> Option<&'static str> {
     let normalised = key.replace('-', "_").to_lowercase();
+    let chars = normalised.chars().count();
     SERVICE_KEYS
         .iter()
         .copied()
-        .filter(|k| *k == normalised || edit_distance(k, &normalised) <= 2.min(k.len() / 3 + 1))
+        .filter(|k| {
+            let most = 2.min(k.len() / 3 + 1);
+            // Keys are ASCII; the distance is at least the difference in length.
+            *k == normalised
+                || (k.len().abs_diff(chars) <= most && edit_distance(k, &normalised) <= most)
+        })
         .min_by_key(|k| edit_distance(k, &normalised))
 }
 

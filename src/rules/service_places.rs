@@ -4,7 +4,7 @@
 //! merging service's.
 
 use crate::syntax::{Kind, NodeId, Tree};
-use crate::value::Loc;
+use crate::value::{FileId, Loc};
 
 /// Merge chains are short; the bound only guards against pathological documents.
 const MAX_MERGE_DEPTH: usize = 16;
@@ -24,49 +24,77 @@ pub(super) struct Holder<'t> {
 /// For every service of every document of the file (`tree`, holding `loc`), in order: the keys
 /// of `keys` whose value (followed through aliases and `<<` merges) holds `loc`.
 pub(super) fn holders<'t>(tree: &'t Tree, loc: Loc, keys: &[&'static str]) -> Vec<Holder<'t>> {
-    let containing = |node: NodeId| {
-        let span = &tree.node(tree.resolve(node)).span;
-        (span.start <= loc.start && loc.end <= span.end).then_some(Loc {
-            file: loc.file,
-            start: span.start,
-            end: span.end,
-        })
-    };
-    let mut out = Vec::new();
-    for root in tree.documents.iter().filter_map(|d| d.root) {
-        let Some(services) = map_get(tree, root, "services") else {
-            continue;
+    Written::new(tree, loc.file, keys).holders(loc)
+}
+
+/// The values of some service keys in one file, read once to be asked about many places.
+pub(super) struct Written<'t> {
+    /// Per service and key (`group`), in order: the value, or each item of a list value.
+    nodes: Vec<(usize, Holder<'t>)>,
+}
+
+impl<'t> Written<'t> {
+    /// `file`: the file `tree` was read from.
+    pub fn new(tree: &'t Tree, file: FileId, keys: &[&'static str]) -> Written<'t> {
+        let loc = |node: NodeId| {
+            let span = &tree.node(tree.resolve(node)).span;
+            Loc {
+                file,
+                start: span.start,
+                end: span.end,
+            }
         };
-        let Kind::Map { entries, .. } = &tree.node(tree.resolve(services)).kind else {
-            continue;
-        };
-        for &(name, service) in entries {
-            let Some(name) = tree.scalar(name) else {
+        let mut nodes = Vec::new();
+        let mut group = 0;
+        for root in tree.documents.iter().filter_map(|d| d.root) {
+            let Some(services) = map_get(tree, root, "services") else {
                 continue;
             };
-            for &key in keys {
-                let Some(value) = map_get(tree, service, key) else {
+            let Kind::Map { entries, .. } = &tree.node(tree.resolve(services)).kind else {
+                continue;
+            };
+            for &(name, service) in entries {
+                let Some(name) = tree.scalar(name) else {
                     continue;
                 };
-                let found = match &tree.node(tree.resolve(value)).kind {
-                    Kind::Seq { items, .. } => items
-                        .iter()
-                        .enumerate()
-                        .find_map(|(i, &item)| Some((Some(i), containing(item)?))),
-                    _ => containing(value).map(|entry| (None, entry)),
-                };
-                if let Some((item, entry)) = found {
-                    out.push(Holder {
+                for &key in keys {
+                    let Some(value) = map_get(tree, service, key) else {
+                        continue;
+                    };
+                    let holder = |item, entry| Holder {
                         service: name,
                         key,
                         item,
                         entry,
-                    });
+                    };
+                    match &tree.node(tree.resolve(value)).kind {
+                        Kind::Seq { items, .. } => nodes.extend(
+                            items
+                                .iter()
+                                .enumerate()
+                                .map(|(i, &item)| (group, holder(Some(i), loc(item)))),
+                        ),
+                        _ => nodes.push((group, holder(None, loc(value)))),
+                    }
+                    group += 1;
                 }
             }
         }
+        Written { nodes }
     }
-    out
+
+    /// Per service and key, the first node that holds `loc` (a place in this file).
+    pub fn holders(&self, loc: Loc) -> Vec<Holder<'t>> {
+        let mut out = Vec::new();
+        let mut done = None;
+        for (group, h) in &self.nodes {
+            if done != Some(*group) && h.entry.start <= loc.start && loc.end <= h.entry.end {
+                done = Some(*group);
+                out.push(h.clone());
+            }
+        }
+        out
+    }
 }
 
 /// Whether the service `service` lists the entry written at `loc` in its `volumes` (directly, or

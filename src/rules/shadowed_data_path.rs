@@ -64,7 +64,6 @@ impl Rule for ShadowedDataPath {
             let Some(facts) = &analysis.facts else {
                 continue;
             };
-            let subject = subject(ctx, service, analysis);
             // Per offending mount: the data paths it misses, and where each one really is.
             let mut groups: Vec<Group> = Vec::new();
             for data in &layout.paths {
@@ -105,6 +104,10 @@ impl Rule for ShadowedDataPath {
                     }),
                 }
             }
+            if groups.is_empty() {
+                continue;
+            }
+            let subject = subject(ctx, service, analysis);
             for group in groups {
                 let Some(loc) = group.mount.loc else {
                     continue;

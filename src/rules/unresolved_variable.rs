@@ -1,11 +1,11 @@
 //! `unresolved-variable`: a volume entry or an image uses a variable that has no value and no
 //! default, so compose substitutes an empty string.
 
-use super::{Category, Context, FixAvailability, Rule, RuleMeta, service_places};
+use super::service_places::Written;
+use super::{Category, Context, FixAvailability, Rule, RuleMeta};
 use crate::finding::{Finding, Severity};
 use crate::model::{Mount, Project};
 use crate::mounts::MountKind;
-use crate::syntax::Tree;
 use crate::value::Loc;
 
 pub struct UnresolvedVariable;
@@ -40,11 +40,15 @@ impl Rule for UnresolvedVariable {
 
     fn check(&self, ctx: &Context, out: &mut Vec<Finding>) {
         let project = ctx.project;
+        // Each file's `image` and `volumes` values, read once for all its variables.
+        let mut written: Vec<Option<Written>> = project.files.iter().map(|_| None).collect();
         for (name, loc) in &project.unset_variables {
             let Some(file) = project.files.get(loc.file) else {
                 continue;
             };
-            for place in places(&file.tree, *loc) {
+            let written = written[loc.file]
+                .get_or_insert_with(|| Written::new(&file.tree, loc.file, &["image", "volumes"]));
+            for place in places(written, *loc) {
                 let Some((message, help)) = describe(project, name, &place, *loc) else {
                     continue;
                 };
@@ -158,8 +162,9 @@ fn default_example(project: &Project, name: &str, place: &Place, loc: Loc) -> St
 /// Where the variable's scalar sits: inside which services' `image` or `volumes` entries of
 /// this file (through anchors and merge keys too). Walking the syntax tree also finds entries
 /// the model dropped because the substitution made them invalid.
-fn places(tree: &Tree, loc: Loc) -> Vec<Place> {
-    service_places::holders(tree, loc, &["image", "volumes"])
+fn places(written: &Written, loc: Loc) -> Vec<Place> {
+    written
+        .holders(loc)
         .into_iter()
         .filter_map(|h| {
             let what = match (h.key, h.item) {
