@@ -131,13 +131,22 @@ pub fn plan(request: &Request) -> (Vec<ProjectFiles>, Vec<Failure>) {
             }),
         }
     } else {
-        for path in &request.paths {
-            let full = if path.is_absolute() {
-                path.clone()
+        // Each path is looked at (a `stat`, or a directory walk) on any core: a hook may name
+        // hundreds of files. One path stays on this thread (no thread pool for one file).
+        let find = |path: &PathBuf| {
+            if path.is_absolute() {
+                discover::from_path(path)
             } else {
-                cwd.join(path)
-            };
-            match discover::from_path(&full) {
+                discover::from_path(&cwd.join(path))
+            }
+        };
+        let found: Vec<_> = if request.paths.len() > 1 {
+            request.paths.par_iter().map(find).collect()
+        } else {
+            request.paths.iter().map(find).collect()
+        };
+        for (path, result) in request.paths.iter().zip(found) {
+            match result {
                 Ok(found) => sets.extend(found),
                 Err(e) => failures.push(Failure {
                     path: Some(path.display().to_string()),
