@@ -894,6 +894,61 @@ mod tests {
     }
 
     #[test]
+    fn edge_cases_agree_or_give_up() {
+        let cases = [
+            "key : v\n",
+            "'k' : v\n",
+            "- a\n-  b\n",
+            "a:    \n  b: 1\n",
+            "a: &x\n  - 1\n",
+            "a: 'x' # c\n",
+            "a: [ ]\n",
+            "a: [a , b ]\n",
+            "a: [\n]\n",
+            "a:\n  - b:\n    - c\n",
+            "a: b\n\n\n",
+            "a: |\n  x\n\n\n",
+            "a: >-\n  x\n\n  y\n",
+            "- - a\n",
+            "a: b:\n",
+            "a: -\n",
+            "a: x\n  # c\nb: y\n",
+            "  a: 1\n  b: 2\n",
+            "a: 1\n ...\n",
+            "a: 1\n---\n",
+            "---\na: 1\n",
+            "--- # c\na: 1\n",
+            "a: \"\\u00e9\\x41\"\n",
+            "a: 'it''s'\n",
+            "a:\n- x\n- y\nb: 1\n",
+            "a:\n  - x\n  -\n",
+            "a: *x\n",
+            "a: &x 1\nb: *x\n",
+            "a: &x\n  b: 1\nc: *x\n",
+            "a: {}\n",
+            "a: {} # c\n",
+            "a: [*x]\n",
+            "x: &x 1\na: [*x, 2]\n",
+            "a: :80\n",
+            "a: ?x\n",
+            "a: -1\n",
+            "a: x#y\n",
+            "a: x #y\n",
+            "a: \"x\"\n  b: 1\n",
+            "a: x\n    b\n",
+            "a:\n  x\n",
+            "a: 1\nb:\n",
+        ];
+        for text in cases {
+            assert!(
+                same_as_full(text).is_ok(),
+                "{text:?}: {:?}",
+                same_as_full(text)
+            );
+        }
+    }
+
+    #[test]
     fn odd_characters_are_left_to_the_full_parser() {
         assert!(super::ordinary_text("a: é中😀\n"));
         for odd in [
