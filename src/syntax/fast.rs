@@ -150,6 +150,14 @@ impl<'a> Fast<'a> {
         self.at(i) == Some(b':') && matches!(self.at(i + 1), None | Some(b' ' | b'\n'))
     }
 
+    /// A character that may follow `-` or `:` inside a plain scalar in a flow collection.
+    fn flow_safe(&self, i: usize) -> bool {
+        !matches!(
+            self.at(i),
+            None | Some(b' ' | b'\n' | b',' | b'[' | b']' | b'{' | b'}')
+        )
+    }
+
     /// `---` or `...` at the start of a line.
     fn is_marker(&self, ls: usize) -> bool {
         let three = &self.b[ls..(ls + 3).min(self.b.len())];
@@ -194,27 +202,34 @@ impl<'a> Fast<'a> {
         }
     }
 
-    /// From a line start, past blank and comment lines. Document markers are given up on.
-    fn next_content(&self, mut ls: usize) -> Option<Next> {
+    /// From a line start, past blank and comment lines: the next line with content.
+    fn skip_blank(&self, mut ls: usize) -> Next {
         loop {
             let i = self.spaces(ls);
             match self.at(i) {
-                None => return Some(Next::End),
+                None => return Next::End,
                 Some(b'\n') => ls = i + 1,
                 Some(b'#') => ls = self.next_line(i),
-                Some(_) if i == ls && self.is_marker(ls) => return None,
-                Some(_) => return Some(Next::Line(ls, i - ls)),
+                Some(_) => return Next::Line(ls, i - ls),
             }
             if ls >= self.b.len() {
-                return Some(Next::End);
+                return Next::End;
             }
+        }
+    }
+
+    /// [`Self::skip_blank`], giving up at a document marker (`---`, `...`).
+    fn next_content(&self, ls: usize) -> Option<Next> {
+        match self.skip_blank(ls) {
+            Next::Line(ls, 0) if self.is_marker(ls) => None,
+            next => Some(next),
         }
     }
 
     /// The document's start and its first content line: after leading comments and an
     /// optional `---` line with nothing else on it.
     fn document_start(&self) -> Option<(usize, usize, usize)> {
-        let Next::Line(ls, indent) = self.next_content_or_marker(0)? else {
+        let Next::Line(ls, indent) = self.skip_blank(0) else {
             return None;
         };
         if indent == 0 && self.b[ls..].starts_with(b"---") && self.is_marker(ls) {
@@ -225,22 +240,6 @@ impl<'a> Fast<'a> {
             return Some((ls, first, indent));
         }
         Some((ls + indent, ls, indent))
-    }
-
-    /// [`Self::next_content`] that stops at a marker line instead of giving up.
-    fn next_content_or_marker(&self, mut ls: usize) -> Option<Next> {
-        loop {
-            let i = self.spaces(ls);
-            match self.at(i) {
-                None => return Some(Next::End),
-                Some(b'\n') => ls = i + 1,
-                Some(b'#') => ls = self.next_line(i),
-                Some(_) => return Some(Next::Line(ls, i - ls)),
-            }
-            if ls >= self.b.len() {
-                return Some(Next::End);
-            }
-        }
     }
 
     /// After a node that ends on its line: spaces, then the line's end or a comment. The start
@@ -356,14 +355,11 @@ impl<'a> Fast<'a> {
     /// A key of a block mapping at `at`: its node and the position of its `:`.
     fn key(&mut self, at: usize) -> Option<(NodeId, usize)> {
         let (node, colon) = match self.inline(at)? {
-            (Inline::Plain(s, e), Stop::Colon) => {
-                (self.push(plain(&self.text[s..e]), s..e)?, self.spaces(e))
+            (inline, Stop::Colon) => {
+                let (node, end) = self.push_inline(inline)?;
+                (node, self.spaces(end))
             }
-            (Inline::Quoted(value, style, s, e), Stop::Colon) => (
-                self.push(Kind::Scalar { value, style }, s..e)?,
-                self.spaces(e),
-            ),
-            _ => return None,
+            (_, Stop::Line) => return None,
         };
         let span = &self.nodes[node].span;
         (span.end - span.start <= MAX_KEY_BYTES).then_some((node, colon))
@@ -389,15 +385,23 @@ impl<'a> Fast<'a> {
         }
     }
 
+    /// Adds a scalar found by [`Self::inline`]: its node and where it ends.
+    fn push_inline(&mut self, inline: Inline) -> Option<(NodeId, usize)> {
+        let (kind, s, e) = match inline {
+            Inline::Plain(s, e) => (plain(&self.text[s..e]), s, e),
+            Inline::Quoted(value, style, s, e) => (Kind::Scalar { value, style }, s, e),
+        };
+        Some((self.push(kind, s..e)?, e))
+    }
+
     /// A plain scalar in block context: where it ends (trailing spaces excluded) and why.
     fn plain_block(&self, at: usize) -> Option<(usize, Stop)> {
         let first = self.at(at)?;
         let next = self.at(at + 1);
         let starts_ok = match first {
             b'-' | b'?' | b':' => !matches!(next, None | Some(b' ' | b'\n')),
-            b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\''
-            | b'"' | b'%' | b'@' | b'`' | b' ' | b'\n' => false,
-            _ => true,
+            b' ' | b'\n' => false,
+            c => !is_indicator(c),
         };
         if !starts_ok {
             return None;
@@ -600,17 +604,10 @@ impl<'a> Fast<'a> {
                     let line_start = ind - indent;
                     self.mapping(q, q - line_start, None, depth)
                 }
-                (Inline::Plain(s, e), Stop::Line) => {
-                    let next = self.rest_of_line(e)?;
-                    let id = self.push(plain(&self.text[s..e]), s..e)?;
+                (inline, Stop::Line) => {
+                    let (id, end) = self.push_inline(inline)?;
                     self.anchor(id, anchor);
-                    Some((id, next))
-                }
-                (Inline::Quoted(value, style, s, e), Stop::Line) => {
-                    let next = self.rest_of_line(e)?;
-                    let id = self.push(Kind::Scalar { value, style }, s..e)?;
-                    self.anchor(id, anchor);
-                    Some((id, next))
+                    Some((id, self.rest_of_line(end)?))
                 }
             },
         }
@@ -797,13 +794,9 @@ impl<'a> Fast<'a> {
             }
             first => {
                 let starts_ok = match first {
-                    b'-' => !matches!(
-                        self.at(at + 1),
-                        None | Some(b' ' | b'\n' | b',' | b'[' | b']' | b'{' | b'}')
-                    ),
-                    b'?' | b':' | b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'!' | b'|'
-                    | b'>' | b'%' | b'@' | b'`' | b' ' | b'\n' => false,
-                    _ => true,
+                    b'-' => self.flow_safe(at + 1),
+                    b' ' | b'\n' => false,
+                    c => !is_indicator(c),
                 };
                 if !starts_ok {
                     return None;
@@ -813,13 +806,7 @@ impl<'a> Fast<'a> {
                     match c {
                         b',' | b']' | b'\n' => break,
                         // `a: b` in a sequence is a mapping; `8080:80` a scalar
-                        b':' if !matches!(
-                            self.at(i + 1),
-                            None | Some(b' ' | b'\n' | b',' | b'[' | b']' | b'{' | b'}')
-                        ) =>
-                        {
-                            i += 1
-                        }
+                        b':' if self.flow_safe(i + 1) => i += 1,
                         b'[' | b'{' | b'}' | b':' => return None,
                         b'#' if self.b[i - 1] == b' ' => return None,
                         _ => i += 1,
@@ -833,6 +820,32 @@ impl<'a> Fast<'a> {
             }
         }
     }
+}
+
+/// YAML's indicator characters: none starts a plain scalar (`-`, `?` and `:` may, before a safe
+/// character).
+fn is_indicator(c: u8) -> bool {
+    matches!(
+        c,
+        b'-' | b'?'
+            | b':'
+            | b','
+            | b'['
+            | b']'
+            | b'{'
+            | b'}'
+            | b'#'
+            | b'&'
+            | b'*'
+            | b'!'
+            | b'|'
+            | b'>'
+            | b'\''
+            | b'"'
+            | b'%'
+            | b'@'
+            | b'`'
+    )
 }
 
 fn plain(text: &str) -> Kind {
