@@ -10,8 +10,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use rayon::prelude::*;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
-use foldhash::{HashMap, HashMapExt};
+use foldhash::HashMap;
 
 use crate::check::{self, RuleSettings};
 use crate::config::{self, Config, ConfigError};
@@ -356,43 +357,48 @@ fn print(text: &str) {
 }
 
 /// Configuration per project directory: `--config`, none, or the nearest `.stowage.yaml`.
+/// Projects checked side by side share it: each configuration file is loaded once.
 struct Configs {
-    explicit: Option<Config>,
+    explicit: Option<Arc<Config>>,
     disabled: bool,
-    found: HashMap<PathBuf, Config>,
+    /// Each configuration file loaded, by path (the empty path: no file, the defaults).
+    found: Mutex<HashMap<PathBuf, Arc<Config>>>,
     /// The nearest configuration file of each directory looked at (`config::find`).
-    nearest: HashMap<PathBuf, Option<PathBuf>>,
+    nearest: Mutex<HashMap<PathBuf, Option<PathBuf>>>,
 }
 
 impl Configs {
     /// `--config PATH` (loaded now: an error is the command's), or `--no-config`.
     fn new(explicit: Option<&Path>, disabled: bool) -> Result<Configs, ConfigError> {
         Ok(Configs {
-            explicit: explicit.map(config::load).transpose()?,
+            explicit: explicit.map(config::load).transpose()?.map(Arc::new),
             disabled,
-            found: HashMap::new(),
-            nearest: HashMap::new(),
+            found: Mutex::default(),
+            nearest: Mutex::default(),
         })
     }
 
-    fn for_dir(&mut self, dir: &Path) -> Result<&Config, ConfigError> {
+    fn for_dir(&self, dir: &Path) -> Result<Arc<Config>, ConfigError> {
         if let Some(c) = &self.explicit {
-            return Ok(c);
+            return Ok(Arc::clone(c));
         }
         let path = if self.disabled {
             None
         } else {
-            config::find(dir, &mut self.nearest)
+            config::find(dir, &self.nearest)
         };
         let key = path.clone().unwrap_or_default();
-        if !self.found.contains_key(&key) {
-            let c = match &path {
-                Some(p) => config::load(p)?,
-                None => Config::default(),
-            };
-            self.found.insert(key.clone(), c);
+        // Loaded under the lock: a file shared by projects checked side by side is read once.
+        let mut found = self.found.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = found.get(&key) {
+            return Ok(Arc::clone(c));
         }
-        Ok(&self.found[&key])
+        let c = Arc::new(match &path {
+            Some(p) => config::load(p)?,
+            None => Config::default(),
+        });
+        found.insert(key, Arc::clone(&c));
+        Ok(c)
     }
 }
 
@@ -424,7 +430,7 @@ fn check(args: CheckArgs) -> i32 {
             return EXIT_FAILURE;
         }
     }
-    let mut configs = match Configs::new(args.config.as_deref(), args.no_config) {
+    let configs = match Configs::new(args.config.as_deref(), args.no_config) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -461,7 +467,7 @@ fn check(args: CheckArgs) -> i32 {
     let mut plans = Vec::new();
     for (project, _) in &inventory.projects {
         match configs.for_dir(&project.directory) {
-            Ok(c) => plans.push(c.clone()),
+            Ok(c) => plans.push(c),
             Err(e) => {
                 eprintln!("error: {e}");
                 return EXIT_FAILURE;
@@ -834,7 +840,7 @@ struct Checked {
 /// github): projects are loaded, checked and rendered a batch at a time on every core, then
 /// dropped, so memory stays flat however many projects there are. Same output and exit codes as
 /// the path that keeps every project (`check`).
-fn check_streaming(args: CheckArgs, mut configs: Configs) -> i32 {
+fn check_streaming(args: CheckArgs, configs: Configs) -> i32 {
     let request = match request(args.load) {
         Ok(r) => r,
         Err(e) => {
@@ -863,7 +869,6 @@ fn check_streaming(args: CheckArgs, mut configs: Configs) -> i32 {
         }
     };
     progress.checking(planned.len());
-    let configs = std::sync::Mutex::new(&mut configs);
     // One project is written as it is rendered, a part at a time: memory stays small however
     // many findings it has. Several are checked side by side, each one's text kept until the
     // projects before it are written.
@@ -875,12 +880,9 @@ fn check_streaming(args: CheckArgs, mut configs: Configs) -> i32 {
             Ok(loaded) => loaded,
             Err(f) => return Streamed::LoadFailed(f),
         };
-        let config = {
-            let mut configs = configs.lock().unwrap_or_else(|e| e.into_inner());
-            match configs.for_dir(&project.directory) {
-                Ok(c) => c.clone(),
-                Err(e) => return Streamed::ConfigError(e.to_string()),
-            }
+        let config = match configs.for_dir(&project.directory) {
+            Ok(c) => c,
+            Err(e) => return Streamed::ConfigError(e.to_string()),
         };
         let (threshold, base) = project_settings(args.fail_on, &base, &config);
         let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -1254,7 +1256,7 @@ fn migrate(args: MigrateArgs) -> i32 {
         eprintln!("error: {e}");
         return EXIT_FAILURE;
     }
-    let mut configs = match Configs::new(args.config.as_deref(), args.no_config) {
+    let configs = match Configs::new(args.config.as_deref(), args.no_config) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -1295,7 +1297,7 @@ fn migrate(args: MigrateArgs) -> i32 {
             continue;
         }
         let config = match configs.for_dir(&project.directory) {
-            Ok(c) => c.clone(),
+            Ok(c) => c,
             Err(e) => {
                 eprintln!("error: {e}");
                 return EXIT_FAILURE;

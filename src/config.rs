@@ -2,6 +2,7 @@
 //! migrate options. Found upward from a project's directory; every error has a position.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use foldhash::HashMap;
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -90,13 +91,16 @@ impl Config {
 
 /// The nearest configuration file in `dir` or a parent directory. `known` remembers the answer
 /// for every directory looked at, so that the projects of one repository share their parents'
-/// lookups.
-pub fn find(dir: &Path, known: &mut HashMap<PathBuf, Option<PathBuf>>) -> Option<PathBuf> {
+/// lookups. It is shared by the threads checking projects side by side, and is locked only to
+/// read or record answers: the file system is asked with the lock released (two threads may
+/// then ask about one directory, and find the same answer).
+pub fn find(dir: &Path, known: &Mutex<HashMap<PathBuf, Option<PathBuf>>>) -> Option<PathBuf> {
+    let lock = || known.lock().unwrap_or_else(|e| e.into_inner());
     let mut unanswered = Vec::new();
     let mut d = Some(dir);
     let mut answer = None;
     while let Some(current) = d {
-        if let Some(a) = known.get(current) {
+        if let Some(a) = lock().get(current) {
             answer = a.clone();
             break;
         }
@@ -111,6 +115,7 @@ pub fn find(dir: &Path, known: &mut HashMap<PathBuf, Option<PathBuf>>) -> Option
         }
         d = current.parent();
     }
+    let mut known = lock();
     for dir in unanswered {
         known.insert(dir.to_path_buf(), answer.clone());
     }
