@@ -160,7 +160,23 @@ pub fn plan(request: &Request) -> (Vec<ProjectFiles>, Vec<Failure>) {
             }
         }
     }
-    (unique_sets(sets), failures)
+    let sets = unique_sets(sets);
+    if sets.len() > 1 {
+        keep_freed_memory();
+    }
+    (sets, failures)
+}
+
+/// Asks glibc's allocator to keep the memory a project frees for the next one. Projects are
+/// loaded, checked and dropped in turn, and a thread's freed memory went back to the system as
+/// soon as more than 128 KiB of it was free at the top of its heap (`M_TRIM_THRESHOLD`): the
+/// next project asked for it again (`mprotect`) and touched every page anew, a page fault
+/// each. Freeing a block big enough to have had its own mapping raises that threshold to twice
+/// the block's size (the dynamic mmap threshold of mallopt(3)), the one way to set it without
+/// `unsafe`. On 200 corpus files: 131 `mprotect`s became 79, 626 page faults 545, and a run
+/// took 5-9% less time. Another allocator only maps and unmaps a block it never touches.
+fn keep_freed_memory() {
+    drop(std::hint::black_box(Vec::<u8>::with_capacity(16 << 20)));
 }
 
 /// How to load one planned project.
