@@ -198,7 +198,7 @@ pub fn parse(display: &str, text: &str) -> Result<Config, ConfigError> {
                         None if e.value.as_bool() == Some(false) => None,
                         None => return Err(err(at(&e.value), "use `error`, `warning`, `info` or `off`".into())),
                     };
-                    config.rules.push((id.clone(), level));
+                    config.rules.push((id.to_string(), level));
                 }
             }
             "fail-on" => {
@@ -230,7 +230,7 @@ pub fn parse(display: &str, text: &str) -> Result<Config, ConfigError> {
                     normalise_repos(&mut json);
                     let entry: ImageEntry = serde_json::from_value(json)
                         .map_err(|x| err(at(&e.value), format!("image `{name}`: {x}")))?;
-                    config.images.push((name.clone(), entry));
+                    config.images.push((name.to_string(), entry));
                 }
                 KnowledgeBase::from_entries(config.images.clone())
                     .map_err(|x| err(at(v), x.to_string()))?;
@@ -365,12 +365,12 @@ fn to_json(v: &Value) -> serde_json::Value {
                     return serde_json::Value::from(n);
                 }
             }
-            serde_json::Value::String(text.clone())
+            serde_json::Value::String(text.to_string())
         }
         ValueKind::Seq(items) => serde_json::Value::Array(items.iter().map(to_json).collect()),
         ValueKind::Map(m) => serde_json::Value::Object(
             m.iter()
-                .map(|(k, e)| (k.clone(), to_json(&e.value)))
+                .map(|(k, e)| (k.to_string(), to_json(&e.value)))
                 .collect(),
         ),
     }

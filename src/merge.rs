@@ -214,7 +214,7 @@ fn key_value_map(value: &Value) -> Map {
                         k,
                         Value::new(
                             ValueKind::Scalar {
-                                text: v.to_owned(),
+                                text: v.into(),
                                 plain: false,
                             },
                             item.loc,
@@ -223,7 +223,7 @@ fn key_value_map(value: &Value) -> Map {
                     None => (text, Value::new(ValueKind::Null, item.loc)),
                 };
                 map.insert(
-                    k.to_owned(),
+                    k.into(),
                     Entry {
                         key_loc: item.loc,
                         value: v,
@@ -273,7 +273,7 @@ fn list_as_map(value: Value) -> Value {
             for item in items {
                 if let Some(name) = item.as_str() {
                     map.insert(
-                        name.to_owned(),
+                        name.into(),
                         Entry {
                             key_loc: item.loc,
                             value: Value::new(ValueKind::Null, item.loc),

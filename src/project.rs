@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use compact_str::CompactString;
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use indexmap::IndexMap;
 
@@ -514,7 +515,7 @@ impl<'a> Loader<'a> {
                 self.version_keys.push(v.key_loc);
             }
             self.validate_top_level(&cfg);
-            let touched: Vec<String> = cfg
+            let touched: Vec<CompactString> = cfg
                 .get("services")
                 .and_then(Value::as_map)
                 .map(|m| m.keys().cloned().collect())
@@ -554,7 +555,7 @@ impl<'a> Loader<'a> {
                         return;
                     }
                     unset.extend(done.unset.into_iter().map(|v| (v, loc)));
-                    *text = done.value;
+                    *text = done.value.into();
                 }
                 Err(e) => {
                     let at = path.join(".");
@@ -606,12 +607,12 @@ impl<'a> Loader<'a> {
         for item in items {
             let (paths, project_dir, env_files) = match &item.kind {
                 ValueKind::Scalar { text, .. } => {
-                    (vec![(text.clone(), item.loc)], None, Vec::new())
+                    (vec![(text.to_string(), item.loc)], None, Vec::new())
                 }
                 ValueKind::Map(m) => {
                     let paths = match m.get("path").map(|e| &e.value) {
                         Some(v) => match &v.kind {
-                            ValueKind::Scalar { text, .. } => vec![(text.clone(), v.loc)],
+                            ValueKind::Scalar { text, .. } => vec![(text.to_string(), v.loc)],
                             ValueKind::Seq(s) => s
                                 .iter()
                                 .filter_map(|x| Some((x.as_str()?.to_owned(), x.loc)))
@@ -746,7 +747,7 @@ impl<'a> Loader<'a> {
             let Some(resources) = entry.value.as_map() else {
                 continue;
             };
-            let section = target.entry(kind.to_owned()).or_insert_with(|| Entry {
+            let section = target.entry(kind.into()).or_insert_with(|| Entry {
                 key_loc: entry.key_loc,
                 value: empty_map(entry.value.loc),
             });
@@ -783,7 +784,7 @@ impl<'a> Loader<'a> {
         let names: Vec<String> = services
             .iter()
             .filter(|(_, e)| e.value.get("extends").is_some())
-            .map(|(k, _)| k.clone())
+            .map(|(k, _)| k.to_string())
             .collect();
         if names.is_empty() {
             return;
@@ -833,7 +834,7 @@ impl<'a> Loader<'a> {
             .and_then(|e| e.value.as_map_mut())
         {
             for (name, v) in resolved {
-                if let Some(e) = services.get_mut(&name) {
+                if let Some(e) = services.get_mut(name.as_str()) {
                     e.value = v;
                 }
             }
@@ -853,7 +854,7 @@ impl<'a> Loader<'a> {
             return Some(service);
         };
         let (base_name, base_file) = match &extends.kind {
-            ValueKind::Scalar { text, .. } => (text.clone(), None),
+            ValueKind::Scalar { text, .. } => (text.to_string(), None),
             ValueKind::Map(m) => {
                 let Some(s) = m.get("service").and_then(|e| e.value.as_str()) else {
                     self.errors.push(problem(
@@ -906,7 +907,7 @@ impl<'a> Loader<'a> {
         self.extends_chain
             .push((this_path.clone(), name.to_owned()));
         let base = match base_file {
-            None => match services.get(&base_name) {
+            None => match services.get(base_name.as_str()) {
                 Some(_) => match memo.get(&base_name) {
                     Some(done) => done.clone(),
                     None => {
@@ -1030,7 +1031,7 @@ impl<'a> Loader<'a> {
 
     /// Uniqueness by target in the services a document just merged (`touched`): the others
     /// were made unique when they were merged.
-    fn enforce_unicity(&mut self, dict: &mut Value, touched: &[String]) {
+    fn enforce_unicity(&mut self, dict: &mut Value, touched: &[CompactString]) {
         let Some(services) = dict
             .as_map_mut()
             .and_then(|m| m.get_mut("services"))
@@ -1050,10 +1051,10 @@ impl<'a> Loader<'a> {
                     if earlier.loc != later.loc
                         && self
                             .replaced_seen
-                            .insert((earlier.loc, later.loc, name.clone()))
+                            .insert((earlier.loc, later.loc, name.to_string()))
                     {
                         self.replaced.push(ReplacedMount {
-                            service: name.clone(),
+                            service: name.to_string(),
                             earlier: earlier.loc,
                             later: later.loc,
                             target: merge::volume_key(&later)
@@ -1091,7 +1092,7 @@ impl<'a> Loader<'a> {
 
     fn validate_top_level(&mut self, cfg: &Value) {
         let Some(map) = cfg.as_map() else { return };
-        let unknown: Vec<(&String, &Entry)> = map
+        let unknown: Vec<(&CompactString, &Entry)> = map
             .iter()
             .filter(|(k, _)| {
                 !k.starts_with("x-")
@@ -1336,7 +1337,7 @@ impl<'a> Loader<'a> {
             }
             let name = match (&explicit, &external_name) {
                 (Some(n), _) | (None, Some(n)) => n.clone(),
-                (None, None) if external => key.clone(),
+                (None, None) if external => key.to_string(),
                 _ => format!("{project}_{key}"),
             };
             let driver_opts = v
@@ -1344,12 +1345,12 @@ impl<'a> Loader<'a> {
                 .and_then(Value::as_map)
                 .map(|m| {
                     m.iter()
-                        .filter_map(|(k, e)| Some((k.clone(), e.value.as_str()?.to_owned())))
+                        .filter_map(|(k, e)| Some((k.to_string(), e.value.as_str()?.to_owned())))
                         .collect()
                 })
                 .unwrap_or_default();
             out.push(TopVolume {
-                key: key.clone(),
+                key: key.to_string(),
                 loc: entry.key_loc,
                 name,
                 external,
@@ -1507,7 +1508,7 @@ impl<'a> Loader<'a> {
                 })
                 .unwrap_or_default();
             let command = v.get("command").and_then(|c| match &c.kind {
-                ValueKind::Scalar { text, .. } => Some(text.clone()),
+                ValueKind::Scalar { text, .. } => Some(text.to_string()),
                 ValueKind::Seq(items) => Some(
                     items
                         .iter()
@@ -1518,7 +1519,7 @@ impl<'a> Loader<'a> {
                 _ => None,
             });
             out.push(Service {
-                name: name.clone(),
+                name: name.to_string(),
                 loc: entry.key_loc,
                 image,
                 build,
@@ -1542,7 +1543,7 @@ impl<'a> Loader<'a> {
     fn lower_build(&mut self, b: &Value) -> Option<Build> {
         let dir = self.base_dirs.get(b.loc.file).cloned().unwrap_or_default();
         let (context, dockerfile, inline) = match &b.kind {
-            ValueKind::Scalar { text, .. } => (text.clone(), None, None),
+            ValueKind::Scalar { text, .. } => (text.to_string(), None, None),
             ValueKind::Map(m) => (
                 m.get("context")
                     .and_then(|c| c.value.as_str())
@@ -1776,7 +1777,7 @@ impl<'a> Loader<'a> {
             .and_then(Value::as_map)
             .map(|m| {
                 m.keys()
-                    .map(String::as_str)
+                    .map(CompactString::as_str)
                     .filter(|k| !k.starts_with("x-"))
                     .collect()
             })
@@ -2076,10 +2077,10 @@ fn lower_environment(env_value: Option<&Value>, env: &ProjectEnv) -> Environment
             .map(|(k, e)| {
                 let value = match &e.value.kind {
                     ValueKind::Null => lookup(k),
-                    ValueKind::Scalar { text, .. } => Some(text.clone()),
+                    ValueKind::Scalar { text, .. } => Some(text.to_string()),
                     _ => None,
                 };
-                (k.clone(), value)
+                (k.to_string(), value)
             })
             .collect(),
         Some(ValueKind::Seq(items)) => items

@@ -4,6 +4,7 @@
 
 use std::ops::Range;
 
+use compact_str::CompactString;
 use foldhash::{HashSet, HashSetExt};
 use indexmap::IndexMap;
 
@@ -51,7 +52,7 @@ pub enum ValueKind {
     /// A scalar: its text after YAML escapes (and later interpolation); `plain` when written
     /// unquoted, which decides whether `true` or `5` is a bool/number or a string.
     Scalar {
-        text: String,
+        text: CompactString,
         plain: bool,
     },
     Seq(Vec<Value>),
@@ -59,7 +60,7 @@ pub enum ValueKind {
 }
 
 /// Keys in the order written. Hashed with foldhash: SipHash was a tenth of loading a project.
-pub type Map = IndexMap<String, Entry, foldhash::fast::RandomState>;
+pub type Map = IndexMap<CompactString, Entry, foldhash::fast::RandomState>;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
@@ -315,7 +316,7 @@ impl Builder<'_> {
                         continue;
                     }
                     if *style == Style::Plain && syntax::is_null_text(k) {
-                        "null".to_owned()
+                        CompactString::const_new("null")
                     } else {
                         k.clone()
                     }
@@ -482,7 +483,7 @@ impl Value {
     pub fn for_each_scalar_mut<'a>(
         &'a mut self,
         path: &mut Vec<&'a str>,
-        f: &mut impl FnMut(&[&str], &mut String, Loc),
+        f: &mut impl FnMut(&[&str], &mut CompactString, Loc),
     ) {
         let loc = self.loc;
         match &mut self.kind {

@@ -208,7 +208,7 @@ fn value_of(doc: &str) -> Result<String, String> {
             if *style == Style::Plain && !value.is_empty() && !plain_is_string(value) {
                 return Err(format!("plain `{value}` is not read as a string"));
             }
-            Ok(value.clone())
+            Ok(value.to_string())
         }
         other => Err(format!("not a scalar: {other:?}")),
     }

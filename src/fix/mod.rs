@@ -120,11 +120,11 @@ pub fn landed_where_meant<E: Borrow<Edit>>(
         shift.push(last + e.content.len() as isize - (e.end - e.start) as isize);
     }
     // The fixed text's scalars by where they start (sorted, searched: a third of a map's size).
-    let mut new_scalars: Vec<(usize, &String, Style)> = after
+    let mut new_scalars: Vec<(usize, &str, Style)> = after
         .nodes
         .iter()
         .filter_map(|n| match &n.kind {
-            Kind::Scalar { value, style } => Some((n.span.start, value, *style)),
+            Kind::Scalar { value, style } => Some((n.span.start, value.as_str(), *style)),
             _ => None,
         })
         .collect();

@@ -288,8 +288,8 @@ fn targets(tree: &Tree, list: NodeId) -> Vec<String> {
         let target = match &tree.node(item).kind {
             Kind::Scalar { value, .. } if !value.contains('$') => mounts::parse_short(value)
                 .ok()
-                .map_or_else(|| value.clone(), |v| mounts::clean_path(&v.target)),
-            Kind::Scalar { value, .. } => value.clone(),
+                .map_or_else(|| value.to_string(), |v| mounts::clean_path(&v.target)),
+            Kind::Scalar { value, .. } => value.to_string(),
             Kind::Map { .. } => match map_get(tree, item, "target").and_then(|t| tree.scalar(t)) {
                 Some(t) if !t.contains('$') => mounts::clean_path(t),
                 Some(t) => t.to_owned(),

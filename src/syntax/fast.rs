@@ -7,6 +7,7 @@
 //! Why: the full parser was half of checking a typical file. Tests hold the two parsers to the
 //! same tree on every corpus and fixture file and on generated documents (`tests` below).
 
+use compact_str::CompactString;
 use foldhash::{HashMap, HashMapExt};
 use memchr::{memchr, memchr2, memchr3};
 
@@ -117,7 +118,7 @@ enum Stop {
 /// A node found on the line of its indicator, not yet added.
 enum Inline {
     Plain(usize, usize),
-    Quoted(String, Style, usize, usize),
+    Quoted(CompactString, Style, usize, usize),
 }
 
 impl<'a> Fast<'a> {
@@ -429,7 +430,7 @@ impl<'a> Fast<'a> {
     }
 
     /// A quoted scalar on one line at `at`: its value, style and the position after it.
-    fn quoted(&self, at: usize) -> Option<(String, Style, usize)> {
+    fn quoted(&self, at: usize) -> Option<(CompactString, Style, usize)> {
         if self.b[at] == b'"' {
             let (value, end) = self.double_quoted(at)?;
             Some((value, Style::DoubleQuoted, end))
@@ -440,8 +441,8 @@ impl<'a> Fast<'a> {
     }
 
     /// `'…'` on one line: its value and the position after the closing quote.
-    fn single_quoted(&self, at: usize) -> Option<(String, usize)> {
-        let mut value = String::new();
+    fn single_quoted(&self, at: usize) -> Option<(CompactString, usize)> {
+        let mut value = CompactString::default();
         let mut i = at + 1;
         loop {
             let n = memchr2(b'\'', b'\n', &self.b[i..])?;
@@ -461,8 +462,8 @@ impl<'a> Fast<'a> {
 
     /// `"…"` on one line: its value and the position after the closing quote. Only the escapes
     /// of printable characters are read; the others are left to the full parser.
-    fn double_quoted(&self, at: usize) -> Option<(String, usize)> {
-        let mut value = String::new();
+    fn double_quoted(&self, at: usize) -> Option<(CompactString, usize)> {
+        let mut value = CompactString::default();
         let mut i = at + 1;
         loop {
             let n = memchr3(b'"', b'\\', b'\n', &self.b[i..])?;
@@ -652,7 +653,7 @@ impl<'a> Fast<'a> {
             return None;
         }
         let start = first_line + content_indent;
-        let mut value = String::new();
+        let mut value = CompactString::default();
         let mut empty_lines = 0;
         let mut started = false;
         let mut last_spaced = false;
@@ -850,7 +851,7 @@ fn is_indicator(c: u8) -> bool {
 
 fn plain(text: &str) -> Kind {
     Kind::Scalar {
-        value: text.to_owned(),
+        value: CompactString::from(text),
         style: Style::Plain,
     }
 }

@@ -6,6 +6,7 @@ mod fast;
 
 use std::ops::Range;
 
+use compact_str::CompactString;
 use foldhash::{HashMap, HashMapExt};
 use granit_parser::{Event, Parser, ScalarStyle, StructureStyle};
 
@@ -74,7 +75,9 @@ pub enum Style {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
     Scalar {
-        value: String,
+        /// Inline up to 24 bytes, as most keys and values of compose files are: a parsed file
+        /// does not allocate for each of them.
+        value: CompactString,
         style: Style,
     },
     Seq {
@@ -316,7 +319,7 @@ fn parse_events(text: &str, max_nodes: usize) -> Tree {
                 Some((
                     Node {
                         kind: Kind::Scalar {
-                            value: value.into_owned(),
+                            value: CompactString::from(value),
                             style,
                         },
                         span: start..end,
