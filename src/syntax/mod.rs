@@ -53,7 +53,8 @@ pub struct Node {
     pub span: Range<usize>,
     /// Byte range of the `&name` token.
     pub anchor: Option<Range<usize>>,
-    pub tag: Option<NodeTag>,
+    /// Boxed: tags are rare, and every node would otherwise carry room for one.
+    pub tag: Option<Box<NodeTag>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -279,10 +280,10 @@ fn parse_events(text: &str, max_nodes: usize) -> Tree {
                 .as_ref()
                 .and_then(|r| text.get(r.clone()))
                 .map_or_else(|| tag.original(), str::to_owned);
-            Some(NodeTag {
+            Some(Box::new(NodeTag {
                 name,
                 span: range.unwrap_or(start..start),
-            })
+            }))
         };
         let new_node = match event {
             Event::StreamStart | Event::StreamEnd => None,
