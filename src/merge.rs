@@ -209,8 +209,8 @@ fn key_value_map(value: &Value) -> Map {
         ValueKind::Seq(items) => {
             for item in items {
                 let Some(text) = item.as_str() else { continue };
-                let (k, v) = match text.split_once('=') {
-                    Some((k, v)) => (
+                let (k, v) = match key_value_item(text) {
+                    (k, Some(v)) => (
                         k,
                         Value::new(
                             ValueKind::Scalar {
@@ -220,7 +220,7 @@ fn key_value_map(value: &Value) -> Map {
                             item.loc,
                         ),
                     ),
-                    None => (text, Value::new(ValueKind::Null, item.loc)),
+                    (k, None) => (k, Value::new(ValueKind::Null, item.loc)),
                 };
                 map.insert(
                     k.into(),
@@ -234,6 +234,15 @@ fn key_value_map(value: &Value) -> Map {
         _ => {}
     }
     map
+}
+
+/// An item of a `KEY=VALUE` list: its key, and its value unless it is a bare `KEY` (which
+/// takes the variable's value from the environment).
+pub fn key_value_item(text: &str) -> (&str, Option<&str>) {
+    match text.split_once('=') {
+        Some((k, v)) => (k, Some(v)),
+        None => (text, None),
+    }
 }
 
 fn as_sequence(value: Value) -> Vec<Value> {

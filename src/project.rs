@@ -2086,9 +2086,9 @@ fn lower_environment(env_value: Option<&Value>, env: &ProjectEnv) -> Environment
         Some(ValueKind::Seq(items)) => items
             .iter()
             .filter_map(Value::as_str)
-            .map(|text| match text.split_once('=') {
-                Some((k, v)) => (k.to_owned(), Some(v.to_owned())),
-                None => (text.to_owned(), lookup(text)),
+            .map(|text| match merge::key_value_item(text) {
+                (k, Some(v)) => (k.to_owned(), Some(v.to_owned())),
+                (k, None) => (k.to_owned(), lookup(k)),
             })
             .collect(),
         _ => Environment::default(),
