@@ -281,7 +281,7 @@ pub fn main() -> i32 {
 /// than a moment, then a bar while more than [`PROGRESS_MIN_PROJECTS`] projects are checked.
 struct Progress {
     /// The spinner, and whether it is finished (the delayed reveal must not draw it after that).
-    spinner: Option<(ProgressBar, std::sync::Arc<std::sync::Mutex<bool>>)>,
+    spinner: Option<(ProgressBar, Arc<Mutex<bool>>)>,
     bar: Option<ProgressBar>,
 }
 
@@ -303,7 +303,7 @@ impl Progress {
         );
         spinner.set_message("loading compose projects…");
         spinner.enable_steady_tick(std::time::Duration::from_millis(100));
-        let finished = std::sync::Arc::new(std::sync::Mutex::new(false));
+        let finished = Arc::new(Mutex::new(false));
         let (delayed, delayed_finished) = (spinner.clone(), finished.clone());
         std::thread::spawn(move || {
             std::thread::sleep(PROGRESS_DELAY);
@@ -872,7 +872,7 @@ fn check_streaming(args: CheckArgs, configs: Configs) -> i32 {
     // One project is written as it is rendered, a part at a time: memory stays small however
     // many findings it has. Several are checked side by side, each one's text kept until the
     // projects before it are written.
-    let direct = (planned.len() <= 1).then(|| std::sync::Mutex::new(stream::Report::new(format)));
+    let direct = (planned.len() <= 1).then(|| Mutex::new(stream::Report::new(format)));
     // One pass over every project on every core; each one is dropped once rendered. Results
     // come back in project order.
     let check_one = |set: &crate::discover::ProjectFiles| {
@@ -1096,7 +1096,7 @@ fn request(mut load: LoadArgs) -> Result<Request, String> {
         stdin = Some(read_stdin(&cwd, load.stdin_filename.as_deref())?);
     }
     // A variable that is not UTF-8 cannot be interpolated (and `env::vars` would panic on it).
-    let process_env = std::sync::Arc::new(
+    let process_env = Arc::new(
         std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
             .collect(),

@@ -249,9 +249,8 @@ pub fn clean_path(p: &str) -> String {
     // Where the leading `..`s of a relative path end: `..` cannot remove them.
     let mut kept = root;
     // The parts between slashes (`split('/')` searched for each slash anew: slower on paths).
-    let slashes = p.bytes().enumerate().filter(|&(_, b)| b == b'/');
     let mut start = 0;
-    for end in slashes.map(|(i, _)| i).chain([p.len()]) {
+    for end in memchr::memchr_iter(b'/', p.as_bytes()).chain([p.len()]) {
         let part = &p[start..end];
         start = end + 1;
         match part {

@@ -149,12 +149,10 @@ impl Tree {
                 if block || n.tag.is_some() {
                     index.tagged_or_block.push(id);
                 }
-                let children: Vec<NodeId> = match &n.kind {
-                    Kind::Seq { items, .. } => items.clone(),
-                    Kind::Map { entries, .. } => {
-                        entries.iter().flat_map(|&(k, v)| [k, v]).collect()
-                    }
-                    _ => Vec::new(),
+                let children: &mut dyn Iterator<Item = NodeId> = match &n.kind {
+                    Kind::Seq { items, .. } => &mut items.iter().copied(),
+                    Kind::Map { entries, .. } => &mut entries.iter().flat_map(|&(k, v)| [k, v]),
+                    _ => &mut std::iter::empty(),
                 };
                 for child in children {
                     if let Some(slot) = index.parent.get_mut(child) {
