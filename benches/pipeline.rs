@@ -8,10 +8,10 @@
 use std::path::{Path, PathBuf};
 
 use stowage::analysis::{self, ServiceAnalysis};
-use stowage::check::{self, RuleSettings};
-use stowage::config::Config;
+use stowage::compose::model::Project;
 use stowage::images::KnowledgeBase;
-use stowage::model::Project;
+use stowage::lint::config::Config;
+use stowage::lint::{self, RuleSettings};
 use stowage::project::{self, LoadOptions};
 
 fn main() {
@@ -143,7 +143,7 @@ fn loaded(input: &Input) -> (Project, Vec<ServiceAnalysis>) {
 }
 
 fn lint(project: &Project, analysis: &[ServiceAnalysis]) -> Vec<stowage::finding::Finding> {
-    check::run(
+    lint::run(
         project,
         analysis,
         KnowledgeBase::builtin(),
@@ -165,7 +165,7 @@ mod parse {
         let input = Input::synthetic(services);
         bencher
             .counter(bytes(&input))
-            .bench(|| stowage::syntax::parse(divan::black_box(&input.text)));
+            .bench(|| stowage::yaml::syntax::parse(divan::black_box(&input.text)));
     }
 
     #[divan::bench(args = [0, 1, 2])]
@@ -173,7 +173,7 @@ mod parse {
         let input = corpus_input(file);
         bencher
             .counter(bytes(&input))
-            .bench(|| stowage::syntax::parse(divan::black_box(&input.text)));
+            .bench(|| stowage::yaml::syntax::parse(divan::black_box(&input.text)));
     }
 }
 

@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
+use crate::compose::model::{Mount, MountSyntax, Project, Service};
+use crate::compose::mounts::{self, MountKind};
 use crate::images::{self, ImageFacts, KnowledgeBase};
-use crate::model::{Mount, MountSyntax, Project, Service};
-use crate::mounts::{self, MountKind};
 
 /// One service with everything stowage knows about its data.
 #[derive(Debug, Clone)]
@@ -98,7 +98,7 @@ fn analyse_service(index: usize, service: &Service, kb: &KnowledgeBase) -> Servi
 }
 
 /// The Dockerfile a local build uses, and its path for display; None for remote or missing ones.
-fn read_dockerfile(build: &crate::model::Build) -> Option<(String, String)> {
+fn read_dockerfile(build: &crate::compose::model::Build) -> Option<(String, String)> {
     if let Some(inline) = &build.inline {
         return Some((inline.clone(), "dockerfile_inline".into()));
     }

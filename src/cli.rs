@@ -14,20 +14,20 @@ use std::sync::{Arc, Mutex};
 
 use foldhash::HashMap;
 
-use crate::check::{self, RuleSettings};
-use crate::config::{self, Config, ConfigError};
+use crate::compose::model::Project;
 use crate::finding::{Finding, Severity};
 use crate::fix;
-use crate::fix::convert::{BindStrategy, FixSettings};
+use crate::fix::migrate;
 use crate::images::KnowledgeBase;
-use crate::inventory::{self, Request};
-use crate::migrate;
-use crate::model::Project;
+use crate::lint::config::{self, Config, ConfigError};
+use crate::lint::{self, RuleSettings};
 use crate::output;
 use crate::output::human::Human;
 use crate::output::stream;
 use crate::project::LoadOptions;
 use crate::rules;
+use crate::rules::convert::{BindStrategy, FixSettings};
+use crate::workspace::inventory::{self, Request};
 
 /// Will this compose stack keep its data? Lints and migrates Docker Compose files.
 #[derive(Parser, Debug)]
@@ -491,7 +491,7 @@ fn check(args: CheckArgs) -> i32 {
                 crate::faults::panic_at(crate::faults::Stage::Lint, project);
                 if fixing {
                     let lint = |p: &Project| {
-                        check::lint(
+                        lint::lint(
                             p,
                             &crate::analysis::analyse(p, KnowledgeBase::builtin()),
                             &base,
@@ -515,7 +515,7 @@ fn check(args: CheckArgs) -> i32 {
                             }
                         })
                 } else {
-                    check::lint(project, analysis, &base, config).map(|f| (f, None))
+                    lint::lint(project, analysis, &base, config).map(|f| (f, None))
                 }
             }))
             .unwrap_or_else(|panic| {
@@ -875,7 +875,7 @@ fn check_streaming(args: CheckArgs, configs: Configs) -> i32 {
     let direct = (planned.len() <= 1).then(|| Mutex::new(stream::Report::new(format)));
     // One pass over every project on every core; each one is dropped once rendered. Results
     // come back in project order.
-    let check_one = |set: &crate::discover::ProjectFiles| {
+    let check_one = |set: &crate::workspace::discover::ProjectFiles| {
         let (project, analysis) = match inventory::load(&inventory::options(&request, set), kb) {
             Ok(loaded) => loaded,
             Err(f) => return Streamed::LoadFailed(f),
@@ -887,7 +887,7 @@ fn check_streaming(args: CheckArgs, configs: Configs) -> i32 {
         let (threshold, base) = project_settings(args.fail_on, &base, &config);
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             crate::faults::panic_at(crate::faults::Stage::Lint, &project);
-            check::lint(&project, &analysis, &base, &config)
+            lint::lint(&project, &analysis, &base, &config)
         }))
         .unwrap_or_else(|panic| {
             Err(crate::faults::internal_error(
@@ -899,7 +899,7 @@ fn check_streaming(args: CheckArgs, configs: Configs) -> i32 {
         let io = project
             .errors
             .iter()
-            .any(|e| e.kind == crate::model::ProblemKind::Io);
+            .any(|e| e.kind == crate::compose::model::ProblemKind::Io);
         let result = match outcome {
             Ok(findings) => {
                 let tallies = findings.iter().map(output::summary::Tally::from).collect();
@@ -1131,7 +1131,7 @@ fn read_stdin(cwd: &Path, stdin_filename: Option<&Path>) -> Result<String, Strin
         Ok(p) if !p.as_os_str().is_empty() => p.display().to_string(),
         _ => path.display().to_string(),
     };
-    let limit = crate::source::MAX_FILE_BYTES;
+    let limit = crate::yaml::source::MAX_FILE_BYTES;
     let mut bytes = Vec::new();
     std::io::stdin()
         .lock()
@@ -1145,8 +1145,9 @@ fn read_stdin(cwd: &Path, stdin_filename: Option<&Path>) -> Result<String, Strin
             limit >> 20
         ));
     }
-    crate::source::SourceFile::decode_or_prefix(bytes).map_err(|(e, prefix)| {
-        let at = crate::source::SourceFile::new(shown.as_str(), &path, prefix).line_col(e.offset());
+    crate::yaml::source::SourceFile::decode_or_prefix(bytes).map_err(|(e, prefix)| {
+        let at = crate::yaml::source::SourceFile::new(shown.as_str(), &path, prefix)
+            .line_col(e.offset());
         format!("{shown}:{}:{}: {e}", at.line, at.column)
     })
 }
@@ -1251,7 +1252,7 @@ fn migrate(args: MigrateArgs) -> i32 {
     if let Some(Err(e)) = args
         .name_template
         .as_deref()
-        .map(crate::fix::convert::validate_template)
+        .map(crate::rules::convert::validate_template)
     {
         eprintln!("error: {e}");
         return EXIT_FAILURE;

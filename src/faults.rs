@@ -8,7 +8,7 @@
 
 use std::sync::OnceLock;
 
-use crate::model::Project;
+use crate::compose::model::Project;
 use crate::project::PANIC_VAR;
 
 /// Where a panic can be injected after loading.

@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use crate::value::Loc;
+pub use crate::yaml::edit::Edit;
+use crate::yaml::value::Loc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -46,14 +47,6 @@ pub enum Applicability {
     Safe,
     /// Changes where data lives (the user must move it); applied only with `--unsafe-fixes`.
     Unsafe,
-}
-
-/// Replace the bytes `start..end` of the finding's file with `content`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Edit {
-    pub start: usize,
-    pub end: usize,
-    pub content: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

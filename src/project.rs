@@ -8,14 +8,16 @@ use compact_str::CompactString;
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use indexmap::IndexMap;
 
-use crate::env::ProjectEnv;
-use crate::interpolate::{self, InterpolateError};
-use crate::merge;
-use crate::model::*;
-use crate::mounts::{self, MountKind};
-use crate::source::{self, SourceFile};
-use crate::syntax;
-use crate::value::{self, Entry, FileId, Loc, Map, MergeTag, Value, ValueErrorKind, ValueKind};
+use crate::compose::env::ProjectEnv;
+use crate::compose::interpolate::{self, InterpolateError};
+use crate::compose::merge;
+use crate::compose::model::*;
+use crate::compose::mounts::{self, MountKind};
+use crate::yaml::source::{self, SourceFile};
+use crate::yaml::syntax;
+use crate::yaml::value::{
+    self, Entry, FileId, Loc, Map, MergeTag, Value, ValueErrorKind, ValueKind,
+};
 
 /// What to load and how; mirrors the compose flags stowage accepts.
 #[derive(Debug, Clone, Default)]
@@ -383,7 +385,12 @@ impl<'a> Loader<'a> {
 
     /// Registers an env file that holds an error, so that the error points into it. It is no
     /// compose file: it has no YAML tree, and the `Extended` role keeps fixes out of it.
-    fn register_env_file(&mut self, path: &Path, text: String, e: &crate::env::DotenvError) -> Loc {
+    fn register_env_file(
+        &mut self,
+        path: &Path,
+        text: String,
+        e: &crate::compose::env::DotenvError,
+    ) -> Loc {
         let offset = e.position().offset.min(text.len());
         let role = std::mem::replace(&mut self.role, FileRole::Extended);
         let base_dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
@@ -1224,7 +1231,7 @@ impl<'a> Loader<'a> {
         directory: &Path,
         env: &ProjectEnv,
     ) -> (String, NameOrigin) {
-        use crate::interpolate::Vars;
+        use crate::compose::interpolate::Vars;
         let explicit = if let Some(n) = &self.opts.project_name {
             Some((n.clone(), NameOrigin::Flag, None))
         } else if let Some(n) = env.get("COMPOSE_PROJECT_NAME").filter(|n| !n.is_empty()) {
@@ -2068,7 +2075,7 @@ fn same_content(a: &Value, b: &Value) -> bool {
 /// The environment a service ends up with (mapping or `KEY=VALUE` list; a bare `KEY` takes the
 /// value of the variable from the project environment).
 fn lower_environment(env_value: Option<&Value>, env: &ProjectEnv) -> Environment {
-    use crate::interpolate::Vars;
+    use crate::compose::interpolate::Vars;
     let lookup = |name: &str| env.get(name).map(str::to_owned);
     // Read as `merge::key_value_map` reads it (a later `KEY` wins), without building that map.
     match env_value.map(|v| &v.kind) {

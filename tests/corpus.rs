@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::Value as Json;
-use stowage::model::Project;
-use stowage::mounts::{self, MountKind};
+use stowage::compose::model::Project;
+use stowage::compose::mounts::{self, MountKind};
 use stowage::project;
 
 mod common;

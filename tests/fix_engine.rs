@@ -4,18 +4,18 @@ use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 use stowage::analysis;
-use stowage::check::{self, RuleSettings};
-use stowage::config::Config;
+use stowage::compose::model::Project;
 use stowage::fix;
 use stowage::images::KnowledgeBase;
-use stowage::model::Project;
+use stowage::lint::config::Config;
+use stowage::lint::{self, RuleSettings};
 use stowage::project::LoadOptions;
 
 fn options(dir: &Path) -> LoadOptions {
     let mut env = IndexMap::new();
     env.insert("HOME".to_owned(), "/home/user".to_owned());
     LoadOptions {
-        files: stowage::discover::default_files(dir).unwrap(),
+        files: stowage::workspace::discover::default_files(dir).unwrap(),
         process_env: env.into(),
         cwd: dir.to_path_buf(),
         ..LoadOptions::default()
@@ -25,7 +25,7 @@ fn options(dir: &Path) -> LoadOptions {
 fn lint(p: &Project) -> Vec<stowage::finding::Finding> {
     let kb = KnowledgeBase::builtin();
     let a = analysis::analyse(p, kb);
-    check::run(p, &a, kb, &RuleSettings::default(), &Config::default())
+    lint::run(p, &a, kb, &RuleSettings::default(), &Config::default())
 }
 
 fn fixture(text: &str) -> (tempfile::TempDir, PathBuf) {

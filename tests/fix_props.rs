@@ -7,15 +7,17 @@ use std::path::Path;
 use indexmap::IndexMap;
 use proptest::prelude::*;
 use stowage::analysis;
-use stowage::check::{self, RuleSettings};
-use stowage::config::Config;
+use stowage::compose::model::Project;
 use stowage::finding::{Edit, Finding};
-use stowage::fix::{self, convert::BindStrategy, convert::FixSettings, yaml::render_scalar};
+use stowage::fix;
+use stowage::fix::migrate;
 use stowage::images::KnowledgeBase;
-use stowage::migrate;
-use stowage::model::Project;
+use stowage::lint::config::Config;
+use stowage::lint::{self, RuleSettings};
 use stowage::project::{self, LoadOptions};
-use stowage::syntax::{self, Kind, Style};
+use stowage::rules::convert::{BindStrategy, FixSettings};
+use stowage::yaml::edit::render_scalar;
+use stowage::yaml::syntax::{self, Kind, Style};
 
 mod common;
 use common::oracle;
@@ -610,7 +612,7 @@ fn options(dir: &Path) -> LoadOptions {
 
 fn lint(p: &Project) -> Vec<Finding> {
     let kb = KnowledgeBase::builtin();
-    check::run(
+    lint::run(
         p,
         &analysis::analyse(p, kb),
         kb,

@@ -1161,7 +1161,10 @@ fn hook_files_pattern_matches_compose_files_at_any_depth() {
         ] {
             assert!(re.is_match(path), "{pattern} should match {path}");
             let name = path.rsplit('/').next().unwrap();
-            assert!(stowage::discover::is_compose_name(name), "{name}");
+            assert!(
+                stowage::workspace::discover::is_compose_name(name),
+                "{name}"
+            );
         }
         for path in [
             "README.md",

@@ -596,7 +596,7 @@ fn migrate_tens_of_thousands_of_services() {
 
 #[test]
 fn migrate_tens_of_thousands_of_anonymous_volumes_in_one_service() {
-    let n = stowage::migrate::MAX_CONVERSIONS;
+    let n = stowage::fix::migrate::MAX_CONVERSIONS;
     let (_guard, dir) = tempdir();
     write(&dir, "stack.yaml", anonymous_volumes(1, n));
     let last = format!("s0-{}:/data/{}", n - 1, n - 1);
@@ -611,7 +611,7 @@ fn migrate_tens_of_thousands_of_anonymous_volumes_in_one_service() {
 
 #[test]
 fn migrate_refuses_more_conversions_than_it_can_verify() {
-    let n = stowage::migrate::MAX_CONVERSIONS + 1;
+    let n = stowage::fix::migrate::MAX_CONVERSIONS + 1;
     let (_guard, dir) = tempdir();
     let text = anonymous_volumes(1, n);
     write(&dir, "stack.yaml", &text);

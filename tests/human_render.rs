@@ -7,14 +7,14 @@ use std::path::{Path, PathBuf};
 
 use miette::{LabeledSpan, Severity};
 use proptest::prelude::*;
-use stowage::check::{self, RuleSettings};
-use stowage::config::Config;
+use stowage::compose::model::Project;
 use stowage::finding::Finding;
 use stowage::images::KnowledgeBase;
-use stowage::inventory::{self, Request};
-use stowage::model::Project;
+use stowage::lint::config::Config;
+use stowage::lint::{self, RuleSettings};
 use stowage::output::human::{Human, Renderer};
 use stowage::project::LoadOptions;
+use stowage::workspace::inventory::{self, Request};
 
 mod common;
 use common::oracle;
@@ -48,7 +48,7 @@ fn compare_dir(dir: &Path, tally: &mut Tally) {
     let kb = KnowledgeBase::builtin();
     let inventory = inventory::collect(&request, kb);
     for (project, analysis) in &inventory.projects {
-        let findings = check::run(
+        let findings = lint::run(
             project,
             analysis,
             kb,
@@ -234,7 +234,7 @@ fn layout(text: &str) -> (Vec<usize>, Vec<usize>) {
         .map(|(i, _)| i)
         .chain([text.len()])
         .collect();
-    (bounds, stowage::source::line_starts(text))
+    (bounds, stowage::yaml::source::line_starts(text))
 }
 
 /// Labels that each lie on one line: from a character boundary of a line to another one of the
@@ -306,7 +306,8 @@ fn long_label(text: &str, (a, b, x, y, label, primary): &LongPick) -> Option<Lab
 /// `labels` with `long`, the labels on its lines (or starting where it does) left out.
 fn with_long(text: &str, mut labels: Vec<Label>, long: Option<Label>) -> Vec<Label> {
     let Some(long) = long else { return labels };
-    let line_of = |at: usize| stowage::source::line_starts(text).partition_point(|&s| s <= at) - 1;
+    let line_of =
+        |at: usize| stowage::yaml::source::line_starts(text).partition_point(|&s| s <= at) - 1;
     let (first, last) = (line_of(long.0), line_of(long.1 - 1));
     labels.retain(|l| l.0 != long.0 && !(first..=last).contains(&line_of(l.0)));
     labels.push(long);

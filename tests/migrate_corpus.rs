@@ -10,13 +10,13 @@ use std::path::Path;
 use indexmap::IndexMap;
 use serde_json::Value as Json;
 use stowage::analysis;
-use stowage::fix::convert::{BindStrategy, FixSettings};
+use stowage::compose::model::MountSyntax;
+use stowage::compose::mounts::MountKind;
+use stowage::fix::migrate;
 use stowage::fix::write::atomic_write;
 use stowage::images::KnowledgeBase;
-use stowage::migrate;
-use stowage::model::MountSyntax;
-use stowage::mounts::MountKind;
 use stowage::project;
+use stowage::rules::convert::{BindStrategy, FixSettings};
 
 mod common;
 use common::oracle;

@@ -10,10 +10,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
-use stowage::discover;
-use stowage::model::Project;
-use stowage::mounts::MountKind;
+use stowage::compose::model::Project;
+use stowage::compose::mounts::MountKind;
 use stowage::project;
+use stowage::workspace::discover;
 
 mod common;
 use common::oracle::{self, Row};

@@ -8,16 +8,16 @@ use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 use stowage::analysis;
-use stowage::check::{self, RuleSettings};
-use stowage::config::Config;
-use stowage::discover;
+use stowage::compose::model::Project;
 use stowage::finding::Finding;
 use stowage::fix;
 use stowage::images::KnowledgeBase;
-use stowage::model::Project;
+use stowage::lint::config::Config;
+use stowage::lint::{self, RuleSettings};
 use stowage::output::position;
 use stowage::project::{self, LoadOptions};
 use stowage::rules::{self, FixAvailability};
+use stowage::workspace::discover;
 
 fn fixtures_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules")
@@ -156,7 +156,7 @@ fn fixed_diff(
     let target = tmp.path().join(path.file_name().unwrap());
     let kb = KnowledgeBase::builtin();
     let lint = |p: &Project| {
-        check::run(
+        lint::run(
             p,
             &analysis::analyse(p, kb),
             kb,
@@ -216,7 +216,7 @@ fn rule_fixtures() {
                 .severity
                 .insert(rule_id.clone(), Some(rule.meta().severity));
         }
-        let findings = check::run(&project, &analysis, kb, &settings, &Config::default());
+        let findings = lint::run(&project, &analysis, kb, &settings, &Config::default());
         let rel = path
             .strip_prefix(fixtures_root())
             .unwrap()

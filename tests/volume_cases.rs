@@ -1,9 +1,9 @@
-//! Conformance of `stowage::mounts` with compose-go's `ParseVolume` and the reference CLI, row by
+//! Conformance of `stowage::compose::mounts` with compose-go's `ParseVolume` and the reference CLI, row by
 //! row over `shared/knowledge/compose-go-volume-cases.tsv`.
 
 use std::collections::HashMap;
 
-use stowage::mounts::{
+use stowage::compose::mounts::{
     MountKind, clean_path, parse_short, resolve_bind_source, spec_error_message,
 };
 

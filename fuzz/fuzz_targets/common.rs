@@ -2,11 +2,11 @@
 
 use std::path::PathBuf;
 
-use stowage::check::{self, RuleSettings};
-use stowage::config::Config;
+use stowage::lint::{self, RuleSettings};
+use stowage::lint::config::Config;
 use stowage::finding::Finding;
 use stowage::images::KnowledgeBase;
-use stowage::model::Project;
+use stowage::compose::model::Project;
 use stowage::project::LoadOptions;
 
 /// The input as `stowage check -` would load it, in a directory that does not exist (so that
@@ -24,7 +24,7 @@ pub fn options(text: &str) -> LoadOptions {
 pub fn lint(project: &Project) -> Vec<Finding> {
     let kb = KnowledgeBase::builtin();
     let analysis = stowage::analysis::analyse(project, kb);
-    check::lint(
+    lint::lint(
         project,
         &analysis,
         &RuleSettings::default(),

@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
     let Some(fixed) = outcome.files.first() else {
         return;
     };
-    let tree = stowage::syntax::parse(&fixed.fixed);
+    let tree = stowage::yaml::syntax::parse(&fixed.fixed);
     assert!(
         tree.error.is_none(),
         "the fixed text does not parse: {:?}\n--- fixed:\n{}",

@@ -2,9 +2,8 @@
 //! verify before anything is written (the result parses, the targeted findings are gone, no new
 //! error appeared, another pass would change nothing).
 
-pub mod convert;
+pub mod migrate;
 pub mod write;
-pub mod yaml;
 
 use std::borrow::Borrow;
 use std::path::PathBuf;
@@ -12,10 +11,10 @@ use std::sync::Arc;
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
+use crate::compose::model::{ProblemKind, Project};
 use crate::finding::{Applicability, Edit, Finding, Fix, Severity};
-use crate::model::{ProblemKind, Project};
 use crate::project::{self, LoadOptions};
-use crate::syntax::{self, Kind, Style, Tree};
+use crate::yaml::syntax::{self, Kind, Style, Tree};
 
 /// Passes before the loop gives up (each pass applies every fix that does not overlap another).
 pub const MAX_PASSES: usize = 50;

@@ -3,8 +3,8 @@
 use serde::Serialize;
 
 use super::position;
+use crate::compose::model::Project;
 use crate::finding::{Finding, Fix, Severity};
-use crate::model::Project;
 
 #[derive(Serialize)]
 pub struct FindingOut<'a> {
@@ -58,7 +58,7 @@ struct Document<'a> {
 /// that a finding can be rendered after its project was dropped.
 pub struct Place {
     start: super::Position,
-    end: crate::source::LineCol,
+    end: crate::yaml::source::LineCol,
 }
 
 pub fn place(project: &Project, f: &Finding) -> Place {
@@ -186,7 +186,7 @@ mod tests {
             cwd: "/srv/app".into(),
             ..LoadOptions::default()
         });
-        let loc = crate::value::Loc {
+        let loc = crate::yaml::value::Loc {
             file: 0,
             start: 12,
             end: 14,

@@ -4,8 +4,8 @@ use std::fmt::Write;
 
 use super::escape::one_line;
 use super::position;
+use crate::compose::model::Project;
 use crate::finding::Finding;
-use crate::model::Project;
 
 pub fn render_findings(out: &mut String, project: &Project, findings: &[Finding]) {
     for f in findings {

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::mermaid::{Fate, Node, SERVICE_COLOURS, Shape, graph};
-use crate::inventory::Inventory;
+use crate::workspace::inventory::Inventory;
 
 /// A DOT double-quoted string's content: backslashes and quotes escaped, line breaks as `\n`.
 fn escape(s: &str) -> String {

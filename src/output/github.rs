@@ -5,8 +5,8 @@ use std::fmt::Write;
 
 use super::escape::{one_line, terminal};
 use super::position;
+use crate::compose::model::Project;
 use crate::finding::{Finding, Severity};
-use crate::model::Project;
 
 /// Escapes a command's message (data): `%`, `\r`, `\n`.
 pub fn escape_data(s: &str) -> String {

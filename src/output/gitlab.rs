@@ -6,8 +6,8 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::sarif::PerFinding;
+use crate::compose::model::Project;
 use crate::finding::{Finding, Severity};
-use crate::model::Project;
 
 #[derive(Serialize)]
 struct Issue<'a> {

@@ -14,8 +14,8 @@ use unicode_width::UnicodeWidthStr;
 use super::escape::{one_line, same_length, terminal};
 use super::position;
 use super::snippet::{self, Theme};
+use crate::compose::model::Project;
 use crate::finding::{Finding, Severity};
-use crate::model::Project;
 
 pub struct Human {
     /// Draws what `snippet::draw` does not. Renders without wrapping: [`wrap`] has wrapped the
@@ -292,7 +292,7 @@ impl Human {
         let file = File {
             name,
             text: &Arc::from(text),
-            line_starts: &crate::source::line_starts(text).into(),
+            line_starts: &crate::yaml::source::line_starts(text).into(),
             id: 0,
             escaped: &mut escaped,
         };

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::position;
+use crate::compose::model::Project;
 use crate::finding::Finding;
-use crate::model::Project;
 
 /// Escapes an attribute value (line breaks and tabs as character references, which attribute
 /// normalisation would otherwise turn into spaces); characters XML 1.0 cannot carry at all

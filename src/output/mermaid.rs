@@ -6,9 +6,9 @@ use std::fmt::Write;
 use foldhash::{HashMap, HashMapExt};
 
 use crate::analysis::ServiceAnalysis;
-use crate::inventory::Inventory;
-use crate::model::{MountSyntax, Project};
-use crate::mounts::{self, MountKind};
+use crate::compose::model::{MountSyntax, Project};
+use crate::compose::mounts::{self, MountKind};
+use crate::workspace::inventory::Inventory;
 
 /// What a node's data survives, worst first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

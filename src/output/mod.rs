@@ -18,8 +18,8 @@ pub mod summary;
 pub mod volumes_json;
 pub mod volumes_table;
 
-use crate::model::Project;
-use crate::value::Loc;
+use crate::compose::model::Project;
+use crate::yaml::value::Loc;
 
 /// A position for output: the file as shown to the user, 1-based line and character column.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -14,10 +14,10 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::rules_doc;
+use crate::compose::model::Project;
 use crate::finding::{Applicability, Finding, Severity};
-use crate::model::Project;
 use crate::rules::{Category, RULES, RuleMeta};
-use crate::value::Loc;
+use crate::yaml::value::Loc;
 
 const SCHEMA: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";

@@ -8,8 +8,8 @@ use rayon::prelude::*;
 
 use super::human::Human;
 use super::{check_json, concise, github};
+use crate::compose::model::Project;
 use crate::finding::Finding;
-use crate::model::Project;
 
 /// The formats written a project at a time.
 #[derive(Clone, Copy)]

@@ -4,9 +4,9 @@ use serde::Serialize;
 
 use super::{Position, position};
 use crate::analysis::ServiceAnalysis;
-use crate::inventory::Inventory;
-use crate::model::{MountSyntax, Project};
-use crate::mounts::{MountKind, Survives};
+use crate::compose::model::{MountSyntax, Project};
+use crate::compose::mounts::{MountKind, Survives};
+use crate::workspace::inventory::Inventory;
 
 #[derive(Serialize)]
 struct Document<'a> {

@@ -4,9 +4,9 @@ use std::fmt::Write;
 
 use super::escape::{one_line, terminal};
 use super::position;
-use crate::inventory::Inventory;
-use crate::model::MountSyntax;
-use crate::mounts::MountKind;
+use crate::compose::model::MountSyntax;
+use crate::compose::mounts::MountKind;
+use crate::workspace::inventory::Inventory;
 
 const HEADER: [&str; 9] = [
     "SERVICE", "KIND", "SOURCE", "TARGET", "RO", "RESTART", "RECREATE", "DOWN+UP", "DOWN -V",

@@ -5,11 +5,11 @@ use foldhash::{HashMap, HashMapExt, HashSet};
 
 use super::{Category, Context, FixAvailability, Rule, RuleMeta};
 use crate::analysis::covers;
+use crate::compose::model::{Mount, MountSyntax, Project};
+use crate::compose::mounts::MountKind;
 use crate::finding::{Finding, Severity};
-use crate::fix::convert;
-use crate::model::{Mount, MountSyntax, Project};
-use crate::mounts::MountKind;
-use crate::value::Loc;
+use crate::rules::convert;
+use crate::yaml::value::Loc;
 
 pub struct AnonymousVolume;
 
@@ -19,6 +19,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     off_by_default: false,
     fix: FixAvailability::Sometimes,
+    migrates: true,
     summary: "an anonymous volume written in the file loses its data when the container is removed",
     what_it_does: "Reports every volume entry that mounts an anonymous volume: short syntax with \
 only a container path (`- /var/lib/app`) and long syntax `type: volume` without `source`.

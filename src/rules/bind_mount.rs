@@ -4,7 +4,7 @@
 use super::{Category, Context, FixAvailability, Rule, RuleMeta};
 use crate::analysis::covers;
 use crate::finding::{Finding, Severity};
-use crate::fix::convert;
+use crate::rules::convert;
 
 pub struct BindMount;
 
@@ -14,6 +14,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Info,
     off_by_default: false,
     fix: FixAvailability::Sometimes,
+    migrates: true,
     summary: "a read-write bind mount of a host directory where a named volume is recommended",
     what_it_does: "Reports read-write bind mounts of host directories. The finding is a warning \
 when the mount holds the data path of a known stateful image (a database's data directory), \
@@ -68,7 +69,7 @@ impl Rule for BindMount {
                     f.stateful && f.data_paths.iter().any(|p| covers(&mount.target, p))
                 });
                 let (severity, message) = match stateful {
-                    // `check::run` applies the configured severity; the rule asks for more here.
+                    // `lint::run` applies the configured severity; the rule asks for more here.
                     Some(f) => (
                         Severity::Warning,
                         format!(

@@ -7,11 +7,11 @@ use foldhash::{HashMap, HashMapExt, HashSet};
 
 use super::Context;
 use crate::analysis::{ServiceAnalysis, VolumeSource, covers};
-use crate::fix::convert;
+use crate::compose::model::{Mount, MountSyntax, Service};
+use crate::compose::mounts::MountKind;
 use crate::images::{ImageFacts, parse_image_ref};
-use crate::model::{Mount, MountSyntax, Service};
-use crate::mounts::MountKind;
-use crate::value::Loc;
+use crate::rules::convert;
+use crate::yaml::value::Loc;
 
 /// Where one data path of a service's image ends up.
 #[derive(Debug)]

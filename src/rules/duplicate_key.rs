@@ -1,9 +1,9 @@
 //! `duplicate-key`: a mapping key written twice (including `a` and `"a"`, and two `<<` keys).
 
 use super::{Category, Context, FixAvailability, Rule, RuleMeta, problems};
+use crate::compose::model::{Problem, ProblemKind, Project};
 use crate::finding::{Finding, Severity};
-use crate::model::{Problem, ProblemKind, Project};
-use crate::value::Loc;
+use crate::yaml::value::Loc;
 
 pub struct DuplicateKey;
 
@@ -13,6 +13,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     off_by_default: false,
     fix: FixAvailability::None,
+    migrates: false,
     summary: "a mapping key is defined twice",
     what_it_does: "Reports a key that appears twice in one mapping, comparing keys after quotes \
 and escapes are resolved (`image` and `\"image\"` are the same key), and a mapping with two \

@@ -3,9 +3,9 @@
 
 use super::replaced_entry::{describe, same_sequence, service_lists_entry};
 use super::{Category, Context, FixAvailability, Rule, RuleMeta};
+use crate::compose::mounts::MountKind;
 use crate::finding::{Finding, Severity};
-use crate::mounts::MountKind;
-use crate::value::Loc;
+use crate::yaml::value::Loc;
 
 pub struct DuplicateMountTarget;
 
@@ -15,6 +15,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     off_by_default: false,
     fix: FixAvailability::None,
+    migrates: false,
     summary: "two entries of one volume list mount the same target; compose keeps only the last",
     what_it_does: "Reports a volume entry whose target (after compose cleans the path) is already \
 mounted by an earlier entry of the same `volumes:` list, identical or not. The finding is on the \

@@ -3,8 +3,8 @@
 
 use super::data_layout::{Layout, Verdict, add_volumes_hint, code_list, image_loc, subject};
 use super::{Category, Context, FixAvailability, Rule, RuleMeta};
+use crate::compose::model::Mount;
 use crate::finding::{Finding, Severity};
-use crate::model::Mount;
 
 pub struct EphemeralData;
 
@@ -14,6 +14,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     off_by_default: false,
     fix: FixAvailability::None,
+    migrates: false,
     summary: "a stateful image's data path is not persisted, or sits on a tmpfs",
     what_it_does: "For images the knowledge base knows to keep state (databases, search engines, \
 queues, self-hosted apps — or the base image of a local Dockerfile), checks every data path of \

@@ -2,9 +2,9 @@
 //! `cached`…).
 
 use super::{Category, Context, FixAvailability, Rule, RuleMeta};
+use crate::compose::model::{Mount, MountSyntax, Project};
 use crate::finding::{Finding, Severity};
-use crate::model::{Mount, MountSyntax, Project};
-use crate::value::Loc;
+use crate::yaml::value::Loc;
 
 pub struct IgnoredVolumeOption;
 
@@ -14,6 +14,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     off_by_default: false,
     fix: FixAvailability::None,
+    migrates: false,
     summary: "a short-syntax volume option compose silently ignores",
     what_it_does: "Reports an option in the third field of a short-syntax volume (`SOURCE:TARGET:OPTIONS`) \
 that compose drops without a word: options are case sensitive (`RO`, `Rw`, `Z` is fine but `SHARED` \

@@ -6,10 +6,10 @@ use std::path::Path;
 use super::data_layout::{Layout, Verdict, add_volumes_hint, image_loc, subject};
 use super::{Category, Context, FixAvailability, Rule, RuleMeta, data_layout};
 use crate::analysis::{VolumeSource, covers};
+use crate::compose::model::{Mount, MountSyntax};
+use crate::compose::mounts::clean_path;
 use crate::finding::{Finding, Severity};
-use crate::fix::convert;
-use crate::model::{Mount, MountSyntax};
-use crate::mounts::clean_path;
+use crate::rules::convert;
 
 pub struct ImplicitVolume;
 
@@ -19,6 +19,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     off_by_default: false,
     fix: FixAvailability::Sometimes,
+    migrates: true,
     summary: "an image `VOLUME` with nothing mounted on it becomes an anonymous volume",
     what_it_does: "Reports, on the service's `image:` (or `build:`) value, the `VOLUME`s of the \
 image that nothing is mounted on at exactly their path. The `VOLUME`s are those of a local \

@@ -3,8 +3,8 @@
 
 use super::similar::edit_distance;
 use super::{Category, Context, FixAvailability, Rule, RuleMeta, problems};
+use crate::compose::model::ProblemKind;
 use crate::finding::{Finding, Severity};
-use crate::model::ProblemKind;
 use crate::project::SERVICE_KEYS;
 
 pub struct InvalidCompose;
@@ -15,6 +15,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     off_by_default: false,
     fix: FixAvailability::None,
+    migrates: false,
     summary: "compose rejects the project: wrong type, unknown key or broken reference",
     what_it_does: "Reports what makes Docker Compose refuse to load the project, outside YAML \
 syntax and volume entries: a value of the wrong type (`volumes: 3`, a list where a mapping \

@@ -4,11 +4,11 @@
 
 use super::similar::edit_distance;
 use super::{Category, Context, FixAvailability, Rule, RuleMeta, problems, service_places};
+use crate::compose::model::{Mount, MountSyntax, Problem, ProblemKind, Project};
+use crate::compose::mounts::{self, MountKind};
 use crate::finding::{Finding, Severity};
-use crate::model::{Mount, MountSyntax, Problem, ProblemKind, Project};
-use crate::mounts::{self, MountKind};
-use crate::syntax::Tree;
-use crate::value::Loc;
+use crate::yaml::syntax::Tree;
+use crate::yaml::value::Loc;
 
 pub struct InvalidVolumeSpec;
 
@@ -18,6 +18,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     off_by_default: false,
     fix: FixAvailability::None,
+    migrates: false,
     summary: "a volume entry compose or the engine rejects",
     what_it_does: "Reports service volume entries that cannot work: an empty entry, an empty \
 section between colons (`:/data`, `/a::ro`, a source that came from an unset variable), too \

@@ -2,10 +2,10 @@
 //! replaces the anchor's list instead of adding to it (merge keys are shallow).
 
 use super::{Category, Context, FixAvailability, Rule, RuleMeta};
+use crate::compose::mounts;
 use crate::finding::{Finding, Severity};
-use crate::mounts;
-use crate::syntax::{Kind, NodeId, Style, Tree};
-use crate::value::{FileId, Loc};
+use crate::yaml::syntax::{Kind, NodeId, Style, Tree};
+use crate::yaml::value::{FileId, Loc};
 
 pub struct MergeDropsVolumes;
 
@@ -15,6 +15,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     off_by_default: false,
     fix: FixAvailability::None,
+    migrates: false,
     summary: "a `<<` merge whose local `volumes:` replaces the anchor's list instead of extending it",
     what_it_does: "Reports a service mapping (or an `x-` mapping a service merges) that merges a \
 mapping with `<<:` and also writes its own `volumes:` while the merged mapping has `volumes:` \

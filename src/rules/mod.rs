@@ -6,11 +6,11 @@ use std::sync::OnceLock;
 use foldhash::{HashMap, HashSet};
 
 use crate::analysis::ServiceAnalysis;
+use crate::compose::model::{Project, Service};
 use crate::finding::{Finding, Severity};
-use crate::fix::convert::FixSettings;
 use crate::images::KnowledgeBase;
-use crate::model::{Project, Service};
-use crate::value::Loc;
+use crate::rules::convert::FixSettings;
+use crate::yaml::value::Loc;
 
 mod anonymous_volume;
 mod bind_mount;
@@ -35,6 +35,7 @@ pub mod unused_suppression;
 mod unused_volume;
 
 // What several rules share.
+pub mod convert;
 mod data_layout;
 mod problems;
 mod replaced_entry;
@@ -70,6 +71,8 @@ pub struct RuleMeta {
     /// Off unless selected or configured.
     pub off_by_default: bool,
     pub fix: FixAvailability,
+    /// `stowage migrate` converts this rule's findings: the mounts it reports become named volumes.
+    pub migrates: bool,
     /// One line, lower case: what the rule reports.
     pub summary: &'static str,
     pub what_it_does: &'static str,

@@ -11,6 +11,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Info,
     off_by_default: false,
     fix: FixAvailability::Always,
+    migrates: false,
     summary: "top-level `version:` is obsolete and ignored",
     what_it_does: "Reports a top-level `version:` key.",
     why_it_matters: "Docker Compose ignores `version:` (it warns `the attribute version is obsolete`). \

@@ -3,9 +3,9 @@
 
 use super::replaced_entry::{describe, kind_noun, same_sequence, service_lists_entry};
 use super::{Category, Context, FixAvailability, Rule, RuleMeta};
+use crate::compose::model::{Project, ReplacedMount};
+use crate::compose::mounts::MountKind;
 use crate::finding::{Finding, Severity};
-use crate::model::{Project, ReplacedMount};
-use crate::mounts::MountKind;
 
 pub struct OverrideDropsVolume;
 
@@ -15,6 +15,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     off_by_default: false,
     fix: FixAvailability::None,
+    migrates: false,
     summary: "a later file replaces a named volume or bind mount with an anonymous volume or tmpfs",
     what_it_does: "Reports a volume entry that replaces a persistent mount (a named or external \
 volume, or a bind mount) of the same service at the same target with an anonymous volume or a \

@@ -1,8 +1,8 @@
 //! What the rules that report the loader's problems share: which problems are theirs, and where
 //! a problem without a place of its own is reported.
 
-use crate::model::{Problem, ProblemKind, Project};
-use crate::value::Loc;
+use crate::compose::model::{Problem, ProblemKind, Project};
+use crate::yaml::value::Loc;
 
 /// The project's errors of one kind, in the loader's order.
 pub(super) fn errors(project: &Project, kind: ProblemKind) -> impl Iterator<Item = &Problem> {

@@ -2,9 +2,9 @@
 //! project name comes from the directory name, so renaming the directory loses the volume.
 
 use super::{Category, Context, FixAvailability, Rule, RuleMeta};
+use crate::compose::model::NameOrigin;
+use crate::compose::mounts::MountKind;
 use crate::finding::{Finding, Severity};
-use crate::model::NameOrigin;
-use crate::mounts::MountKind;
 
 pub struct ProjectScopedVolume;
 
@@ -14,6 +14,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Info,
     off_by_default: true,
     fix: FixAvailability::None,
+    migrates: false,
     summary: "a named volume's engine name depends on the directory the project is in",
     what_it_does: "Reports a top-level volume that a service mounts, that is neither `external` \
 nor given a `name:`, in a project whose name compose takes from the directory name (no \

@@ -3,10 +3,10 @@
 //! the replaced entry is named, and which services list an entry.
 
 use super::service_places;
-use crate::model::Project;
-use crate::mounts::{self, MountKind};
-use crate::syntax::Kind;
-use crate::value::Loc;
+use crate::compose::model::Project;
+use crate::compose::mounts::{self, MountKind};
+use crate::yaml::syntax::Kind;
+use crate::yaml::value::Loc;
 
 /// Whether both entries are items of one YAML sequence (one list written twice on a target), as
 /// opposed to an override file or an extending service replacing a base entry.

@@ -3,8 +3,8 @@
 //! an entry compose rejected is not in it, and an entry written once in an anchor is every
 //! merging service's.
 
-use crate::syntax::{Kind, NodeId, Tree};
-use crate::value::{FileId, Loc};
+use crate::yaml::syntax::{Kind, NodeId, Tree};
+use crate::yaml::value::{FileId, Loc};
 
 /// Merge chains are short; the bound only guards against pathological documents.
 const MAX_MERGE_DEPTH: usize = 16;
@@ -142,7 +142,7 @@ fn map_get_within(tree: &Tree, node: NodeId, key: &str, depth: usize) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::syntax;
+    use crate::yaml::syntax;
 
     fn loc_of(text: &str, needle: &str) -> Loc {
         let start = text.find(needle).expect("needle in text");

@@ -6,9 +6,9 @@ use super::data_layout::{
 };
 use super::{Category, Context, FixAvailability, Rule, RuleMeta};
 use crate::analysis::covers;
+use crate::compose::model::{Mount, MountSyntax};
 use crate::finding::{Finding, Severity};
 use crate::images::ImageFacts;
-use crate::model::{Mount, MountSyntax};
 
 pub struct ShadowedDataPath;
 
@@ -18,6 +18,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     off_by_default: false,
     fix: FixAvailability::None,
+    migrates: false,
     summary: "a persistent mount on a parent or on the wrong path leaves the image's data elsewhere",
     what_it_does: "For images the knowledge base knows (or the base image of a local Dockerfile), \
 finds a bind mount or named volume that was clearly meant to persist the image's data but does \

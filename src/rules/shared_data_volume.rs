@@ -4,11 +4,11 @@
 use super::data_layout::{Layout, Verdict, declare_hint, shared_place, volume_entries};
 use super::{Category, Context, FixAvailability, Rule, RuleMeta};
 use crate::analysis::covers;
+use crate::compose::model::{Mount, Service};
+use crate::compose::mounts::MountKind;
 use crate::finding::{Finding, Severity};
-use crate::fix::convert;
-use crate::model::{Mount, Service};
-use crate::mounts::MountKind;
-use crate::value::Loc;
+use crate::rules::convert;
+use crate::yaml::value::Loc;
 
 pub struct SharedDataVolume;
 
@@ -18,6 +18,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     off_by_default: false,
     fix: FixAvailability::None,
+    migrates: false,
     summary: "two services mount one named volume read-write on a database data path",
     what_it_does: "Reports a named volume that two or more services mount read-write where it \
 holds the data of each service's image — a path from the knowledge base for that image, tag and \

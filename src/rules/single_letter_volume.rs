@@ -2,10 +2,10 @@
 //! named volume `v`.
 
 use super::{Category, Context, FixAvailability, Rule, RuleMeta};
+use crate::compose::model::{Mount, MountSyntax};
+use crate::compose::mounts::{self, MountKind};
 use crate::finding::{Finding, Severity};
-use crate::fix::convert;
-use crate::model::{Mount, MountSyntax};
-use crate::mounts::{self, MountKind};
+use crate::rules::convert;
 
 pub struct SingleLetterVolume;
 
@@ -15,6 +15,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     off_by_default: false,
     fix: FixAvailability::None,
+    migrates: false,
     summary: "a one-letter volume name is read as a Windows drive letter",
     what_it_does: "Reports a short-syntax volume whose first field is one letter followed by \
 `:` — `v:/data`, `a:/srv:ro` — where compose's parser keeps the colon as part of a Windows \

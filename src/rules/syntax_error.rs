@@ -1,8 +1,8 @@
 //! `syntax-error`: a compose file that is not valid YAML, reported at the parser's position.
 
 use super::{Category, Context, FixAvailability, Rule, RuleMeta, problems};
+use crate::compose::model::ProblemKind;
 use crate::finding::{Finding, Severity};
-use crate::model::ProblemKind;
 
 pub struct SyntaxError;
 
@@ -12,6 +12,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     off_by_default: false,
     fix: FixAvailability::None,
+    migrates: false,
     summary: "the file is not valid YAML",
     what_it_does: "Reports the first YAML syntax error of a compose file (an unclosed quote or \
 bracket, a tab used for indentation, a key at the wrong indentation, an alias to an anchor that \

@@ -2,10 +2,10 @@
 
 use super::similar::edit_distance;
 use super::{Category, Context, FixAvailability, Rule, RuleMeta, problems};
+use crate::compose::model::{Problem, ProblemKind, Project};
 use crate::finding::{Applicability, Finding, Fix, Severity};
-use crate::fix::yaml::{self, Declaration, View};
-use crate::model::{Problem, ProblemKind, Project};
-use crate::value::Loc;
+use crate::yaml::edit::{self, Declaration, View};
+use crate::yaml::value::Loc;
 
 pub struct UndefinedVolume;
 
@@ -15,6 +15,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     off_by_default: false,
     fix: FixAvailability::Sometimes,
+    migrates: false,
     summary: "a named volume is used but not declared in the top-level `volumes:`",
     what_it_does: "Reports a service volume entry (`pgdata:/var/lib/postgresql/data`, or long \
 syntax `type: volume` with `source: pgdata`) whose volume is not declared under the top-level \
@@ -146,7 +147,7 @@ fn declare_fix(project: &Project, at: Loc, key: &str) -> Option<Fix> {
     Some(Fix {
         applicability: Applicability::Safe,
         title: format!("declare the volume `{key}`"),
-        edits: yaml::declare_volumes(view, at.start, &[declaration])?,
+        edits: edit::declare_volumes(view, at.start, &[declaration])?,
     })
 }
 

@@ -3,10 +3,10 @@
 
 use super::service_places::Written;
 use super::{Category, Context, FixAvailability, Rule, RuleMeta};
+use crate::compose::model::{Mount, Project};
+use crate::compose::mounts::MountKind;
 use crate::finding::{Finding, Severity};
-use crate::model::{Mount, Project};
-use crate::mounts::MountKind;
-use crate::value::Loc;
+use crate::yaml::value::Loc;
 
 pub struct UnresolvedVariable;
 
@@ -16,6 +16,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Info,
     off_by_default: false,
     fix: FixAvailability::None,
+    migrates: false,
     summary: "a volume entry or image uses a variable with no value and no default",
     what_it_does: "Reports `$VAR` / `${VAR}` in a service's `volumes` entry or `image` when the \
 variable is set neither in the environment nor in the project's `.env`, and has no default. \

@@ -1,7 +1,7 @@
 //! `unused-suppression`: a `# stowage: ignore[…]` comment that suppresses nothing.
 //!
 //! Only the check runner knows which suppressions matched a finding, so it reports these
-//! findings itself (see `check::run`); this module holds the rule's identity and documentation.
+//! findings itself (see `lint::run`); this module holds the rule's identity and documentation.
 
 use super::{Category, Context, FixAvailability, Rule, RuleMeta};
 use crate::finding::{Finding, Severity};
@@ -14,6 +14,7 @@ pub static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     off_by_default: false,
     fix: FixAvailability::None,
+    migrates: false,
     summary: "a suppression comment that suppresses nothing, names an unknown rule, or cannot be read",
     what_it_does: "Reports `# stowage: ignore[…]` and `# stowage: ignore-file[…]` comments that match no \
 finding of an enabled rule, that name a rule that does not exist, or that are malformed.",

@@ -1,9 +1,9 @@
 //! `unused-volume`: a top-level volume that no service mounts.
 
 use super::{Category, Context, FixAvailability, Rule, RuleMeta};
+use crate::compose::model::{MountSyntax, Project, TopVolume};
+use crate::compose::mounts::MountKind;
 use crate::finding::{Finding, Severity};
-use crate::model::{MountSyntax, Project, TopVolume};
-use crate::mounts::MountKind;
 
 pub struct UnusedVolume;
 
@@ -13,6 +13,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     off_by_default: false,
     fix: FixAvailability::None,
+    migrates: false,
     summary: "a top-level volume no service mounts",
     what_it_does: "Reports a volume declared under the top-level `volumes:` that no service of \
 the project mounts (short or long syntax), counting every service whatever its profiles. \

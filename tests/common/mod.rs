@@ -107,7 +107,7 @@ pub mod oracle {
     use std::process::Command;
 
     use indexmap::IndexMap;
-    use stowage::model::{Mount, MountSyntax, Project};
+    use stowage::compose::model::{Mount, MountSyntax, Project};
     use stowage::project::LoadOptions;
 
     /// The scrubbed environment (with `PWD`, the project directory).

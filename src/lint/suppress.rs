@@ -1,9 +1,9 @@
 //! Suppression comments: `# stowage: ignore[rule-a, rule-b] reason` on a finding's line or alone
 //! on the line above it, and `# stowage: ignore-file[rule]` anywhere in a file.
 
-use crate::source::SourceFile;
-use crate::syntax::Tree;
-use crate::value::{FileId, Loc};
+use crate::yaml::source::SourceFile;
+use crate::yaml::syntax::Tree;
+use crate::yaml::value::{FileId, Loc};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Suppression {
@@ -39,7 +39,7 @@ pub fn collect(
     for range in &tree.comments {
         let text = &source.text[range.clone()];
         let body = text.trim_start_matches('#').trim_start();
-        let Some(rest) = body.strip_prefix(crate::syntax::COMMENTS_READ) else {
+        let Some(rest) = body.strip_prefix(crate::yaml::syntax::COMMENTS_READ) else {
             continue;
         };
         let rest = rest.trim_start();
@@ -120,7 +120,7 @@ mod tests {
     fn reads_line_and_file_suppressions() {
         let text = "# stowage: ignore-file[bind-mount]\nservices:\n  db:\n    # stowage: ignore[anonymous-volume, implicit-volume] scratch data\n    volumes: [/data] # stowage: ignore[ephemeral-data]\n    image: x # stowage: nope\n";
         let source = SourceFile::new("c.yaml", "/c.yaml", text);
-        let tree = crate::syntax::parse(text);
+        let tree = crate::yaml::syntax::parse(text);
         let (s, bad) = collect(0, &source, &tree);
         assert_eq!(s.len(), 3);
         assert_eq!(s[0].scope, Scope::File);

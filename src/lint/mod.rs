@@ -1,20 +1,23 @@
-//! Running the rules over a project: which rules are on and at what severity, anchor
-//! de-duplication, suppression comments, and the order findings are reported in.
+//! Linting a project: running the rules over it — which rules are on and at what severity, anchor
+//! de-duplication, suppression comments, and the order findings are reported in — with the
+//! configuration file (`config`) and suppression comments (`suppress`) that decide it.
+
+pub mod config;
+pub mod suppress;
 
 use foldhash::{HashMap, HashMapExt};
 
 use rayon::prelude::*;
 
 use crate::analysis::ServiceAnalysis;
-use crate::config::Config;
+use crate::compose::model::Project;
 use crate::finding::{Finding, Severity};
-use crate::fix::convert::FixSettings;
 use crate::images::KnowledgeBase;
-use crate::model::Project;
+use crate::rules::convert::FixSettings;
 use crate::rules::unused_suppression::{self, UnusedSuppression};
 use crate::rules::{self, Context, Rule};
-use crate::suppress;
-use crate::value::Loc;
+use crate::yaml::value::Loc;
+use config::Config;
 
 /// Which rules run and how severe their findings are.
 #[derive(Debug, Clone, Default)]

@@ -6,14 +6,14 @@ use std::path::Path;
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
-use super::yaml::{self, Declaration, View};
 use crate::analysis::covers;
+use crate::compose::model::{FileRole, Mount, MountSyntax, Project, Service};
+use crate::compose::mounts::MountKind;
 use crate::finding::{Applicability, Edit, Fix};
-use crate::model::{FileRole, Mount, MountSyntax, Project, Service};
-use crate::mounts::MountKind;
 use crate::rules::Context;
-use crate::syntax::{Kind, NodeId};
-use crate::value::Loc;
+use crate::yaml::edit::{self, Declaration, View};
+use crate::yaml::syntax::{Kind, NodeId};
+use crate::yaml::value::Loc;
 
 /// What happens to read-write directory bind mounts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -367,7 +367,7 @@ fn finish(
     if edits.iter().any(|e| view.is_protected(e.start)) {
         return None;
     }
-    let declare = yaml::declare_volumes(view, at, &[decl])?;
+    let declare = edit::declare_volumes(view, at, &[decl])?;
     // Exactly as long as needed: a project may have a fix for each of 100 000 entries.
     edits.reserve_exact(declare.len());
     edits.extend(declare);
@@ -396,7 +396,7 @@ pub fn convert_anonymous(ctx: &Context, service: &Service, mount: &Mount) -> Opt
             if raw.contains('$') || raw.contains(':') {
                 return None;
             }
-            yaml::replace_scalar(v, node, &format!("{name}:{raw}"))?
+            edit::replace_scalar(v, node, &format!("{name}:{raw}"))?
         }
         MountSyntax::Long => {
             let Kind::Map { entries, .. } = &v.tree.nodes[node].kind else {
@@ -406,8 +406,8 @@ pub fn convert_anonymous(ctx: &Context, service: &Service, mount: &Mount) -> Opt
                 .iter()
                 .find(|(k, _)| v.tree.scalar(*k) == Some("source"))
             {
-                Some((_, value)) => yaml::replace_scalar(v, *value, &name)?,
-                None => yaml::append_map_entry(v, node, "source", &name)?,
+                Some((_, value)) => edit::replace_scalar(v, *value, &name)?,
+                None => edit::append_map_entry(v, node, "source", &name)?,
             }
         }
         _ => return None,
@@ -479,12 +479,12 @@ pub fn add_implicit(ctx: &Context, service: &Service, implicit: &[&Mount]) -> Op
     let edit = match own_volumes {
         // Only a list written right here may grow: an alias would change every user of its anchor.
         Some(seq) if matches!(v.tree.nodes[seq].kind, Kind::Seq { .. }) => {
-            yaml::append_seq_items(v, seq, &items)?
+            edit::append_seq_items(v, seq, &items)?
         }
         Some(_) => return None,
         // A new `volumes:` key would replace volumes merged in from an anchor (`<<`) or another file.
         None if written_mounts => return None,
-        None => yaml::add_seq_key(v, service_map, "volumes", &items)?,
+        None => edit::add_seq_key(v, service_map, "volumes", &items)?,
     };
     let mut edits = vec![edit];
     let decls: Vec<Declaration> = names
@@ -497,7 +497,7 @@ pub fn add_implicit(ctx: &Context, service: &Service, implicit: &[&Mount]) -> Op
     if edits.iter().any(|e| v.is_protected(e.start)) {
         return None;
     }
-    edits.extend(yaml::declare_volumes(v, service.loc.start, &decls)?);
+    edits.extend(edit::declare_volumes(v, service.loc.start, &decls)?);
     let listed = names
         .iter()
         .map(|n| format!("`{n}`"))
@@ -527,7 +527,7 @@ pub fn convert_bind(ctx: &Context, service: &Service, mount: &Mount) -> Option<F
     if raw.contains('$') {
         return None;
     }
-    let parsed = crate::mounts::parse_short(raw).ok()?;
+    let parsed = crate::compose::mounts::parse_short(raw).ok()?;
     if parsed.ignored_options.iter().any(|o| !o.is_empty())
         || parsed.propagation.is_some()
         || parsed.selinux.is_some()
@@ -536,7 +536,7 @@ pub fn convert_bind(ctx: &Context, service: &Service, mount: &Mount) -> Option<F
     }
     let name = volume_name(ctx, service, mount);
     let target = &raw[parsed.target_range.clone()];
-    let edit = yaml::replace_scalar(v, node, &format!("{name}:{target}"))?;
+    let edit = edit::replace_scalar(v, node, &format!("{name}:{target}"))?;
     let device = (ctx.fixes.binds == BindStrategy::KeepPath)
         .then(|| mount.resolved_source.clone())
         .flatten();

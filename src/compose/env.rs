@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use indexmap::IndexMap;
 
-use crate::interpolate::{self, InterpolateError, Vars};
+use crate::compose::interpolate::{self, InterpolateError, Vars};
 
 /// Where in the env file text a problem is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,18 +6,16 @@ use std::fmt::Write;
 use foldhash::{HashMap, HashMapExt, HashSet};
 
 use crate::analysis::{self, ServiceAnalysis};
-use crate::check::{self, RuleSettings};
-use crate::config::Config;
+use crate::compose::model::{Mount, MountSyntax, Project, TopVolume};
+use crate::compose::mounts::MountKind;
 use crate::finding::Finding;
-use crate::fix::convert::{BindStrategy, FixSettings};
 use crate::fix::{self, Outcome};
 use crate::images::KnowledgeBase;
-use crate::model::{Mount, MountSyntax, Project, TopVolume};
-use crate::mounts::MountKind;
+use crate::lint::config::Config;
+use crate::lint::{self, RuleSettings};
 use crate::project::LoadOptions;
-
-/// The rules whose fixes make up a migration.
-pub const RULES: [&str; 3] = ["anonymous-volume", "implicit-volume", "bind-mount"];
+use crate::rules;
+use crate::rules::convert::{BindStrategy, FixSettings};
 
 /// A verified migration of one project, not yet written.
 pub struct Migration {
@@ -68,13 +66,18 @@ pub fn migrate_project(
         ));
     }
     let settings = RuleSettings {
-        select: RULES.iter().map(|r| (*r).to_owned()).collect(),
+        select: rules::RULES
+            .iter()
+            .map(|rule| rule.meta())
+            .filter(|meta| meta.migrates)
+            .map(|meta| meta.id.to_owned())
+            .collect(),
         fixes,
         ..RuleSettings::default()
     };
     // Severities and per-path ignores of a configuration do not decide what migrates.
     let lint = |p: &Project| {
-        check::run(
+        lint::run(
             p,
             &analysis::analyse(p, kb),
             kb,

@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::analysis::{self, ServiceAnalysis};
-use crate::discover::{self, ProjectFiles};
+use crate::compose::model::{ProblemKind, Project};
 use crate::images::KnowledgeBase;
-use crate::model::{ProblemKind, Project};
 use crate::project::{self, LoadOptions};
+use crate::workspace::discover::{self, ProjectFiles};
 
 /// Everything loaded for one command.
 pub struct Inventory {
@@ -249,7 +249,7 @@ pub fn load(opts: &LoadOptions, kb: &KnowledgeBase) -> Result<Loaded, Failure> {
 
 /// A path as the user should see it: relative to the working directory when inside it.
 fn shown_path(cwd: &Path, path: &Path) -> String {
-    let cleaned = crate::mounts::clean_path(&path.to_string_lossy());
+    let cleaned = crate::compose::mounts::clean_path(&path.to_string_lossy());
     let cleaned = Path::new(&cleaned);
     match cleaned.strip_prefix(cwd) {
         Ok(p) if !p.as_os_str().is_empty() => p.display().to_string(),

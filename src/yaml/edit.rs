@@ -3,10 +3,19 @@
 //! of offset arithmetic. Every helper refuses (returns `None`) rather than guess: block scalars,
 //! `!reset` nodes, shapes it does not understand.
 
-use crate::finding::Edit;
-use crate::source::SourceFile;
-use crate::syntax::{Kind, NodeId, Style, Tree};
-use crate::value::Loc;
+use serde::Serialize;
+
+use crate::yaml::source::SourceFile;
+use crate::yaml::syntax::{Kind, NodeId, Style, Tree};
+use crate::yaml::value::Loc;
+
+/// Replace the bytes `start..end` of a file with `content`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Edit {
+    pub start: usize,
+    pub end: usize,
+    pub content: String,
+}
 
 /// One file's text and tree.
 #[derive(Clone, Copy)]
@@ -614,7 +623,7 @@ fn declare_volumes_unguarded(
         Kind::Scalar {
             value: text,
             style: Style::Plain,
-        } if crate::syntax::is_null_text(text) => {
+        } if crate::yaml::syntax::is_null_text(text) => {
             let key_col = view.column(view.tree.nodes[key].span.start);
             let indent = " ".repeat(key_col) + &unit;
             let body: String = decls.iter().map(|d| d.block(eol, &indent, &unit)).collect();
@@ -671,7 +680,7 @@ fn separates_sections(view: View, entries: &[(NodeId, NodeId)]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::syntax;
+    use crate::yaml::syntax;
 
     fn apply(text: &str, edits: &[Edit]) -> String {
         let mut out = text.to_owned();

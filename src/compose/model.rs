@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use indexmap::IndexMap;
 
-use crate::mounts::MountKind;
-use crate::source::SourceFile;
-use crate::syntax::Tree;
-use crate::value::{FileId, Loc};
+use crate::compose::mounts::MountKind;
+use crate::yaml::source::SourceFile;
+use crate::yaml::syntax::Tree;
+use crate::yaml::value::{FileId, Loc};
 
 /// A loaded compose project: one or more files merged as compose merges them.
 #[derive(Debug)]
@@ -186,13 +186,13 @@ impl TopVolume {
 
 impl Project {
     /// What a mount of this project survives (design §2 `survives`).
-    pub fn survives(&self, m: &Mount) -> crate::mounts::Survives {
+    pub fn survives(&self, m: &Mount) -> crate::compose::mounts::Survives {
         let outlives = m
             .volume_key
             .as_deref()
             .and_then(|k| self.volume(k))
             .is_some_and(TopVolume::outlives_down_v);
-        crate::mounts::survives(m.kind, outlives)
+        crate::compose::mounts::survives(m.kind, outlives)
     }
 
     pub fn file(&self, id: FileId) -> &LoadedFile {

@@ -10,9 +10,9 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use crate::finding::Severity;
 use crate::images::{self, ImageEntry, KnowledgeBase};
 use crate::rules;
-use crate::source::SourceFile;
-use crate::syntax;
-use crate::value::{self, Value, ValueKind};
+use crate::yaml::source::SourceFile;
+use crate::yaml::syntax;
+use crate::yaml::value::{self, Value, ValueKind};
 
 pub const FILE_NAMES: [&str; 2] = [".stowage.yaml", ".stowage.yml"];
 
@@ -248,7 +248,7 @@ pub fn parse(display: &str, text: &str) -> Result<Config, ConfigError> {
                                     "`name-template` must be a string".into(),
                                 ));
                             };
-                            crate::fix::convert::validate_template(t)
+                            crate::rules::convert::validate_template(t)
                                 .map_err(|x| err(at(&e.value), x))?;
                             config.migrate.name_template = Some(t.to_owned());
                         }

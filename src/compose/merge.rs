@@ -2,8 +2,8 @@
 //! laid over an earlier one (compose-go `override.Merge`), `!reset` / `!override`, and
 //! uniqueness of service volumes by target (`override.EnforceUnicity`).
 
-use crate::mounts::{self, MountKind};
-use crate::value::{Entry, Map, MergeTag, Value, ValueKind};
+use crate::compose::mounts::{self, MountKind};
+use crate::yaml::value::{Entry, Map, MergeTag, Value, ValueKind};
 
 /// Lays `over` on top of `base` at `path` (dotted keys, `*` never appears: real names).
 pub fn merge(base: Value, over: Value, path: &[&str]) -> Value {

@@ -8,7 +8,7 @@ use compact_str::CompactString;
 use foldhash::{HashSet, HashSetExt};
 use indexmap::IndexMap;
 
-use crate::syntax::{self, Kind, NodeId, Style, Tree};
+use crate::yaml::syntax::{self, Kind, NodeId, Style, Tree};
 
 /// Index of a file in the project's file list.
 pub type FileId = usize;
@@ -184,7 +184,7 @@ impl Builder<'_> {
     fn line_of(&mut self, offset: usize) -> usize {
         let starts = self
             .line_starts
-            .get_or_insert_with(|| crate::source::line_starts(self.text));
+            .get_or_insert_with(|| crate::yaml::source::line_starts(self.text));
         starts.partition_point(|&s| s <= offset)
     }
 
