@@ -12,13 +12,16 @@ static META: RuleMeta = RuleMeta {
     id: "bind-mount",
     category: Category::Persistence,
     severity: Severity::Info,
-    off_by_default: false,
+    off_by_default: true,
     fix: FixAvailability::Sometimes,
     migrates: true,
     summary: "a read-write bind mount of a host directory where a named volume is recommended",
-    what_it_does: "Reports read-write bind mounts of host directories. The finding is a warning \
-when the mount holds the data path of a known stateful image (a database's data directory), \
-information otherwise.
+    what_it_does: "Reports read-write bind mounts of host directories, as information, when \
+selected (`--select bind-mount`, or a severity in `.stowage.yaml`): a bind mount survives every \
+lifecycle command (`restart`, a recreate, `down`, `down -v`), so it is a recommendation, never a \
+risk to the data, and it is off by default. `stowage migrate --binds volume|keep-path` converts \
+what it reports. When the mount holds the data path of a known stateful image (a database's data \
+directory), the message says so.
 
 Not reported, because they are configuration or host integration rather than data:
 
@@ -68,22 +71,15 @@ impl Rule for BindMount {
                 let stateful = analysis.facts.as_ref().filter(|f| {
                     f.stateful && f.data_paths.iter().any(|p| covers(&mount.target, p))
                 });
-                let (severity, message) = match stateful {
-                    // `lint::run` applies the configured severity; the rule asks for more here.
-                    Some(f) => (
-                        Severity::Warning,
-                        format!(
-                            "read-write bind mount of a host directory at `{}`, where `{}` keeps \
-its data",
-                            mount.target, f.key
-                        ),
+                let message = match stateful {
+                    Some(f) => format!(
+                        "read-write bind mount of a host directory at `{}`, where `{}` keeps its \
+data",
+                        mount.target, f.key
                     ),
-                    None => (
-                        META.severity,
-                        format!(
-                            "read-write bind mount of a host directory at `{}`",
-                            mount.target
-                        ),
+                    None => format!(
+                        "read-write bind mount of a host directory at `{}`",
+                        mount.target
                     ),
                 };
                 let name = convert::volume_name(ctx, service, mount);
@@ -94,7 +90,7 @@ in the same host directory)",
                     mount.target
                 );
                 let mut finding =
-                    Finding::new(META.id, severity, loc, message, help).service(&service.name);
+                    Finding::new(META.id, META.severity, loc, message, help).service(&service.name);
                 finding.fix = convert::convert_bind(ctx, service, mount);
                 out.push(finding);
             }

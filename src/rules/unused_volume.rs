@@ -10,7 +10,7 @@ pub struct UnusedVolume;
 static META: RuleMeta = RuleMeta {
     id: "unused-volume",
     category: Category::Correctness,
-    severity: Severity::Warning,
+    severity: Severity::Info,
     off_by_default: false,
     fix: FixAvailability::None,
     migrates: false,
@@ -27,7 +27,9 @@ rule that explains the entry: the one-letter `v:/data` (`single-letter-volume`) 
 volume renamed in one place only, a `volumes:` list replaced by an override or a merge key, or \
 an entry that reads differently than it looks. The service then writes its data somewhere \
 else — often into the container, where it is lost on the next recreate — while the declared \
-volume stays empty. Compose itself ignores the declaration (`docker compose config` drops it).",
+volume stays empty. Compose itself ignores the declaration (`docker compose config` drops it). \
+The finding is information: the declaration loses nothing by itself, and when a service's data \
+really ends up unpersisted, `ephemeral-data` or `implicit-volume` reports that service.",
     example: "services:\n  db:\n    image: postgres:16\n    volumes:\n      - db-data:/var/lib/postgresql/data\nvolumes:\n  db-data:\n  pgdata:\n",
     fix_safety: "No fix: whether the declaration or a missing mount is the mistake cannot be \
 known, and a volume declared for a mount that was lost may already hold the data.",
