@@ -327,11 +327,17 @@ fn demo_json_shape_and_values() {
                 assert!(at["column"].as_u64().is_some_and(|n| n >= 1));
             }
             let survives = &m["survives"];
-            assert_eq!(
-                keys(survives),
-                sorted(&["restart", "recreate", "down_up", "down_volumes"])
-            );
-            for k in ["restart", "recreate", "down_up", "down_volumes"] {
+            let columns = [
+                "restart",
+                "recreate",
+                "down_up",
+                "down_volumes",
+                "up_renew",
+                "rm_up",
+                "rm_volumes_up",
+            ];
+            assert_eq!(keys(survives), sorted(&columns));
+            for k in columns {
                 assert!(survives[k].is_boolean(), "{m:#}");
             }
         }
@@ -357,7 +363,8 @@ fn demo_json_shape_and_values() {
     );
     assert_eq!(
         pg["survives"],
-        serde_json::json!({"restart": true, "recreate": true, "down_up": false, "down_volumes": false})
+        serde_json::json!({"restart": true, "recreate": true, "down_up": false, "down_volumes": false,
+            "up_renew": false, "rm_up": false, "rm_volumes_up": false})
     );
 
     // cache: redis declares VOLUME /data; nothing is mounted there, so compose creates one.
@@ -380,7 +387,8 @@ fn demo_json_shape_and_values() {
         assert_eq!(uploads["resolved_source"], "shop_uploads");
         assert_eq!(
             uploads["survives"],
-            serde_json::json!({"restart": true, "recreate": true, "down_up": true, "down_volumes": false})
+            serde_json::json!({"restart": true, "recreate": true, "down_up": true, "down_volumes": false,
+                "up_renew": true, "rm_up": true, "rm_volumes_up": true})
         );
         let (line, column) = line_col(&compose_text, "uploads:/srv/shop/uploads");
         assert_eq!(
@@ -399,7 +407,8 @@ fn demo_json_shape_and_values() {
         assert_eq!(config["resolved_source"], path_str(&resolved));
         assert_eq!(
             config["survives"],
-            serde_json::json!({"restart": true, "recreate": true, "down_up": true, "down_volumes": true})
+            serde_json::json!({"restart": true, "recreate": true, "down_up": true, "down_volumes": true,
+            "up_renew": true, "rm_up": true, "rm_volumes_up": true})
         );
         let (line, column) = line_col(&compose_text, "./config/app.toml:");
         assert_eq!(config["declared_at"]["line"], line);
@@ -411,7 +420,8 @@ fn demo_json_shape_and_values() {
     assert_eq!(tmp["kind"], "tmpfs");
     assert_eq!(
         tmp["survives"],
-        serde_json::json!({"restart": false, "recreate": false, "down_up": false, "down_volumes": false})
+        serde_json::json!({"restart": false, "recreate": false, "down_up": false, "down_volumes": false,
+            "up_renew": false, "rm_up": false, "rm_volumes_up": false})
     );
 
     // backup: the default of `${BACKUP_DIR:-./backups}` (the environment is empty).
@@ -916,7 +926,8 @@ fn engine_volume_names_follow_compose() {
     // `down -v` does not remove an external volume.
     assert_eq!(
         ext["survives"],
-        serde_json::json!({"restart": true, "recreate": true, "down_up": true, "down_volumes": true})
+        serde_json::json!({"restart": true, "recreate": true, "down_up": true, "down_volumes": true,
+            "up_renew": true, "rm_up": true, "rm_volumes_up": true})
     );
     assert_eq!(mount(app, "/fixed")["resolved_source"], "custom-dflt");
     assert_eq!(

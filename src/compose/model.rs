@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use indexmap::IndexMap;
 
-use crate::compose::mounts::MountKind;
+use crate::compose::mounts::{MountKind, VolumeBacking};
 use crate::yaml::source::SourceFile;
 use crate::yaml::syntax::Tree;
 use crate::yaml::value::{FileId, Loc};
@@ -172,27 +172,47 @@ pub struct TopVolume {
 }
 
 impl TopVolume {
-    /// Whether its data outlives `down -v`: compose never removes an external volume, and a
-    /// local volume bound to a host directory (`driver_opts` `o: bind` + `device`) loses only the
-    /// volume object, not the files.
-    pub fn outlives_down_v(&self) -> bool {
+    /// What holds its data. The local driver (the default) hands `driver_opts` to mount(8):
+    /// `type: tmpfs` is memory, `o: bind` with a `device` is a host directory; another driver's
+    /// options mean something else, so its volume counts as the project's.
+    pub fn backing(&self) -> VolumeBacking {
+        if self.external {
+            return VolumeBacking::External;
+        }
+        if self.driver.as_deref().is_some_and(|d| d != "local") {
+            return VolumeBacking::Project;
+        }
+        if self
+            .driver_opts
+            .get("type")
+            .is_some_and(|t| t.trim() == "tmpfs")
+        {
+            return VolumeBacking::Memory;
+        }
         let bound = self
             .driver_opts
             .get("o")
             .is_some_and(|o| o.split(',').any(|x| x.trim() == "bind"));
-        self.external || (bound && self.driver_opts.contains_key("device"))
+        if bound && self.driver_opts.contains_key("device") {
+            VolumeBacking::HostDirectory
+        } else {
+            VolumeBacking::Project
+        }
     }
 }
 
 impl Project {
     /// What a mount of this project survives (design §2 `survives`).
     pub fn survives(&self, m: &Mount) -> crate::compose::mounts::Survives {
-        let outlives = m
-            .volume_key
+        crate::compose::mounts::survives(m.kind, self.backing(m))
+    }
+
+    /// What holds the data of a named volume mount (`Project` for every other kind).
+    pub fn backing(&self, m: &Mount) -> VolumeBacking {
+        m.volume_key
             .as_deref()
             .and_then(|k| self.volume(k))
-            .is_some_and(TopVolume::outlives_down_v);
-        crate::compose::mounts::survives(m.kind, outlives)
+            .map_or(VolumeBacking::Project, TopVolume::backing)
     }
 
     pub fn file(&self, id: FileId) -> &LoadedFile {

@@ -332,7 +332,8 @@ pub fn parse_tmpfs_entry(entry: &str) -> (String, Option<String>) {
     }
 }
 
-/// What a mount's data survives (compose-volumes.md §8).
+/// What a mount's data survives, as measured on a real engine (compose-volumes.md §10; the
+/// end-to-end tests in tests/engine.rs hold every column to the engine).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Survives {
     /// `restart`, `stop` + `start`, `up` with nothing changed.
@@ -341,8 +342,14 @@ pub struct Survives {
     pub recreate: bool,
     /// `down` then `up`.
     pub down_up: bool,
-    /// `down -v` / `--volumes`.
+    /// `down -v` / `--volumes`, then `up`.
     pub down_volumes: bool,
+    /// `up -V` / `--renew-anon-volumes`.
+    pub up_renew: bool,
+    /// `rm -sf` (stop and remove the container), then `up`.
+    pub rm_up: bool,
+    /// `rm -sfv` (also removes the container's anonymous volumes), then `up`.
+    pub rm_volumes_up: bool,
 }
 
 impl Survives {
@@ -351,12 +358,51 @@ impl Survives {
         recreate: true,
         down_up: true,
         down_volumes: true,
+        up_renew: true,
+        rm_up: true,
+        rm_volumes_up: true,
     };
+    const NOTHING: Survives = Survives {
+        restart: false,
+        recreate: false,
+        down_up: false,
+        down_volumes: false,
+        up_renew: false,
+        rm_up: false,
+        rm_volumes_up: false,
+    };
+    /// Data in the container's own writable layer (nothing mounted on its path): kept while the
+    /// container exists, lost with it.
+    pub const CONTAINER_LAYER: Survives = Survives {
+        restart: true,
+        ..Survives::NOTHING
+    };
+
+    /// Whether every lifecycle command short of deleting volumes on purpose (`down -v`,
+    /// `rm -v`) keeps the data.
+    pub fn persistent(&self) -> bool {
+        self.restart && self.recreate && self.down_up && self.up_renew && self.rm_up
+    }
 }
 
-/// What a mount of `kind` survives. `external`: the named volume is declared `external` at top
-/// level, so `down -v` never removes it (ignored for kinds that are not volumes).
-pub fn survives(kind: MountKind, external: bool) -> Survives {
+/// What holds the data of a named volume, from its top-level declaration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VolumeBacking {
+    /// A volume of the project: `down -v` removes it.
+    Project,
+    /// `external: true`: compose never removes it.
+    External,
+    /// The local driver bound to a host directory (`driver_opts` `o: bind` + `device`): `down -v`
+    /// removes the volume object, not the files.
+    HostDirectory,
+    /// The local driver on tmpfs (`driver_opts` `type: tmpfs`): memory, emptied whenever the
+    /// container stops.
+    Memory,
+}
+
+/// What a mount of `kind` survives; `backing` says what holds a named volume's data (ignored for
+/// kinds that are not volumes).
+pub fn survives(kind: MountKind, backing: VolumeBacking) -> Survives {
     match kind {
         // Host objects: compose never deletes host files or pipes.
         MountKind::Bind | MountKind::Npipe => Survives::ALL,
@@ -366,25 +412,23 @@ pub fn survives(kind: MountKind, external: bool) -> Survives {
         // `down -v` removes every non-external top-level volume by name whatever the mount
         // type, so a cluster volume is treated like a named one. Compose cannot create cluster
         // (CSI) volumes, so in practice they are declared external and survive everything.
-        MountKind::Named | MountKind::Cluster => Survives {
-            down_volumes: external,
-            ..Survives::ALL
+        MountKind::Named | MountKind::Cluster => match backing {
+            VolumeBacking::Project => Survives {
+                down_volumes: false,
+                ..Survives::ALL
+            },
+            VolumeBacking::External | VolumeBacking::HostDirectory => Survives::ALL,
+            VolumeBacking::Memory => Survives::NOTHING,
         },
         // Re-attached by destination on recreate, but never by a fresh container: orphaned by
-        // `down` + `up`, deleted by `down -v`.
+        // `down` + `up`, `up -V` and `rm`, deleted by `down -v` and `rm -v`.
         MountKind::Anonymous => Survives {
             restart: true,
             recreate: true,
-            down_up: false,
-            down_volumes: false,
+            ..Survives::NOTHING
         },
         // Memory only: gone as soon as the container stops.
-        MountKind::Tmpfs => Survives {
-            restart: false,
-            recreate: false,
-            down_up: false,
-            down_volumes: false,
-        },
+        MountKind::Tmpfs => Survives::NOTHING,
     }
 }
 
@@ -630,45 +674,40 @@ mod tests {
 
     #[test]
     fn survives_follows_the_lifecycle_table() {
+        use VolumeBacking::*;
         let all = Survives::ALL;
-        assert_eq!(survives(MountKind::Bind, false), all);
-        assert_eq!(survives(MountKind::Npipe, false), all);
-        assert_eq!(survives(MountKind::Image, false), all);
-        assert_eq!(survives(MountKind::Named, true), all);
-        assert_eq!(survives(MountKind::Cluster, true), all);
+        assert_eq!(survives(MountKind::Bind, Project), all);
+        assert_eq!(survives(MountKind::Npipe, Project), all);
+        assert_eq!(survives(MountKind::Image, Project), all);
+        assert_eq!(survives(MountKind::Named, External), all);
+        assert_eq!(survives(MountKind::Named, HostDirectory), all);
+        assert_eq!(survives(MountKind::Cluster, External), all);
         let project_owned = Survives {
-            restart: true,
-            recreate: true,
-            down_up: true,
             down_volumes: false,
+            ..all
         };
-        assert_eq!(survives(MountKind::Named, false), project_owned);
-        assert_eq!(survives(MountKind::Cluster, false), project_owned);
+        assert_eq!(survives(MountKind::Named, Project), project_owned);
+        assert_eq!(survives(MountKind::Cluster, Project), project_owned);
+        assert!(project_owned.persistent());
         let anonymous = Survives {
             restart: true,
             recreate: true,
-            down_up: false,
-            down_volumes: false,
+            ..Survives::NOTHING
         };
-        assert_eq!(survives(MountKind::Anonymous, false), anonymous);
-        assert_eq!(survives(MountKind::Anonymous, true), anonymous);
-        let nothing = Survives {
-            restart: false,
-            recreate: false,
-            down_up: false,
-            down_volumes: false,
-        };
-        assert_eq!(survives(MountKind::Tmpfs, false), nothing);
-        // Bind mounts are never touched by `external`.
-        assert_eq!(survives(MountKind::Bind, true), all);
+        assert_eq!(survives(MountKind::Anonymous, Project), anonymous);
+        assert_eq!(survives(MountKind::Anonymous, External), anonymous);
+        assert!(!anonymous.persistent());
+        assert_eq!(survives(MountKind::Tmpfs, Project), Survives::NOTHING);
+        assert_eq!(survives(MountKind::Named, Memory), Survives::NOTHING);
     }
 
     #[test]
     fn survives_serialises_like_the_design() {
-        let json = serde_json::to_string(&survives(MountKind::Anonymous, false)).expect("json");
+        let json = serde_json::to_string(&survives(MountKind::Anonymous, VolumeBacking::Project))
+            .expect("json");
         assert_eq!(
             json,
-            r#"{"restart":true,"recreate":true,"down_up":false,"down_volumes":false}"#
+            r#"{"restart":true,"recreate":true,"down_up":false,"down_volumes":false,"up_renew":false,"rm_up":false,"rm_volumes_up":false}"#
         );
     }
 

@@ -172,7 +172,7 @@ fn project_graph(i: usize, project: &Project, analysis: &[ServiceAnalysis]) -> P
                     host_node(&mut nodes, &key, &shown)
                 }
                 (kind, _) => {
-                    let survives = mounts::survives(kind, false);
+                    let survives = mounts::survives(kind, mounts::VolumeBacking::Project);
                     let (label, shape) = match kind {
                         MountKind::Tmpfs => ("tmpfs (memory)".to_owned(), Shape::Tmpfs),
                         MountKind::Image => (

@@ -37,8 +37,9 @@ it knows where it is. `docker compose up` re-attaches it when it recreates that 
 - `docker compose down` removes the container and leaves the volume orphaned: the next `up` \
 creates a new, empty one (compose's documentation: anonymous volumes \"are not automatically \
 mounted by a subsequent up\"), and `docker volume prune` deletes the old one;
-- `docker compose down -v`, `docker compose rm -v` and `docker compose run --rm` delete it;
-- `docker compose up -V` / `--renew-anon-volumes` replaces it with an empty one.
+- `docker compose up -V` / `--renew-anon-volumes` orphans it too and mounts a new, empty one;
+- `docker compose down -v` and `docker compose rm -v` delete it (`run --rm` deletes only the \
+one-off container's own anonymous volumes, not the service's).
 
 A named volume declared under the top-level `volumes:` keeps its data through all of these \
 except `down -v`.",
@@ -76,7 +77,7 @@ impl Rule for AnonymousVolume {
                     .unwrap_or_default();
                 let message = format!(
                     "anonymous volume at `{}`{data_of} is orphaned by `docker compose down` and \
-deleted by `down -v`, `rm -v` and `up -V`",
+`up -V` and deleted by `down -v` and `rm -v`",
                     mount.target
                 );
                 let name = convert::volume_name(ctx, service, mount);

@@ -7,8 +7,8 @@ use foldhash::{HashMap, HashMapExt, HashSet};
 
 use super::Context;
 use crate::analysis::{ServiceAnalysis, VolumeSource, covers};
-use crate::compose::model::{Mount, MountSyntax, Service};
-use crate::compose::mounts::MountKind;
+use crate::compose::model::{Mount, MountSyntax, Project, Service};
+use crate::compose::mounts::{MountKind, VolumeBacking};
 use crate::images::{ImageFacts, parse_image_ref};
 use crate::rules::convert;
 use crate::yaml::value::Loc;
@@ -20,7 +20,7 @@ pub(super) enum Verdict<'a> {
     Durable,
     /// Nothing covers it and no mount was aimed at it: the container layer.
     NotPersisted,
-    /// A tmpfs is the deepest mount covering it.
+    /// A tmpfs, or a named volume on tmpfs, is the deepest mount covering it.
     Tmpfs(&'a Mount),
     /// An unmounted image `VOLUME` holds it, and no persistent mount was aimed at it.
     ImplicitVolume(&'a Mount),
@@ -69,7 +69,7 @@ impl<'a> Layout<'a> {
                     .iter()
                     .map(|p| DataPath {
                         path: p.clone(),
-                        verdict: verdict(p, &mounts, &other_layouts),
+                        verdict: verdict(ctx.project, p, &mounts, &other_layouts),
                     })
                     .collect()
             }
@@ -79,14 +79,25 @@ impl<'a> Layout<'a> {
     }
 }
 
-fn is_persistent(m: &Mount) -> bool {
+/// A bind, or a named or cluster volume whose data is not in memory.
+fn is_persistent(project: &Project, m: &Mount) -> bool {
     matches!(
         m.kind,
         MountKind::Bind | MountKind::Named | MountKind::Cluster
-    )
+    ) && !in_memory(project, m)
 }
 
-fn verdict<'a>(path: &str, mounts: &[&'a Mount], other_layouts: &[String]) -> Verdict<'a> {
+/// A tmpfs, or a named volume of the local driver on tmpfs (`driver_opts: {type: tmpfs}`).
+pub(super) fn in_memory(project: &Project, m: &Mount) -> bool {
+    m.kind == MountKind::Tmpfs || project.backing(m) == VolumeBacking::Memory
+}
+
+fn verdict<'a>(
+    project: &Project,
+    path: &str,
+    mounts: &[&'a Mount],
+    other_layouts: &[String],
+) -> Verdict<'a> {
     let holder = mounts
         .iter()
         .copied()
@@ -95,7 +106,7 @@ fn verdict<'a>(path: &str, mounts: &[&'a Mount], other_layouts: &[String]) -> Ve
     // A mount that was clearly meant to hold this data but sits elsewhere: on the path another
     // tag of the image uses, or (a named volume, which is for data) inside the data directory.
     // A bind inside it is usually configuration, scripts or plugins, and is not considered.
-    let aimed = |m: &&Mount| is_persistent(m) && !m.read_only && !covers(&m.target, path);
+    let aimed = |m: &&Mount| is_persistent(project, m) && !m.read_only && !covers(&m.target, path);
     let misplaced = mounts
         .iter()
         .copied()
@@ -111,14 +122,14 @@ fn verdict<'a>(path: &str, mounts: &[&'a Mount], other_layouts: &[String]) -> Ve
                 .map(|m| (m, false))
         });
     match holder {
-        Some(m) if is_persistent(m) => Verdict::Durable,
-        Some(m) if m.kind == MountKind::Tmpfs => Verdict::Tmpfs(m),
+        Some(m) if is_persistent(project, m) => Verdict::Durable,
+        Some(m) if in_memory(project, m) => Verdict::Tmpfs(m),
         Some(m) if m.syntax == MountSyntax::Implicit => {
             let parent = mounts
                 .iter()
                 .copied()
                 .filter(|p| {
-                    is_persistent(p)
+                    is_persistent(project, p)
                         && !p.read_only
                         && p.target != m.target
                         && covers(&p.target, &m.target)

@@ -4,6 +4,7 @@
 use super::data_layout::{Layout, Verdict, add_volumes_hint, code_list, image_loc, subject};
 use super::{Category, Context, FixAvailability, Rule, RuleMeta};
 use crate::compose::model::Mount;
+use crate::compose::mounts::MountKind;
 use crate::finding::{Finding, Severity};
 
 pub struct EphemeralData;
@@ -94,21 +95,38 @@ impl Rule for EphemeralData {
                 let Some(loc) = mount.loc else {
                     continue;
                 };
-                let message = format!(
-                    "tmpfs on `{}` holds the data of {subject} in memory: it is lost on every restart",
-                    mount.target
-                );
-                // A tmpfs exactly on the data path must go: compose refuses two mounts on one
-                // target. One on a parent can stay above the new volume.
-                let action = if paths.iter().any(|p| *p == mount.target) {
-                    "replace this tmpfs with a named volume: remove it and add"
-                } else {
-                    "mount a named volume on the data path below this tmpfs: add"
+                let throwaway = "for a throw-away test database, suppress with `# stowage: ignore[ephemeral-data]`";
+                let (message, help) = match mount.volume_key.as_deref() {
+                    // A named volume the local driver puts on tmpfs (`driver_opts: {type: tmpfs}`).
+                    Some(key) if mount.kind != MountKind::Tmpfs => (
+                        format!(
+                            "volume `{key}` on `{}` is a tmpfs (`driver_opts` `type: tmpfs`) and holds the data of {subject} in memory: it is lost whenever the container stops",
+                            mount.target
+                        ),
+                        format!(
+                            "keep the data on disk: remove `driver_opts` `type`, `device` and `o` from the top-level declaration of `{key}` ({throwaway})"
+                        ),
+                    ),
+                    _ => {
+                        // A tmpfs exactly on the data path must go: compose refuses two mounts on
+                        // one target. One on a parent can stay above the new volume.
+                        let action = if paths.iter().any(|p| *p == mount.target) {
+                            "replace this tmpfs with a named volume: remove it and add"
+                        } else {
+                            "mount a named volume on the data path below this tmpfs: add"
+                        };
+                        (
+                            format!(
+                                "tmpfs on `{}` holds the data of {subject} in memory: it is lost on every restart",
+                                mount.target
+                            ),
+                            format!(
+                                "{action} {} ({throwaway})",
+                                add_volumes_hint(ctx, &service.name, loc, &paths)
+                            ),
+                        )
+                    }
                 };
-                let help = format!(
-                    "{action} {} (for a throw-away test database, suppress with `# stowage: ignore[ephemeral-data]`)",
-                    add_volumes_hint(ctx, &service.name, loc, &paths)
-                );
                 out.push(
                     Finding::new(META.id, META.severity, loc, message, help).service(&service.name),
                 );

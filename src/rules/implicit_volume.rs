@@ -30,9 +30,8 @@ A `VOLUME` whose data is lost because a mount on a parent path was meant to hold
 by `shadowed-data-path` instead.",
     why_it_matters: "For every unmounted `VOLUME` the engine creates an anonymous volume with a \
 random name. It survives `restart` and the recreate done by `docker compose up`, which is why the \
-problem stays hidden; but `docker compose down` orphans it (the next `up` starts with a new, empty \
-one), `down -v`, `rm -v`, `up -V` and `run --rm` delete it, and `docker volume prune` reclaims \
-it. For a database image (`postgres`, `mysql`, `mongo`, `redis`…) that volume is the database.",
+problem stays hidden; but `docker compose down` and `up -V` orphan it (the next container starts \
+with a new, empty one), `down -v` and `rm -v` delete it, and `docker volume prune` reclaims it. For a database image (`postgres`, `mysql`, `mongo`, `redis`…) that volume is the database.",
     example: "services:\n  cache:\n    image: redis:7   # VOLUME /data\n    command: redis-server --appendonly yes\n",
     fix_safety: "Unsafe fix (`--unsafe-fixes`, or `stowage migrate`): mounts a named volume \
 (`<service>-<basename>`) on each image `VOLUME` path and declares it under the top-level \

@@ -42,8 +42,8 @@ Tag variants (`postgres:16` vs `postgres:18`, `latest` = 18) and environment ove
 `/var/lib/postgresql/data` is fine.",
     why_it_matters: "The stack looks persistent, and even survives `docker compose up` recreating \
 the container (the engine re-attaches the anonymous volume), so nobody notices — until \
-`docker compose down` orphans the anonymous volume (the next `up` starts an empty database) or \
-`down -v` / `up -V` / `rm -v` deletes it. The named volume you back up holds an empty parent \
+`docker compose down` or `up -V` orphans the anonymous volume (the next container starts an \
+empty database) or `down -v` / `rm -v` deletes it. The named volume you back up holds an empty parent \
 directory. With `postgres` 18 and a volume at the old `/var/lib/postgresql/data`, the entrypoint refuses \
 to start; an image without such a check writes its data past the mount, into an anonymous volume \
 or into the container layer.",
