@@ -185,7 +185,7 @@ pub(super) struct KnowledgeFile {
 }
 
 /// Why a knowledge base was refused. The errors of a whole file (TOML, schema version,
-/// `[matching]`) exist for the unit tests that read one (see [`KnowledgeFile`]).
+/// `[matching]`) exist for the unit tests that read one (see `KnowledgeFile`).
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum KnowledgeError {
     #[cfg(test)]

@@ -212,7 +212,7 @@ impl KnowledgeBase {
         self.entries.get(key).map(Slot::get)
     }
 
-    /// [`KnowledgeBase::lookup`] for an unparsed reference (`None` if it does not parse).
+    /// Facts for an image as written (`None` if it does not parse), as `lookup` gives them.
     pub fn lookup_str(
         &self,
         image: &str,

@@ -18,7 +18,7 @@ pub(crate) struct ImageRef {
     /// Repository path inside the registry, `library/postgres` for official images.
     pub(crate) path: String,
     /// The tag as written; `None` when the reference has no tag (compose pulls `latest`
-    /// unless a digest is given, see [`ImageRef::effective_tag`]).
+    /// unless a digest is given, see `ImageRef::effective_tag`).
     pub(crate) tag: Option<String>,
     /// `algorithm:hex` after the `@`.
     pub(crate) digest: Option<String>,
