@@ -1,21 +1,9 @@
 //! Near-miss names for "did you mean" suggestions: how many edits apart two names are.
 
-/// The Levenshtein distance between `a` and `b`, counted in characters.
-pub(super) fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()]
-}
+/// The Levenshtein distance between `a` and `b`, counted in characters: insertions, deletions
+/// and substitutions, so two swapped neighbours are two edits (`strsim::osa_distance` would
+/// count one, and suggest more names).
+pub(super) use strsim::levenshtein as edit_distance;
 
 #[cfg(test)]
 mod tests {
