@@ -1,7 +1,7 @@
 //! The Dockerfile reader: the `VOLUME`s of a local Dockerfile's last stage and that stage's base
 //! image, for services that are `build:` rather than `image:`.
 
-use crate::mounts::clean_path;
+use crate::compose::mounts::clean_path;
 
 /// What a local Dockerfile says about persistence.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

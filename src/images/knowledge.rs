@@ -15,7 +15,7 @@ use super::format::{
 };
 use super::reference::{DEFAULT_DOMAIN, ImageRef, OFFICIAL_PREFIX, parse_image_ref};
 use super::validate::validate_entry;
-use crate::mounts::clean_path;
+use crate::compose::mounts::clean_path;
 
 // The same file as `build.rs` embeds it: `BUILTIN_SCHEMA_VERSION`, `BUILTIN_MATCHING` (JSON) and
 // `BUILTIN_ENTRIES` (key, repositories, entry as JSON). Parsing the TOML at every start took most

@@ -4,7 +4,7 @@
 use super::format::{EnvEffect, EnvOverride, ImageEntry, KnowledgeError};
 use super::knowledge::parse_dotted;
 use super::reference::{DEFAULT_DOMAIN, parse_image_ref};
-use crate::mounts::clean_path;
+use crate::compose::mounts::clean_path;
 
 fn entry_error(key: &str, message: impl Into<String>) -> KnowledgeError {
     KnowledgeError::Entry {
