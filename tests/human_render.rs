@@ -13,7 +13,7 @@ use stowage::finding::Finding;
 use stowage::images::KnowledgeBase;
 use stowage::inventory::{self, Request};
 use stowage::model::Project;
-use stowage::output::human::{Human, Renderer};
+use stowage::output::findings::human::{Human, Renderer};
 use stowage::project::LoadOptions;
 
 mod common;

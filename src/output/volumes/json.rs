@@ -2,11 +2,11 @@
 
 use serde::Serialize;
 
-use super::{Position, position};
 use crate::analysis::ServiceAnalysis;
 use crate::inventory::Inventory;
 use crate::model::{MountSyntax, Project};
 use crate::mounts::{MountKind, Survives};
+use crate::output::{Position, position};
 
 #[derive(Serialize)]
 struct Document<'a> {

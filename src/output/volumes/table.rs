@@ -2,11 +2,11 @@
 
 use std::fmt::Write;
 
-use super::escape::{one_line, terminal};
-use super::position;
 use crate::inventory::Inventory;
 use crate::model::MountSyntax;
 use crate::mounts::MountKind;
+use crate::output::escape::{one_line, terminal};
+use crate::output::position;
 
 const HEADER: [&str; 9] = [
     "SERVICE", "KIND", "SOURCE", "TARGET", "RO", "RESTART", "RECREATE", "DOWN+UP", "DOWN -V",
