@@ -12,7 +12,7 @@ use stowage::finding::Finding;
 use stowage::images::KnowledgeBase;
 use stowage::lint::config::Config;
 use stowage::lint::{self, RuleSettings};
-use stowage::output::human::{Human, Renderer};
+use stowage::output::findings::human::{Human, Renderer};
 use stowage::project::LoadOptions;
 use stowage::workspace::inventory::{self, Request};
 

@@ -1,22 +1,13 @@
-//! Rendering results for people and machines; the only place that formats output.
+//! Rendering results for people and machines; the only place that formats output: `check`'s
+//! report in `findings` (a reporter per format), `volumes`' in `volumes` (a renderer per format),
+//! and what several commands share (diffs, escaping, rule documentation, source snippets).
 
-pub mod check_json;
-pub mod concise;
 pub mod diff;
-pub mod dot;
 pub mod escape;
-pub mod github;
-pub mod gitlab;
-pub mod human;
-pub mod junit;
-pub mod mermaid;
+pub mod findings;
 pub mod rules_doc;
-pub mod sarif;
 mod snippet;
-pub mod stream;
-pub mod summary;
-pub mod volumes_json;
-pub mod volumes_table;
+pub mod volumes;
 
 use crate::compose::model::Project;
 use crate::yaml::value::Loc;
@@ -37,4 +28,15 @@ pub fn position(project: &Project, loc: Loc) -> Position {
         line: lc.line,
         column: lc.column,
     }
+}
+
+/// A path or project stowage could not check, on stderr (nothing from a file reaches the
+/// terminal as a control character).
+pub(crate) fn eprint_failure(path: Option<&str>, message: &str) {
+    eprintln!(
+        "error: {}{}",
+        path.map(|p| format!("{}: ", escape::one_line(p)))
+            .unwrap_or_default(),
+        escape::terminal(message)
+    );
 }

@@ -1,5 +1,5 @@
 //! A finding's report drawn directly: byte for byte what miette's `GraphicalReportHandler` draws
-//! with [`super::human`]'s settings (its unicode theme with or without colour, one line of
+//! with [`super::findings::human`]'s settings (its unicode theme with or without colour, one line of
 //! context, no wrapping, no syntax highlighting, no URL), at a fraction of the cost (miette builds
 //! strings for every piece of every line and scans the file byte by byte for each of several
 //! reads of every label).
@@ -35,7 +35,7 @@ use unicode_width::UnicodeWidthChar;
 
 use super::escape::same_length;
 
-/// A report as miette is given it ([`super::human`]'s `Shown`).
+/// A report as miette is given it ([`super::findings::human`]'s `Shown`).
 pub struct Report<'a> {
     pub severity: Severity,
     pub code: &'a str,

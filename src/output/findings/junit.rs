@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::position;
 use crate::compose::model::Project;
 use crate::finding::Finding;
+use crate::output::position;
 
 /// Escapes an attribute value (line breaks and tabs as character references, which attribute
 /// normalisation would otherwise turn into spaces); characters XML 1.0 cannot carry at all
@@ -71,6 +71,12 @@ fn failure(project: &Project, f: &Finding) -> (String, String) {
     let message = format!("line {}, column {}: {}", p.line, p.column, f.message);
     (message, body)
 }
+
+/// `--format junit`: a whole document, failures in it.
+pub(crate) const REPORTER: super::Document = super::Document {
+    probe,
+    write: |out, end| write(out.writer(), end.results, end.failures),
+};
 
 /// Makes every `<failure>` [`write`] would write, and drops it (a bug shows here, before
 /// anything is written).

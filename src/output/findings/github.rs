@@ -3,10 +3,10 @@
 
 use std::fmt::Write;
 
-use super::escape::{one_line, terminal};
-use super::position;
 use crate::compose::model::Project;
 use crate::finding::{Finding, Severity};
+use crate::output::escape::{one_line, terminal};
+use crate::output::position;
 
 /// Escapes a command's message (data): `%`, `\r`, `\n`.
 pub fn escape_data(s: &str) -> String {
@@ -25,6 +25,24 @@ fn command(s: Severity) -> &'static str {
         Severity::Error => "error",
         Severity::Warning => "warning",
         Severity::Info => "notice",
+    }
+}
+
+/// `--format github`: an annotation per finding, and one per failure at the end.
+pub(crate) struct Reporter;
+
+impl super::Reporter for Reporter {
+    fn project(&self, project: &Project, findings: &[Finding], emit: &mut dyn FnMut(super::Chunk)) {
+        super::in_parts(project, findings, emit, render_findings);
+    }
+
+    fn end(&self, out: &mut super::Out, end: &super::End) -> std::io::Result<()> {
+        let mut text = String::new();
+        for (p, m) in end.failures {
+            render_failure(&mut text, p.as_deref(), m);
+        }
+        out.write(&text);
+        Ok(())
     }
 }
 

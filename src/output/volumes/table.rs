@@ -2,10 +2,10 @@
 
 use std::fmt::Write;
 
-use super::escape::{one_line, terminal};
-use super::position;
 use crate::compose::model::MountSyntax;
 use crate::compose::mounts::MountKind;
+use crate::output::escape::{one_line, terminal};
+use crate::output::position;
 use crate::workspace::inventory::Inventory;
 
 const HEADER: [&str; 9] = [

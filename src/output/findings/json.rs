@@ -2,12 +2,12 @@
 
 use serde::Serialize;
 
-use super::position;
 use crate::compose::model::Project;
 use crate::finding::{Finding, Fix, Severity};
+use crate::output::position;
 
 #[derive(Serialize)]
-pub struct FindingOut<'a> {
+struct FindingOut<'a> {
     rule: &'static str,
     severity: Severity,
     message: &'a str,
@@ -32,11 +32,11 @@ struct Span {
 }
 
 #[derive(Serialize)]
-pub struct ErrorOut {
-    pub path: Option<String>,
-    pub line: Option<usize>,
-    pub column: Option<usize>,
-    pub message: String,
+struct ErrorOut {
+    path: Option<String>,
+    line: Option<usize>,
+    column: Option<usize>,
+    message: String,
 }
 
 #[derive(Serialize)]
@@ -46,6 +46,8 @@ struct Summary {
     fixable: usize,
 }
 
+/// The document at once, which the parts written by [`Reporter`] must make.
+#[cfg(test)]
 #[derive(Serialize)]
 struct Document<'a> {
     version: u32,
@@ -54,26 +56,9 @@ struct Document<'a> {
     summary: Summary,
 }
 
-/// Where a finding is, as the JSON output gives it: what `finding_out` needs of the project, so
-/// that a finding can be rendered after its project was dropped.
-pub struct Place {
-    start: super::Position,
-    end: crate::yaml::source::LineCol,
-}
-
-pub fn place(project: &Project, f: &Finding) -> Place {
-    Place {
-        start: position(project, f.loc),
-        end: project.file(f.loc.file).source.line_col(f.loc.end),
-    }
-}
-
-pub fn finding_out<'a>(project: &Project, f: &'a Finding) -> FindingOut<'a> {
-    finding_out_at(place(project, f), f)
-}
-
-pub fn finding_out_at(place: Place, f: &Finding) -> FindingOut<'_> {
-    let Place { start, end } = place;
+fn finding_out<'a>(project: &Project, f: &'a Finding) -> FindingOut<'a> {
+    let start = position(project, f.loc);
+    let end = project.file(f.loc.file).source.line_col(f.loc.end);
     FindingOut {
         rule: f.rule,
         severity: f.severity,
@@ -94,9 +79,60 @@ pub fn finding_out_at(place: Place, f: &Finding) -> FindingOut<'_> {
     }
 }
 
+/// `--format json`: one document, written a project at a time.
+pub(crate) struct Reporter;
+
+impl super::Reporter for Reporter {
+    fn project(&self, project: &Project, findings: &[Finding], emit: &mut dyn FnMut(super::Chunk)) {
+        super::in_parts(project, findings, emit, elements);
+    }
+
+    /// The opening is written before the first finding; the parts are separated.
+    fn chunk(&self, out: &mut super::Out, chunk: &super::Chunk) {
+        if chunk.text.is_empty() {
+            return;
+        }
+        if out.findings == 0 {
+            out.write(OPEN);
+            out.write("\n");
+        } else {
+            out.write(",\n");
+        }
+        out.chunk(chunk);
+    }
+
+    /// The rest of the document (the opening too, when no finding was written).
+    fn end(&self, out: &mut super::Out, end: &super::End) -> std::io::Result<()> {
+        let errors = end
+            .failures
+            .iter()
+            .map(|(p, m)| ErrorOut {
+                path: p.clone(),
+                line: None,
+                column: None,
+                message: m.clone(),
+            })
+            .collect();
+        let mut text = String::new();
+        if out.findings == 0 {
+            text.push_str(OPEN);
+        }
+        close(
+            &mut text,
+            out.findings > 0,
+            errors,
+            end.files,
+            out.findings,
+            out.fixable,
+        );
+        out.write(&text);
+        Ok(())
+    }
+}
+
 /// The findings of one project as elements of the `findings` array, exactly as [`render`] writes
 /// them (indented, separated by `,` and a line break), for a report written a part at a time.
-pub fn elements(out: &mut String, project: &Project, findings: &[Finding]) {
+fn elements(out: &mut String, project: &Project, findings: &[Finding]) {
     for (i, f) in findings.iter().enumerate() {
         if i > 0 {
             out.push_str(",\n");
@@ -108,11 +144,11 @@ pub fn elements(out: &mut String, project: &Project, findings: &[Finding]) {
 }
 
 /// The start of the document, up to the first element of `findings`.
-pub const OPEN: &str = "{\n  \"version\": 1,\n  \"findings\": [";
+const OPEN: &str = "{\n  \"version\": 1,\n  \"findings\": [";
 
 /// What follows the last element of `findings` (`elements` were written: whether there were
 /// any), up to the end of the document; `findings` and `fixable` count them.
-pub fn close(
+fn close(
     out: &mut String,
     elements: bool,
     errors: Vec<ErrorOut>,
@@ -152,7 +188,8 @@ fn indent_rest(out: &mut String, text: &str, by: &str) {
     }
 }
 
-pub fn render(findings: Vec<FindingOut<'_>>, errors: Vec<ErrorOut>, files: usize) -> String {
+#[cfg(test)]
+fn render(findings: Vec<FindingOut<'_>>, errors: Vec<ErrorOut>, files: usize) -> String {
     let fixable = findings.iter().filter(|f| f.fix.is_some()).count();
     let summary = Summary {
         files,

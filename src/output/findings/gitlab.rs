@@ -67,6 +67,17 @@ fn issue<'a>(project: &Project, f: &'a Finding, fingerprint: String) -> Issue<'a
     }
 }
 
+/// `--format gitlab`: a whole document (failures go to standard error).
+pub(crate) const REPORTER: super::Document = super::Document {
+    probe,
+    write: |out, end| {
+        for (p, m) in end.failures {
+            crate::output::eprint_failure(p.as_deref(), m);
+        }
+        write(out.writer(), end.results)
+    },
+};
+
 /// Makes every issue [`write`] would write, and drops it (a bug shows here, before anything is
 /// written).
 pub fn probe(results: &[(&Project, Vec<Finding>)]) {

@@ -2,10 +2,10 @@
 
 use serde::Serialize;
 
-use super::{Position, position};
 use crate::analysis::ServiceAnalysis;
 use crate::compose::model::{MountSyntax, Project};
 use crate::compose::mounts::{MountKind, Survives};
+use crate::output::{Position, position};
 use crate::workspace::inventory::Inventory;
 
 #[derive(Serialize)]

@@ -9,13 +9,14 @@ use miette::{
     Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError,
     MietteSpanContents, NamedSource, SourceCode, SourceSpan, SpanContents,
 };
+use rayon::prelude::*;
 use unicode_width::UnicodeWidthStr;
 
-use super::escape::{one_line, same_length, terminal};
-use super::position;
-use super::snippet::{self, Theme};
 use crate::compose::model::Project;
 use crate::finding::{Finding, Severity};
+use crate::output::escape::{one_line, same_length, terminal};
+use crate::output::position;
+use crate::output::snippet::{self, Theme};
 
 pub struct Human {
     /// Draws what `snippet::draw` does not. Renders without wrapping: [`wrap`] has wrapped the
@@ -111,6 +112,43 @@ fn wrap_line(out: &mut String, line: &str, room: usize) {
         }
         end += 1;
         word = end;
+    }
+}
+
+/// `--format human` (the default).
+pub(crate) struct Reporter(pub(crate) Human);
+
+impl super::Reporter for Reporter {
+    /// A long report is rendered in parts side by side, a few parts per thread at a time, each
+    /// handed to `emit` in order (what waits to be written stays small).
+    fn project(&self, project: &Project, findings: &[Finding], emit: &mut dyn FnMut(super::Chunk)) {
+        const PART: usize = 512;
+        const MAX_PART: usize = 2048;
+        if findings.len() <= PART {
+            let mut text = String::new();
+            self.0.render(&mut text, project, findings);
+            emit(super::Chunk::new(text, findings));
+            return;
+        }
+        let threads = rayon::current_num_threads();
+        let part = findings.len().div_ceil(4 * threads).clamp(PART, MAX_PART);
+        for wave in findings.chunks(part * 2 * threads) {
+            let parts: Vec<(String, &[Finding])> = wave
+                .par_chunks(part)
+                .map(|chunk| {
+                    let mut text = String::new();
+                    self.0.render(&mut text, project, chunk);
+                    (text, chunk)
+                })
+                .collect();
+            for (text, chunk) in parts {
+                emit(super::Chunk::new(text, chunk));
+            }
+        }
+    }
+
+    fn end(&self, out: &mut super::Out, end: &super::End) -> std::io::Result<()> {
+        super::summary::end(out, end)
     }
 }
 

@@ -1,4 +1,5 @@
-//! The closing lines of `check`: the summary and `--statistics`.
+//! The closing lines of `check`: the summary and `--statistics`, and the end of the reports
+//! that have them (human, concise).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -22,6 +23,52 @@ impl From<&Finding> for Tally {
             fix: f.fix.as_ref().map(|x| x.applicability),
         }
     }
+}
+
+/// What `check --fix` applied, for the line that says so.
+pub(crate) struct Fixed {
+    pub applied: usize,
+    /// Files written.
+    pub written: usize,
+    /// Unsafe fixes left for `--unsafe-fixes`.
+    pub unsafe_waiting: usize,
+}
+
+/// The sentence about the unsafe fixes `--unsafe-fixes` would apply (empty when there are none).
+pub(crate) fn unsafe_note(waiting: usize) -> String {
+    match waiting {
+        0 => String::new(),
+        1 => " 1 unsafe fix is available with `--unsafe-fixes`.".into(),
+        n => format!(" {n} unsafe fixes are available with `--unsafe-fixes`."),
+    }
+}
+
+/// The end of the human and concise reports: failures on standard error, then `--statistics`,
+/// what `--fix` applied and the summary line (unless `--quiet`, or nothing was read and
+/// something failed).
+pub(crate) fn end(out: &mut super::Out, end: &super::End) -> std::io::Result<()> {
+    for (p, m) in end.failures {
+        crate::output::eprint_failure(p.as_deref(), m);
+    }
+    if end.statistics {
+        out.write(&statistics_of(end.tallies));
+    }
+    if !end.quiet && (end.files > 0 || end.failures.is_empty()) {
+        if let Some(Fixed {
+            applied,
+            written,
+            unsafe_waiting,
+        }) = end.fixed
+        {
+            let fixes = if applied == 1 { "fix" } else { "fixes" };
+            out.write(&format!(
+                "Applied {applied} {fixes} to {written} file(s).{}\n",
+                unsafe_note(unsafe_waiting)
+            ));
+        }
+        out.write(&line_of(end.tallies, end.files));
+    }
+    Ok(())
 }
 
 pub fn line(findings: &[Finding], files: usize) -> String {

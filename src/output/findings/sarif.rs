@@ -13,9 +13,9 @@ use foldhash::{HashMap, HashMapExt};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::rules_doc;
 use crate::compose::model::Project;
 use crate::finding::{Applicability, Finding, Severity};
+use crate::output::rules_doc;
 use crate::rules::{Category, RULES, RuleMeta};
 use crate::yaml::value::Loc;
 
@@ -510,6 +510,12 @@ fn capitalised(s: &str) -> String {
         None => String::new(),
     }
 }
+
+/// `--format sarif`: a whole document, failures in it as notifications.
+pub(crate) const REPORTER: super::Document = super::Document {
+    probe,
+    write: |out, end| write(out.writer(), end.results, end.failures, end.cwd),
+};
 
 /// Makes every result [`write`] would write, and drops it (a bug shows here, before anything is
 /// written).

@@ -2,10 +2,23 @@
 
 use std::fmt::Write;
 
-use super::escape::one_line;
-use super::position;
 use crate::compose::model::Project;
 use crate::finding::Finding;
+use crate::output::escape::one_line;
+use crate::output::position;
+
+/// `--format concise`.
+pub(crate) struct Reporter;
+
+impl super::Reporter for Reporter {
+    fn project(&self, project: &Project, findings: &[Finding], emit: &mut dyn FnMut(super::Chunk)) {
+        super::in_parts(project, findings, emit, render_findings);
+    }
+
+    fn end(&self, out: &mut super::Out, end: &super::End) -> std::io::Result<()> {
+        super::summary::end(out, end)
+    }
+}
 
 pub fn render_findings(out: &mut String, project: &Project, findings: &[Finding]) {
     for f in findings {

@@ -1,0 +1,160 @@
+//! The command line as clap reads it: the commands and their options (the formats are
+//! `output`'s, where each is rendered).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::finding::Severity;
+use crate::output::{findings, volumes};
+
+/// Will this compose stack keep its data? Lints and migrates Docker Compose files.
+#[derive(Parser, Debug)]
+#[command(name = "stowage", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Lint: report every service that will lose data, and compose mistakes (the default command).
+    Check(CheckArgs),
+    /// Every mount of every service, classified, with what survives restart, recreate, down and down -v.
+    Volumes(VolumesArgs),
+    /// Rewrite anonymous volumes, image volumes and (on request) bind mounts into named volumes,
+    /// with a plan that carries the data across (a dry run unless `--write`).
+    Migrate(MigrateArgs),
+    /// List the rules.
+    Rules,
+    /// Print a rule's documentation.
+    Explain {
+        /// A rule id, e.g. `anonymous-volume`.
+        rule: String,
+    },
+    /// Print a shell completion script (e.g. `stowage completions bash > /etc/bash_completion.d/stowage`).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `stowage man | man -l -`.
+    Man,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = findings::Format::Human)]
+    pub format: findings::Format,
+    /// Only these rules (comma-separated ids); rules that are off by default can be selected.
+    #[arg(long, value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Never these rules (comma-separated ids).
+    #[arg(long, value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// Exit 1 when a finding is at least this severe (default: warning, or the configuration's `fail-on`).
+    #[arg(long, value_enum)]
+    pub fail_on: Option<SeverityArg>,
+    /// Configuration file (default: `.stowage.yaml` found upward from each project).
+    #[arg(long, conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Ignore configuration files.
+    #[arg(long)]
+    pub no_config: bool,
+    /// Exit 0 even when there are findings (2 still means stowage could not do its job).
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// Print how many findings each rule produced.
+    #[arg(long)]
+    pub statistics: bool,
+    /// Print findings only, no summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Apply safe fixes (verified before anything is written).
+    #[arg(long)]
+    pub fix: bool,
+    /// Also apply unsafe fixes (they change where data lives: see `stowage migrate` for the data plan).
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    /// Print the fixes as a unified diff instead of writing them (exit 1 when there are changes).
+    #[arg(long)]
+    pub diff: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Apply the changes (verified, atomic) instead of printing them.
+    #[arg(long)]
+    pub write: bool,
+    /// Read-write directory bind mounts: leave them (`skip`), move their data into named volumes
+    /// (`volume`), or turn them into named volumes bound to the same directory (`keep-path`).
+    #[arg(long, value_parser = ["skip", "volume", "keep-path"])]
+    pub binds: Option<String>,
+    /// Name of new volumes: `{service}`, `{basename}` (last part of the container path), `{project}`.
+    #[arg(long)]
+    pub name_template: Option<String>,
+    /// Write the data plan as a POSIX sh script to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub script: Option<PathBuf>,
+    /// Configuration file (default: `.stowage.yaml` found upward from each project).
+    #[arg(long, conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Ignore configuration files.
+    #[arg(long)]
+    pub no_config: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeverityArg {
+    Error,
+    Warning,
+    Info,
+}
+
+impl From<SeverityArg> for Severity {
+    fn from(s: SeverityArg) -> Severity {
+        match s {
+            SeverityArg::Error => Severity::Error,
+            SeverityArg::Warning => Severity::Warning,
+            SeverityArg::Info => Severity::Info,
+        }
+    }
+}
+
+/// How projects are found and loaded (as in docker compose).
+#[derive(Args, Debug, Clone, Default)]
+pub struct LoadArgs {
+    /// Files or directories (directories are searched recursively; `-` reads standard input); default: compose's discovery from here.
+    pub paths: Vec<PathBuf>,
+    /// Compose file, merged in the order given (`-` reads standard input); like `docker compose -f`.
+    #[arg(short = 'f', long = "file")]
+    pub files: Vec<PathBuf>,
+    /// Name standard input is known by (relative paths and `.env` resolve from it).
+    #[arg(long)]
+    pub stdin_filename: Option<PathBuf>,
+    /// Directory relative paths and `.env` resolve against (default: the first file's directory).
+    #[arg(long)]
+    pub project_directory: Option<PathBuf>,
+    /// Project name (decides engine volume names).
+    #[arg(short = 'p', long)]
+    pub project_name: Option<String>,
+    /// Environment file(s) for interpolation instead of the project's `.env`.
+    #[arg(long)]
+    pub env_file: Vec<PathBuf>,
+    /// Only services compose would run with these profiles (`*` = all); default: every service.
+    #[arg(long)]
+    pub profile: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct VolumesArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = volumes::Format::Table)]
+    pub format: volumes::Format,
+}

@@ -1,0 +1,221 @@
+//! `check` keeping every project: all loaded first, checked (and fixed: the fixes written, or
+//! shown as a diff) side by side, and kept until reported (a whole document needs them all).
+
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+
+use super::{Checked, Checking, Run, files_read, lint_safely, project_settings, render, report};
+use crate::cli::load::Progress;
+use crate::cli::{EXIT_FAILURE, dedup_changes, exit_code, print, stdin_paths};
+use crate::compose::model::Project;
+use crate::finding::{Finding, Severity};
+use crate::fix;
+use crate::images::KnowledgeBase;
+use crate::lint;
+use crate::output;
+use crate::output::findings::summary::{Fixed, Tally, unsafe_note};
+use crate::output::findings::{Failure, Out};
+use crate::workspace::inventory;
+
+/// One project's findings, the severity that fails the run, and what fixing it did.
+type Linted = (Vec<Finding>, Severity, Option<fix::Outcome>);
+
+/// Every project loaded first, checked (and fixed) side by side, and kept until reported.
+pub(super) fn check(checking: &Checking) -> i32 {
+    let (args, configs, request, base, reporter) = checking.parts();
+    let mut progress = Progress::loading();
+    let inventory = inventory::collect(request, KnowledgeBase::builtin());
+    progress.checking(inventory.projects.len());
+    // Configuration is resolved first (it may fail: exit 2), then projects are linted in parallel.
+    let mut plans = Vec::new();
+    for (project, _) in &inventory.projects {
+        match configs.for_dir(&project.directory) {
+            Ok(c) => plans.push(c),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_FAILURE;
+            }
+        }
+    }
+    let fixing = args.fix || args.diff;
+    let linted: Vec<Result<Linted, String>> = inventory
+        .projects
+        .par_iter()
+        .zip(plans.par_iter())
+        .zip(inventory.options.par_iter())
+        .map(|(((project, analysis), config), opts)| {
+            let (threshold, base) = project_settings(args.fail_on, base, config);
+            let outcome = lint_safely(project, || {
+                if fixing {
+                    let lint = |p: &Project| {
+                        lint::lint(
+                            p,
+                            &crate::analysis::analyse(p, KnowledgeBase::builtin()),
+                            &base,
+                            config,
+                        )
+                        .unwrap_or_default()
+                    };
+                    fix::fix_project(opts, &lint, args.unsafe_fixes)
+                        .map(|o| (o.remaining.clone(), Some(o)))
+                        .map_err(|e| {
+                            // The failure is reported with the project's first file already.
+                            let fix::FixError::Refused { path, reason } = e;
+                            let main = project
+                                .main_files
+                                .first()
+                                .map(|&f| project.file(f).source.display.as_str());
+                            if main == Some(path.as_str()) {
+                                format!("refusing to fix: {reason}")
+                            } else {
+                                format!("refusing to fix `{path}`: {reason}")
+                            }
+                        })
+                } else {
+                    lint::lint(project, analysis, &base, config).map(|f| (f, None))
+                }
+            })
+            .map(|(f, o)| (f, threshold, o));
+            progress.inc();
+            outcome
+        })
+        .collect();
+    progress.finish();
+    let mut failures: Vec<Failure> = inventory
+        .failures
+        .iter()
+        .map(|f| (f.path.clone(), f.message.clone()))
+        .collect();
+    // Fixed projects replace the loaded ones for reporting what is left.
+    let mut staged = Vec::new();
+    let mut fixed_projects: Vec<Option<Project>> = Vec::new();
+    let mut changes: Vec<fix::FixedFile> = Vec::new();
+    let (mut applied, mut unsafe_waiting) = (0, 0);
+    // Per project: the fixes applied and the files they changed (to count what was written).
+    let mut project_fixes: Vec<(usize, Vec<PathBuf>)> = Vec::new();
+    for outcome in linted {
+        match outcome {
+            Ok((findings, threshold, outcome)) => {
+                let fixed = outcome.map(|o| {
+                    applied += o.applied;
+                    unsafe_waiting += o.unsafe_waiting;
+                    project_fixes
+                        .push((o.applied, o.files.iter().map(|f| f.path.clone()).collect()));
+                    changes.extend(o.files);
+                    o.project
+                });
+                fixed_projects.push(fixed.flatten());
+                staged.push(Ok((findings, threshold)));
+            }
+            Err(message) => {
+                fixed_projects.push(None);
+                staged.push(Err(message));
+            }
+        }
+    }
+    let mut results = Vec::new();
+    for (i, outcome) in staged.into_iter().enumerate() {
+        let project = fixed_projects[i]
+            .as_ref()
+            .unwrap_or(&inventory.projects[i].0);
+        match outcome {
+            Ok((findings, threshold)) => results.push((project, findings, threshold)),
+            Err(message) => failures.push((
+                project
+                    .main_files
+                    .first()
+                    .map(|&f| project.file(f).source.display.clone()),
+                message,
+            )),
+        }
+    }
+    dedup_changes(&mut changes);
+    if args.diff {
+        print(&output::diff::unified(&changes));
+        let fixes = if applied == 1 { "fix" } else { "fixes" };
+        if !args.quiet {
+            eprintln!(
+                "{applied} {fixes} would be applied to {} file(s).{}",
+                changes.len(),
+                unsafe_note(unsafe_waiting)
+            );
+        }
+        for (p, m) in &failures {
+            output::eprint_failure(p.as_deref(), m);
+        }
+        return exit_code(
+            inventory.has_failures() || !failures.is_empty(),
+            !changes.is_empty(),
+        );
+    }
+    let stdin_paths = stdin_paths(&inventory);
+    let mut printed_stdin = false;
+    let mut not_written: Vec<&PathBuf> = Vec::new();
+    for change in &changes {
+        if stdin_paths.contains(&change.path) {
+            // `check --fix -` prints the fixed text instead of writing a file; the report goes
+            // to stderr.
+            print(&change.fixed);
+            printed_stdin = true;
+            continue;
+        }
+        if let Err(e) = fix::write::atomic_write(&change.path, &change.original, &change.fixed) {
+            failures.push((Some(change.display.clone()), e.reason()));
+            not_written.push(&change.path);
+        }
+    }
+    // The summary counts what reached the disk: a project with a file that could not be
+    // written applied nothing there.
+    let written = changes.len() - not_written.len();
+    if !not_written.is_empty() {
+        applied = project_fixes
+            .iter()
+            .filter(|(_, paths)| !paths.iter().any(|p| not_written.contains(&p)))
+            .map(|(n, _)| n)
+            .sum();
+    }
+    // Each project is rendered on its own. One whose rendering fails still counts its files and
+    // whether it fails the run (it was checked); the failure follows those above.
+    let mut checked = Vec::with_capacity(results.len());
+    let mut kept = Vec::new();
+    for (project, findings, threshold) in results {
+        let files = files_read(project);
+        let failing = findings.iter().any(|f| f.severity >= threshold);
+        match render(reporter, project, &findings, None) {
+            Ok(chunks) => {
+                checked.push(Ok(Checked {
+                    chunks,
+                    tallies: findings.iter().map(Tally::from).collect(),
+                    files,
+                    failing,
+                }));
+                if reporter.whole_document() {
+                    kept.push((project, findings));
+                }
+            }
+            Err(failure) => {
+                checked.push(Ok(Checked {
+                    chunks: Vec::new(),
+                    tallies: Vec::new(),
+                    files,
+                    failing,
+                }));
+                checked.push(Err(failure));
+            }
+        }
+    }
+    let run = Run {
+        failures,
+        checked,
+        unreadable: inventory.has_failures(),
+        results: kept,
+        fixed: args.fix.then_some(Fixed {
+            applied,
+            written,
+            unsafe_waiting,
+        }),
+    };
+    // `check --fix -` printed the fixed text: the report goes to stderr.
+    report(args, reporter, Out::new(printed_stdin), run, &inventory.cwd)
+}

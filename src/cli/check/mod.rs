@@ -1,0 +1,277 @@
+//! `stowage check`: the one driver of the lint. Projects are checked one of two ways, and
+//! reported the same way: streamed (each project loaded, checked, rendered and dropped a batch at
+//! a time, so memory stays flat) unless the run fixes files or the format is one document of
+//! every project, which keep every project until the end. Failures, the report's end and the
+//! exit code are written once, in [`report`].
+
+mod kept;
+mod streamed;
+
+use std::io::IsTerminal;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::Mutex;
+
+use super::args::{CheckArgs, SeverityArg};
+use super::load::{Configs, request};
+use super::{EXIT_FAILURE, exit_code, isolate_panics, main_file, or_report};
+use crate::compose::model::Project;
+use crate::finding::{Finding, Severity};
+use crate::lint::RuleSettings;
+use crate::lint::config::Config;
+use crate::output;
+use crate::output::findings::summary::{Fixed, Tally};
+use crate::output::findings::{Chunk, End, Failure, Out, Reporter};
+use crate::rules;
+use crate::rules::convert::FixSettings;
+use crate::workspace::inventory::Request;
+
+/// What a project's check leaves once the project is reported (or dropped).
+struct Checked {
+    /// Its report's parts (none when they were written already).
+    chunks: Vec<Chunk>,
+    tallies: Vec<Tally>,
+    /// Distinct files the project read.
+    files: usize,
+    /// Whether a finding is at least as severe as the project's `fail-on`.
+    failing: bool,
+}
+
+/// Every project checked, for [`report`].
+struct Run<'a> {
+    /// What failed before the projects were reported (loading, fixing, writing), in order.
+    failures: Vec<Failure>,
+    /// Each project in order: checked, or why not (a failure follows the ones above).
+    checked: Vec<Result<Checked, Failure>>,
+    /// Whether a path or a file a project names could not be read.
+    unreadable: bool,
+    /// Every project kept with its findings, for a whole document.
+    results: Vec<(&'a Project, Vec<Finding>)>,
+    /// `--fix`: what was applied.
+    fixed: Option<Fixed>,
+}
+
+/// What a check is run with.
+struct Checking<'a> {
+    args: &'a CheckArgs,
+    configs: Configs,
+    request: Request,
+    /// The rules selected and ignored.
+    base: RuleSettings,
+    reporter: Box<dyn Reporter>,
+}
+
+impl Checking<'_> {
+    fn parts(&self) -> (&CheckArgs, &Configs, &Request, &RuleSettings, &dyn Reporter) {
+        (
+            self.args,
+            &self.configs,
+            &self.request,
+            &self.base,
+            self.reporter.as_ref(),
+        )
+    }
+}
+
+pub(super) fn run(args: CheckArgs) -> i32 {
+    for id in args.select.iter().chain(&args.ignore) {
+        if rules::find(id).is_none() {
+            eprintln!("error: unknown rule `{id}` (see `stowage rules`)");
+            return EXIT_FAILURE;
+        }
+    }
+    let Some(configs) = or_report(Configs::new(args.config.as_deref(), args.no_config)) else {
+        return EXIT_FAILURE;
+    };
+    let Some(request) = or_report(request(args.load.clone())) else {
+        return EXIT_FAILURE;
+    };
+    let colour = std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let reporter = output::findings::reporter(args.format, colour);
+    let base = RuleSettings {
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
+        ..RuleSettings::default()
+    };
+    let checking = Checking {
+        args: &args,
+        configs,
+        request,
+        base,
+        reporter,
+    };
+    if args.fix || args.diff || checking.reporter.whole_document() {
+        kept::check(&checking)
+    } else {
+        streamed::check(&checking)
+    }
+}
+
+/// What fails a project's check (`--fail-on`, else its configuration, else warnings) and its
+/// rule settings: `base` with fixes naming new volumes as `stowage migrate` would there.
+fn project_settings(
+    fail_on: Option<SeverityArg>,
+    base: &RuleSettings,
+    config: &Config,
+) -> (Severity, RuleSettings) {
+    let threshold = fail_on
+        .map(Severity::from)
+        .or(config.fail_on)
+        .unwrap_or(Severity::Warning);
+    let settings = RuleSettings {
+        fixes: FixSettings {
+            name_template: config.migrate.name_template.clone(),
+            ..FixSettings::default()
+        },
+        ..base.clone()
+    };
+    (threshold, settings)
+}
+
+/// `lint` of `project`: a bug in it is an error for this project.
+fn lint_safely<T>(
+    project: &Project,
+    lint: impl FnOnce() -> Result<T, String>,
+) -> Result<T, String> {
+    catch_unwind(AssertUnwindSafe(|| {
+        crate::faults::panic_at(crate::faults::Stage::Lint, project);
+        lint()
+    }))
+    .unwrap_or_else(|panic| {
+        Err(crate::faults::internal_error(
+            "checking this project",
+            panic.as_ref(),
+        ))
+    })
+}
+
+/// Distinct files `project` read.
+fn files_read(project: &Project) -> usize {
+    project
+        .files
+        .iter()
+        .map(|f| &f.source.path)
+        .collect::<foldhash::HashSet<_>>()
+        .len()
+}
+
+/// The report's parts of one project, written to `direct` as they are made when it is given.
+/// A bug while rendering is an error for this project, as one while checking it.
+fn render(
+    reporter: &dyn Reporter,
+    project: &Project,
+    findings: &[Finding],
+    direct: Option<&Mutex<Out>>,
+) -> Result<Vec<Chunk>, Failure> {
+    catch_unwind(AssertUnwindSafe(|| {
+        crate::faults::panic_at(crate::faults::Stage::Render, project);
+        let mut kept: Vec<Chunk> = Vec::new();
+        reporter.project(project, findings, &mut |chunk| match direct {
+            Some(out) => reporter.chunk(&mut out.lock().unwrap_or_else(|e| e.into_inner()), &chunk),
+            None => kept.push(chunk),
+        });
+        kept
+    }))
+    .map_err(|panic| {
+        (
+            Some(main_file(project)),
+            crate::faults::internal_error("rendering this project", panic.as_ref()),
+        )
+    })
+}
+
+/// The report of every project checked, its end, and the exit code.
+fn report(args: &CheckArgs, reporter: &dyn Reporter, mut out: Out, run: Run, cwd: &Path) -> i32 {
+    let Run {
+        mut failures,
+        checked,
+        unreadable,
+        mut results,
+        fixed,
+    } = run;
+    let mut tallies = Vec::new();
+    let (mut files, mut failing) = (0, false);
+    for result in checked {
+        match result {
+            Ok(c) => {
+                for chunk in &c.chunks {
+                    reporter.chunk(&mut out, chunk);
+                }
+                tallies.extend(c.tallies);
+                files += c.files;
+                failing |= c.failing;
+            }
+            Err(failure) => failures.push(failure),
+        }
+    }
+    if reporter.whole_document() {
+        probe_document(&mut results, &mut failures, |results| {
+            reporter.probe(results)
+        });
+    }
+    let end = End {
+        failures: &failures,
+        tallies: &tallies,
+        files,
+        statistics: args.statistics,
+        quiet: args.quiet,
+        fixed,
+        results: &results,
+        cwd,
+    };
+    // A whole document is written as it is made (it can be several times larger than the
+    // findings): what the probe did not catch cuts it short, and says so.
+    let cut_short = catch_unwind(AssertUnwindSafe(|| {
+        let _ = reporter.end(&mut out, &end);
+    }))
+    .map_err(|panic| {
+        output::eprint_failure(
+            None,
+            &crate::faults::internal_error("writing the report", panic.as_ref()),
+        );
+    })
+    .is_err();
+    out.flush();
+    exit_code(
+        unreadable || !failures.is_empty() || cut_short,
+        !args.exit_zero && failing,
+    )
+}
+
+/// Before a whole document (SARIF, JUnit, GitLab) of every project is written: `probe` makes
+/// what writing it would make, so that a project whose rendering panics becomes a failure
+/// naming it (exit 2) and the document is written from the others.
+fn probe_document<'a>(
+    results: &mut Vec<(&'a Project, Vec<Finding>)>,
+    failures: &mut Vec<Failure>,
+    probe: impl Fn(&[(&'a Project, Vec<Finding>)]),
+) {
+    let attempt = |results: &[(&'a Project, Vec<Finding>)]| {
+        catch_unwind(AssertUnwindSafe(|| {
+            for (project, _) in results {
+                crate::faults::panic_at(crate::faults::Stage::Render, project);
+            }
+            probe(results)
+        }))
+    };
+    if attempt(results).is_ok() {
+        return;
+    }
+    // Which projects fail on their own: they leave the document and become failures.
+    for ((project, _), panic) in isolate_panics(results, |alone| attempt(alone)) {
+        failures.push((
+            Some(main_file(project)),
+            crate::faults::internal_error("rendering this project", panic.as_ref()),
+        ));
+    }
+    if let Err(panic) = attempt(results) {
+        // Only together do they fail: none of them can be reported.
+        for (project, _) in results.drain(..) {
+            failures.push((
+                Some(main_file(project)),
+                crate::faults::internal_error("rendering the report", panic.as_ref()),
+            ));
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! The command line: parsing (with `check` as the default command), dispatch to each command's
+//! driver (`check`, `volumes`, `migrate`; the small ones are here), exit codes, and what the
+//! drivers share.
+
+mod args;
+mod check;
+mod load;
+mod migrate;
+mod volumes;
+
+use std::io::Write;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+pub use args::{CheckArgs, Cli, Command, LoadArgs, MigrateArgs, SeverityArg, VolumesArgs};
+
+use crate::compose::model::Project;
+use crate::fix;
+use crate::output;
+use crate::rules;
+
+/// Exit codes (design §1): 0 fine, 1 problems found, 2 the tool could not do its job.
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FINDINGS: i32 = 1;
+pub const EXIT_FAILURE: i32 = 2;
+
+/// `check` is the default command: `stowage compose.yaml` = `stowage check compose.yaml`.
+/// Subcommands are told by name without building the command (that doubled clap's share of a
+/// one-file run); `default_command_knows_every_subcommand` keeps the two in step.
+fn with_default_command(mut args: Vec<String>) -> Vec<String> {
+    let explicit = args.get(1).is_some_and(|a| {
+        matches!(a.as_str(), "help" | "-h" | "--help" | "-V" | "--version")
+            || <Command as Subcommand>::has_subcommand(a)
+    });
+    if !explicit {
+        args.insert(1, "check".into());
+    }
+    args
+}
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse_from(with_default_command(std::env::args().collect())) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                EXIT_FAILURE
+            } else {
+                EXIT_OK
+            };
+        }
+    };
+    match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Volumes(args) => volumes::run(args),
+        Command::Migrate(args) => migrate::run(args),
+        Command::Rules => {
+            print(&output::rules_doc::list());
+            EXIT_OK
+        }
+        Command::Explain { rule } => match rules::find(&rule) {
+            Some(r) => {
+                print(&output::rules_doc::explain(r.meta()));
+                EXIT_OK
+            }
+            None => {
+                eprintln!("error: unknown rule `{rule}` (see `stowage rules`)");
+                EXIT_FAILURE
+            }
+        },
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "stowage", &mut script);
+            print(&String::from_utf8_lossy(&script));
+            EXIT_OK
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut page) {
+                Ok(()) => {
+                    print(&String::from_utf8_lossy(&page));
+                    EXIT_OK
+                }
+                Err(e) => {
+                    eprintln!("error: cannot render the manual page: {e}");
+                    EXIT_FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn print(text: &str) {
+    // A closed pipe (`stowage rules | head`) is not an error worth reporting.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+/// Exit 2 when stowage could not do its job (`failed`), else 1 when it found something, else 0.
+fn exit_code(failed: bool, found: bool) -> i32 {
+    if failed {
+        EXIT_FAILURE
+    } else if found {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    }
+}
+
+/// `result`'s value, or its error on standard error (the command then exits 2).
+fn or_report<T>(result: Result<T, impl std::fmt::Display>) -> Option<T> {
+    result.map_err(|e| eprintln!("error: {e}")).ok()
+}
+
+/// The paths of the projects read from standard input (what `--fix` and `--write` print instead
+/// of writing).
+fn stdin_paths(inventory: &crate::workspace::inventory::Inventory) -> Vec<std::path::PathBuf> {
+    inventory
+        .options
+        .iter()
+        .filter(|o| o.stdin.is_some())
+        .map(crate::project::stdin_path)
+        .collect()
+}
+
+/// A panic caught while rendering.
+type Panic = Box<dyn std::any::Any + Send>;
+
+/// Once `attempt` (a rendering of `items`, its panics caught) failed on all of them together:
+/// each item is tried alone, and those that fail alone leave `items`, returned with their
+/// panic (they become failures naming their project; the caller tries the rest together again).
+/// `attempt` gets the items to try and leaves them there.
+fn isolate_panics<T>(
+    items: &mut Vec<T>,
+    mut attempt: impl FnMut(&mut Vec<T>) -> Result<(), Panic>,
+) -> Vec<(T, Panic)> {
+    let mut failed = Vec::new();
+    let mut alone = Vec::with_capacity(1);
+    for item in std::mem::take(items) {
+        alone.push(item);
+        let outcome = attempt(&mut alone);
+        let Some(item) = alone.pop() else {
+            continue;
+        };
+        match outcome {
+            Ok(()) => items.push(item),
+            Err(panic) => failed.push((item, panic)),
+        }
+    }
+    failed
+}
+
+/// The first file of a project as the user sees it (how messages about a project name it).
+fn main_file(project: &Project) -> String {
+    project
+        .main_files
+        .first()
+        .map(|&f| project.file(f).source.display.clone())
+        .unwrap_or_default()
+}
+
+/// Drops a change that repeats an earlier one: a file two projects share (an `include`d file)
+/// fixed alike by both is written once, not refused the second time as changed on disk. Two
+/// different results for one file stay, and the second write is refused.
+fn dedup_changes(changes: &mut Vec<fix::FixedFile>) {
+    // Indexed, and borrowed: thousands of projects must not compare (or copy) every text with
+    // every other.
+    let mut seen = foldhash::HashSet::default();
+    let fresh: Vec<bool> = changes
+        .iter()
+        .map(|c| seen.insert((c.path.as_path(), c.fixed.as_str())))
+        .collect();
+    let mut fresh = fresh.into_iter();
+    changes.retain(|_| fresh.next().unwrap_or(true));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_command_knows_every_subcommand() {
+        for sub in Cli::command().get_subcommands() {
+            for name in std::iter::once(sub.get_name()).chain(sub.get_all_aliases()) {
+                let args = with_default_command(vec!["stowage".into(), name.into()]);
+                assert_eq!(args[1], name, "`{name}` taken for a path");
+            }
+        }
+        let args = with_default_command(vec!["stowage".into(), "compose.yaml".into()]);
+        assert_eq!(args[1..], ["check", "compose.yaml"]);
+    }
+}

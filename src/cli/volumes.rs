@@ -1,0 +1,96 @@
+//! `stowage volumes`: every mount of every project, in the format asked for.
+
+use std::io::{IsTerminal, Write};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use super::args::VolumesArgs;
+use super::load::{Progress, request};
+use super::{EXIT_FAILURE, exit_code, isolate_panics, main_file, or_report};
+use crate::images::KnowledgeBase;
+use crate::output;
+use crate::workspace::inventory;
+
+/// `stowage volumes`: exit 2 when something could not be read or rendered, 1 when compose
+/// rejects a project.
+pub(super) fn run(args: VolumesArgs) -> i32 {
+    let Some(request) = or_report(request(args.load)) else {
+        return EXIT_FAILURE;
+    };
+    let mut progress = Progress::loading();
+    let mut inventory = inventory::collect(&request, KnowledgeBase::builtin());
+    progress.finish();
+    let text = render_inventory(&mut inventory, output::volumes::renderer(args.format));
+    let mut stdout = std::io::stdout().lock();
+    if stdout.write_all(text.as_bytes()).is_err() && std::io::stdout().is_terminal() {
+        return EXIT_FAILURE;
+    }
+    exit_code(inventory.has_failures(), inventory.has_errors())
+}
+
+/// `render` of the inventory; a project whose rendering panics becomes a failure naming it
+/// (exit 2), and the others are rendered without it.
+fn render_inventory(
+    inventory: &mut inventory::Inventory,
+    render: fn(&inventory::Inventory) -> String,
+) -> String {
+    let attempt = |inventory: &inventory::Inventory| {
+        catch_unwind(AssertUnwindSafe(|| {
+            for (project, _) in &inventory.projects {
+                crate::faults::panic_at(crate::faults::Stage::Render, project);
+            }
+            render(inventory)
+        }))
+    };
+    if let Ok(text) = attempt(inventory) {
+        return text;
+    }
+    // Which projects fail on their own: they leave the output and become failures. Each is
+    // tried alone in an inventory of its own.
+    let mut items: Vec<_> = std::mem::take(&mut inventory.projects)
+        .into_iter()
+        .zip(std::mem::take(&mut inventory.options))
+        .collect();
+    let mut alone = inventory::Inventory {
+        projects: Vec::with_capacity(1),
+        options: Vec::with_capacity(1),
+        failures: Vec::new(),
+        cwd: inventory.cwd.clone(),
+    };
+    let failed = isolate_panics(&mut items, |items| {
+        for (loaded, opts) in items.drain(..) {
+            alone.projects.push(loaded);
+            alone.options.push(opts);
+        }
+        let outcome = attempt(&alone).map(drop);
+        items.extend(alone.projects.drain(..).zip(alone.options.drain(..)));
+        outcome
+    });
+    for ((loaded, _), panic) in failed {
+        inventory.failures.push(inventory::Failure {
+            path: Some(main_file(&loaded.0)),
+            message: crate::faults::internal_error("rendering this project", panic.as_ref()),
+        });
+    }
+    for (loaded, opts) in items {
+        inventory.projects.push(loaded);
+        inventory.options.push(opts);
+    }
+    attempt(inventory).unwrap_or_else(|panic| {
+        // Only together do they fail: none of them can be shown.
+        let message = crate::faults::internal_error("rendering the inventory", panic.as_ref());
+        for (project, _) in std::mem::take(&mut inventory.projects) {
+            inventory.failures.push(inventory::Failure {
+                path: Some(main_file(&project)),
+                message: message.clone(),
+            });
+        }
+        inventory.options.clear();
+        attempt(inventory).unwrap_or_else(|_| {
+            // Not even the failures can be rendered: they go to stderr.
+            for f in &inventory.failures {
+                output::eprint_failure(f.path.as_deref(), &f.message);
+            }
+            String::new()
+        })
+    })
+}

@@ -1,0 +1,30 @@
+//! `stowage volumes`: the inventory in each format (a file each, one `render` function), chosen
+//! in one place, [`renderer`].
+
+pub mod dot;
+pub mod json;
+pub mod mermaid;
+pub mod table;
+
+use crate::workspace::inventory::Inventory;
+
+/// `volumes --format`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    /// Mermaid flowchart: services → volumes → host paths, coloured by what survives.
+    Mermaid,
+    /// Graphviz DOT: the same graph.
+    Dot,
+}
+
+/// The whole output of `volumes` in `format`.
+pub(crate) fn renderer(format: Format) -> fn(&Inventory) -> String {
+    match format {
+        Format::Table => table::render,
+        Format::Json => json::render,
+        Format::Mermaid => mermaid::render,
+        Format::Dot => dot::render,
+    }
+}
