@@ -6,7 +6,7 @@ use std::path::Path;
 
 use foldhash::{HashMap, HashSet};
 
-use super::{Loader, abs, empty_map, problem};
+use super::{Loader, abs, empty_map};
 use crate::env::ProjectEnv;
 use crate::merge;
 use crate::model::*;
@@ -14,7 +14,7 @@ use crate::value::{FileId, Loc, Map, Value, ValueKind};
 
 /// Services being resolved through `extends` at once (a chain in one file is resolved without
 /// this nesting; it is reached through other files or a cycle only).
-const MAX_EXTENDS_DEPTH: usize = 256;
+pub(super) const MAX_EXTENDS_DEPTH: usize = 256;
 
 impl Loader<'_> {
     /// compose-go `ApplyExtends` for every service of one document.
@@ -51,7 +51,11 @@ impl Loader<'_> {
                             .value
                             .get("extends")
                             .map(|e| e.loc);
-                        self.errors.push(problem(loc, ProblemKind::Reference, format!("circular reference: service `{member}` extends `{next}`, which extends it back")));
+                        let issue = Issue::ExtendsCycle {
+                            service: member.clone(),
+                            base: next.to_owned(),
+                        };
+                        self.errors.push(Problem::new(loc, issue));
                         memo.insert(member.clone(), None);
                     }
                     break;
@@ -98,11 +102,10 @@ impl Loader<'_> {
             ValueKind::Scalar { text, .. } => (text.to_string(), None),
             ValueKind::Map(m) => {
                 let Some(s) = m.get("service").and_then(|e| e.value.as_str()) else {
-                    self.errors.push(problem(
-                        Some(extends.loc),
-                        ProblemKind::Invalid,
-                        format!("extends.{name}.service is required"),
-                    ));
+                    let issue = Issue::ExtendsWithoutService {
+                        service: name.to_owned(),
+                    };
+                    self.errors.push(Problem::new(Some(extends.loc), issue));
                     return None;
                 };
                 (
@@ -113,11 +116,8 @@ impl Loader<'_> {
                 )
             }
             _ => {
-                self.errors.push(problem(
-                    Some(extends.loc),
-                    ProblemKind::Invalid,
-                    "`extends` must be a service name or a mapping",
-                ));
+                self.errors
+                    .push(Problem::new(Some(extends.loc), Issue::ExtendsWrongType));
                 return None;
             }
         };
@@ -134,15 +134,16 @@ impl Loader<'_> {
             .iter()
             .any(|(p, n)| *p == this_path && n == name);
         if reentered || self.extends_chain.contains(&key) || (key.0 == this_path && key.1 == name) {
-            self.errors.push(problem(Some(extends.loc), ProblemKind::Reference, format!("circular reference: service `{name}` extends `{base_name}`, which extends it back")));
+            let issue = Issue::ExtendsCycle {
+                service: name.to_owned(),
+                base: base_name,
+            };
+            self.errors.push(Problem::new(Some(extends.loc), issue));
             return None;
         }
         if self.extends_chain.len() >= MAX_EXTENDS_DEPTH {
-            self.errors.push(problem(
-                Some(extends.loc),
-                ProblemKind::Reference,
-                format!("`extends` chain is too long (more than {MAX_EXTENDS_DEPTH} services)"),
-            ));
+            self.errors
+                .push(Problem::new(Some(extends.loc), Issue::ExtendsTooLong));
             return None;
         }
         self.extends_chain
@@ -158,11 +159,12 @@ impl Loader<'_> {
                     }
                 },
                 None => {
-                    self.errors.push(problem(
-                        Some(extends.loc),
-                        ProblemKind::Reference,
-                        format!("cannot extend service `{name}`: service `{base_name}` not found"),
-                    ));
+                    let issue = Issue::ExtendsBaseNotFound {
+                        service: name.to_owned(),
+                        base: base_name.clone(),
+                        file: None,
+                    };
+                    self.errors.push(Problem::new(Some(extends.loc), issue));
                     None
                 }
             },
@@ -172,15 +174,11 @@ impl Loader<'_> {
                     .parent()
                     .map_or_else(|| self.base_dirs[file].clone(), Path::to_path_buf);
                 if !path.exists() {
-                    self.errors.push(problem(
-                        Some(loc),
-                        ProblemKind::Reference,
-                        format!("open {}: no such file or directory", self.display(&path)),
-                    ));
-                    None
-                } else if let Some(message) = self.not_readable(&path) {
                     self.errors
-                        .push(problem(Some(loc), ProblemKind::Reference, message));
+                        .push(Problem::new(Some(loc), self.missing_file(&path)));
+                    None
+                } else if let Some(issue) = self.not_readable(&path) {
+                    self.errors.push(Problem::new(Some(loc), issue));
                     None
                 } else {
                     let _ = f;
@@ -201,7 +199,12 @@ impl Loader<'_> {
                     let base = match loaded.get("services").and_then(|s| s.get(&base_name)) {
                         Some(b) => Some(b.clone()),
                         None => {
-                            self.errors.push(problem(Some(extends.loc), ProblemKind::Reference, format!("cannot extend service `{name}`: service `{base_name}` not found in {}", self.display(&path))));
+                            let issue = Issue::ExtendsBaseNotFound {
+                                service: name.to_owned(),
+                                base: base_name.clone(),
+                                file: Some(self.display(&path)),
+                            };
+                            self.errors.push(Problem::new(Some(extends.loc), issue));
                             None
                         }
                     };

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::read::read_text;
-use super::{Loader, abs, empty_map, problem};
+use super::{Loader, abs, empty_map};
 use crate::env::ProjectEnv;
 use crate::model::*;
 use crate::value::{Entry, FileId, Value, ValueKind};
@@ -22,11 +22,8 @@ impl Loader<'_> {
             ValueKind::Seq(items) => items,
             ValueKind::Null => Vec::new(),
             _ => {
-                self.errors.push(problem(
-                    Some(include.value.loc),
-                    ProblemKind::Invalid,
-                    "`include` must be a list",
-                ));
+                self.errors
+                    .push(Problem::new(Some(include.value.loc), Issue::IncludeNotList));
                 return;
             }
         };
@@ -65,20 +62,14 @@ impl Loader<'_> {
                     (paths, project_dir, env_files)
                 }
                 _ => {
-                    self.errors.push(problem(
-                        Some(item.loc),
-                        ProblemKind::Invalid,
-                        "`include` entries must be a path or a mapping with `path`",
-                    ));
+                    self.errors
+                        .push(Problem::new(Some(item.loc), Issue::IncludeEntryWrongType));
                     continue;
                 }
             };
             let Some((first, _)) = paths.first() else {
-                self.errors.push(problem(
-                    Some(item.loc),
-                    ProblemKind::Invalid,
-                    "`include` entry needs a `path`",
-                ));
+                self.errors
+                    .push(Problem::new(Some(item.loc), Issue::IncludeEntryWithoutPath));
                 continue;
             };
             let first_abs = abs(&base_dir, Path::new(first));
@@ -103,18 +94,23 @@ impl Loader<'_> {
                 match read_text(&path) {
                     Ok(text) => {
                         if let Err(e) = inc_env.add_env_file_under(&path, &text) {
-                            let message = format!("failed to read {}: {e}", self.display(&path));
+                            let issue = Issue::EnvFileInvalid {
+                                path: self.display(&path),
+                                reason: e.to_string(),
+                            };
                             let loc = self.register_env_file(&path, text, &e);
                             self.errors.push(Problem {
                                 related: Some(item.loc),
-                                ..problem(Some(loc), ProblemKind::Invalid, message)
+                                ..Problem::new(Some(loc), issue)
                             });
                         }
                     }
-                    Err(e) => self.errors.push(problem(
+                    Err(reason) => self.errors.push(Problem::new(
                         Some(item.loc),
-                        ProblemKind::Reference,
-                        format!("env file {} not found: {e}", self.display(&path)),
+                        Issue::EnvFileNotFound {
+                            path: self.display(&path),
+                            reason: Some(reason),
+                        },
                     )),
                 }
             }
@@ -124,19 +120,15 @@ impl Loader<'_> {
                 if self.include_chain.contains(&path)
                     || self.files.get(file).is_some_and(|f| f.source.path == path)
                 {
-                    self.errors.push(problem(
-                        Some(*loc),
-                        ProblemKind::Reference,
-                        format!("include cycle detected: {}", self.display(&path)),
-                    ));
+                    let issue = Issue::IncludeCycle {
+                        path: self.display(&path),
+                    };
+                    self.errors.push(Problem::new(Some(*loc), issue));
                     continue;
                 }
                 if !path.exists() {
-                    self.errors.push(problem(
-                        Some(*loc),
-                        ProblemKind::Reference,
-                        format!("open {}: no such file or directory", self.display(&path)),
-                    ));
+                    self.errors
+                        .push(Problem::new(Some(*loc), self.missing_file(&path)));
                     continue;
                 }
                 self.include_chain
@@ -186,11 +178,11 @@ impl Loader<'_> {
             for (name, res) in resources {
                 match section.get(name) {
                     Some(existing) if !same_content(&existing.value, &res.value) => {
-                        conflicts.push(problem(
-                            Some(existing.key_loc),
-                            ProblemKind::Reference,
-                            format!("{kind}.{name} conflicts with imported resource"),
-                        ));
+                        let issue = Issue::ImportConflict {
+                            section: kind,
+                            name: name.to_string(),
+                        };
+                        conflicts.push(Problem::new(Some(existing.key_loc), issue));
                     }
                     Some(_) => {}
                     None => {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use foldhash::{HashMap, HashMapExt, HashSet};
 
 use super::keys::LONG_VOLUME_KEYS;
-use super::{abs, article, normalize_project_name, problem};
+use super::{abs, article, normalize_project_name};
 use crate::env::ProjectEnv;
 use crate::merge;
 use crate::model::*;
@@ -32,7 +32,7 @@ pub(super) struct Lowering<'a> {
 /// `-p`, then `COMPOSE_PROJECT_NAME` (process environment or env file), then `name:`, then
 /// the project directory's name.
 pub(super) fn project_name(
-    flag: Option<&String>,
+    flag: Option<&str>,
     dict: &Value,
     directory: &Path,
     env: &ProjectEnv,
@@ -40,7 +40,7 @@ pub(super) fn project_name(
 ) -> (String, NameOrigin) {
     use crate::interpolate::Vars;
     let explicit = if let Some(n) = flag {
-        Some((n.clone(), NameOrigin::Flag, None))
+        Some((n.to_owned(), NameOrigin::Flag, None))
     } else if let Some(n) = env.get("COMPOSE_PROJECT_NAME").filter(|n| !n.is_empty()) {
         Some((n.to_owned(), NameOrigin::Environment, None))
     } else {
@@ -56,7 +56,8 @@ pub(super) fn project_name(
         }
         Some((name, origin, loc)) => {
             if normalize_project_name(&name) != name || name.is_empty() {
-                errors.push(problem(loc, ProblemKind::Invalid, format!("invalid project name `{name}`: must consist only of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number")));
+                let issue = Issue::InvalidProjectName { name: name.clone() };
+                errors.push(Problem::new(loc, issue));
             }
             (name, origin)
         }
@@ -67,11 +68,7 @@ pub(super) fn project_name(
                 .unwrap_or_default();
             let name = normalize_project_name(&base);
             if name.is_empty() {
-                errors.push(problem(
-                    None,
-                    ProblemKind::Invalid,
-                    "project name must not be empty",
-                ));
+                errors.push(Problem::new(None, Issue::EmptyProjectName));
             }
             (name, NameOrigin::Directory)
         }
@@ -121,22 +118,18 @@ impl<'a> Lowering<'a> {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
             {
-                self.errors.push(problem(
-                    Some(entry.key_loc),
-                    ProblemKind::Invalid,
-                    format!("volume name `{key}` does not match `^[a-zA-Z0-9._-]+$`"),
-                ));
+                let issue = Issue::InvalidVolumeName {
+                    key: key.to_string(),
+                };
+                self.errors.push(Problem::new(Some(entry.key_loc), issue));
             }
             let v = &entry.value;
             if !v.is_null() && v.as_map().is_none() {
-                self.errors.push(problem(
-                    Some(v.loc),
-                    ProblemKind::Invalid,
-                    format!(
-                        "volumes.{key} must be a mapping or empty, not {}",
-                        article(v.type_name())
-                    ),
-                ));
+                let issue = Issue::VolumeNotMapping {
+                    key: key.to_string(),
+                    actual: article(v.type_name()),
+                };
+                self.errors.push(Problem::new(Some(v.loc), issue));
                 continue;
             }
             let explicit = v.get("name").and_then(Value::as_str).map(str::to_owned);
@@ -151,11 +144,10 @@ impl<'a> Lowering<'a> {
                     _ => match e.as_bool() {
                         Some(b) => (b, None),
                         None => {
-                            self.errors.push(problem(
-                                Some(e.loc),
-                                ProblemKind::Invalid,
-                                format!("volumes.{key}.external must be a boolean"),
-                            ));
+                            let issue = Issue::ExternalNotBoolean {
+                                key: key.to_string(),
+                            };
+                            self.errors.push(Problem::new(Some(e.loc), issue));
                             (false, None)
                         }
                     },
@@ -163,20 +155,27 @@ impl<'a> Lowering<'a> {
                 None => (false, None),
             };
             if external_name.is_some() {
+                let at = v.get("external").map(|e| e.loc);
                 if explicit.is_some() {
-                    self.errors.push(problem(
-                        v.get("external").map(|e| e.loc),
-                        ProblemKind::Invalid,
-                        format!("volumes.{key}: name and external.name conflict; only use name"),
-                    ));
+                    let issue = Issue::ExternalNameConflict {
+                        key: key.to_string(),
+                    };
+                    self.errors.push(Problem::new(at, issue));
                 } else {
-                    self.warnings.push(problem(v.get("external").map(|e| e.loc), ProblemKind::Obsolete, format!("volumes.{key}: external.name is deprecated; set `name` and `external: true`")));
+                    let issue = Issue::ExternalNameDeprecated {
+                        key: key.to_string(),
+                    };
+                    self.warnings.push(Problem::new(at, issue));
                 }
             }
             if external {
                 for conflicting in ["driver", "driver_opts", "labels"] {
                     if let Some(c) = v.get(conflicting).filter(|c| !c.is_null()) {
-                        self.errors.push(problem(Some(c.loc), ProblemKind::Invalid, format!("volumes.{key}: conflicting parameters \"external\" and \"{conflicting}\" specified")));
+                        let issue = Issue::ExternalConflict {
+                            key: key.to_string(),
+                            option: conflicting,
+                        };
+                        self.errors.push(Problem::new(Some(c.loc), issue));
                     }
                 }
             }
@@ -264,13 +263,12 @@ impl<'a> Lowering<'a> {
                             }
                         }
                     }
-                    _ => self.errors.push(problem(
+                    _ => self.errors.push(Problem::new(
                         Some(vols.loc),
-                        ProblemKind::Invalid,
-                        format!(
-                            "services.{name}.volumes must be a list, not {}",
-                            article(vols.type_name())
-                        ),
+                        Issue::ServiceVolumesNotList {
+                            service: name.to_string(),
+                            actual: article(vols.type_name()),
+                        },
                     )),
                 }
             }
@@ -287,17 +285,20 @@ impl<'a> Lowering<'a> {
                 };
                 for item in items {
                     let Some(text) = item.as_str() else {
-                        self.errors.push(problem(
-                            Some(item.loc),
-                            ProblemKind::Invalid,
-                            format!("services.{name}.tmpfs entries must be strings"),
-                        ));
+                        let issue = Issue::TmpfsEntryNotString {
+                            service: name.to_string(),
+                        };
+                        self.errors.push(Problem::new(Some(item.loc), issue));
                         continue;
                     };
                     let (target, _) = mounts::parse_tmpfs_entry(text);
                     let target = mounts::clean_path(&target);
                     if volume_targets.contains(&target) {
-                        self.errors.push(problem(Some(item.loc), ProblemKind::Invalid, format!("services.{name}: target `{target}` is mounted by both `volumes` and `tmpfs`")));
+                        let issue = Issue::TmpfsAndVolume {
+                            service: name.to_string(),
+                            target: target.clone(),
+                        };
+                        self.errors.push(Problem::new(Some(item.loc), issue));
                     }
                     mounts.push(Mount {
                         kind: MountKind::Tmpfs,
@@ -322,7 +323,18 @@ impl<'a> Lowering<'a> {
                     continue;
                 }
                 match first_at.get(m.target.as_str()) {
-                    Some(&first) => self.errors.push(Problem { related: mounts[first].loc, ..problem(m.loc, ProblemKind::Invalid, format!("services.{name}.volumes[{i}]: target `{}` is already mounted by services.{name}.volumes[{first}]", m.target)) }),
+                    Some(&first) => {
+                        let issue = Issue::TargetMountedTwice {
+                            service: name.to_string(),
+                            index: i,
+                            first,
+                            target: m.target.clone(),
+                        };
+                        self.errors.push(Problem {
+                            related: mounts[first].loc,
+                            ..Problem::new(m.loc, issue)
+                        });
+                    }
                     None => {
                         first_at.insert(m.target.as_str(), i);
                     }
@@ -419,11 +431,11 @@ impl<'a> Lowering<'a> {
                 let parsed = match mounts::parse_short(text) {
                     Ok(p) => p,
                     Err(e) => {
-                        self.errors.push(problem(
-                            Some(item.loc),
-                            ProblemKind::InvalidVolumeSpec,
-                            mounts::spec_error_message(text, &e),
-                        ));
+                        let issue = Issue::VolumeSpec {
+                            spec: text.to_string(),
+                            error: e,
+                        };
+                        self.errors.push(Problem::new(Some(item.loc), issue));
                         return None;
                     }
                 };
@@ -457,22 +469,22 @@ impl<'a> Lowering<'a> {
                 })
             }
             ValueKind::Map(m) => {
-                let at = format!("services.{service}.volumes.{index}");
                 for (key, e) in m {
                     if !key.starts_with("x-") && !LONG_VOLUME_KEYS.contains(&key.as_str()) {
-                        self.errors.push(problem(
-                            Some(e.key_loc),
-                            ProblemKind::Invalid,
-                            format!("{at} additional property `{key}` is not allowed"),
-                        ));
+                        let issue = Issue::UnknownVolumeEntryKey {
+                            service: service.to_owned(),
+                            index,
+                            key: key.to_string(),
+                        };
+                        self.errors.push(Problem::new(Some(e.key_loc), issue));
                     }
                 }
                 let Some(ty) = m.get("type").map(|e| &e.value) else {
-                    self.errors.push(problem(
-                        Some(item.loc),
-                        ProblemKind::Invalid,
-                        format!("{at} missing property `type`"),
-                    ));
+                    let issue = Issue::VolumeEntryWithoutType {
+                        service: service.to_owned(),
+                        index,
+                    };
+                    self.errors.push(Problem::new(Some(item.loc), issue));
                     return None;
                 };
                 let kind = match ty.as_str() {
@@ -483,12 +495,20 @@ impl<'a> Lowering<'a> {
                     Some("cluster") => MountKind::Cluster,
                     Some("image") => MountKind::Image,
                     _ => {
-                        self.errors.push(problem(Some(ty.loc), ProblemKind::InvalidVolumeSpec, format!("{at}.type must be one of `bind`, `volume`, `tmpfs`, `cluster`, `npipe`, `image`")));
+                        let issue = Issue::VolumeEntryBadType {
+                            service: service.to_owned(),
+                            index,
+                        };
+                        self.errors.push(Problem::new(Some(ty.loc), issue));
                         return None;
                     }
                 };
                 let Some(target) = m.get("target").and_then(|e| e.value.as_str()) else {
-                    self.errors.push(problem(Some(item.loc), ProblemKind::InvalidVolumeSpec, format!("service volume services.{service}.volumes.[{index}] is missing a mount target")));
+                    let issue = Issue::VolumeEntryWithoutTarget {
+                        service: service.to_owned(),
+                        index,
+                    };
+                    self.errors.push(Problem::new(Some(item.loc), issue));
                     return None;
                 };
                 if let Some(e) = m.get("source")
@@ -497,11 +517,11 @@ impl<'a> Lowering<'a> {
                         ValueKind::Null | ValueKind::Seq(_) | ValueKind::Map(_)
                     )
                 {
-                    self.errors.push(problem(
-                        Some(e.value.loc),
-                        ProblemKind::Invalid,
-                        format!("{at}.source must be a string"),
-                    ));
+                    let issue = Issue::VolumeSourceNotString {
+                        service: service.to_owned(),
+                        index,
+                    };
+                    self.errors.push(Problem::new(Some(e.value.loc), issue));
                     return None;
                 }
                 let source = m
@@ -514,11 +534,11 @@ impl<'a> Lowering<'a> {
                     Some(v) => match v.as_bool() {
                         Some(b) => b,
                         None => {
-                            self.errors.push(problem(
-                                Some(v.loc),
-                                ProblemKind::Invalid,
-                                format!("{at}.read_only must be a boolean"),
-                            ));
+                            let issue = Issue::VolumeReadOnlyNotBoolean {
+                                service: service.to_owned(),
+                                index,
+                            };
+                            self.errors.push(Problem::new(Some(v.loc), issue));
                             false
                         }
                     },
@@ -545,7 +565,8 @@ impl<'a> Lowering<'a> {
                         ),
                         // `config` accepts it; the engine refuses to create the container.
                         None => {
-                            self.warnings.push(problem(Some(item.loc), ProblemKind::InvalidVolumeSpec, "invalid mount config for type \"bind\": field Source must not be empty"));
+                            self.warnings
+                                .push(Problem::new(Some(item.loc), Issue::BindWithoutSource));
                             (MountKind::Bind, None, None)
                         }
                     },
@@ -566,14 +587,12 @@ impl<'a> Lowering<'a> {
                 })
             }
             _ => {
-                self.errors.push(problem(
-                    Some(item.loc),
-                    ProblemKind::Invalid,
-                    format!(
-                        "services.{service}.volumes.{index} must be a string or a mapping, not {}",
-                        article(item.type_name())
-                    ),
-                ));
+                let issue = Issue::VolumeEntryWrongType {
+                    service: service.to_owned(),
+                    index,
+                    actual: article(item.type_name()),
+                };
+                self.errors.push(Problem::new(Some(item.loc), issue));
                 None
             }
         }
@@ -596,7 +615,11 @@ impl<'a> Lowering<'a> {
         match self.volume_names.get(key) {
             Some(name) => Some(name.clone()),
             None => {
-                self.errors.push(problem(Some(loc), ProblemKind::UndefinedVolume, format!("service \"{service}\" refers to undefined volume {key}: invalid compose project")));
+                let issue = Issue::UndefinedVolume {
+                    service: service.to_owned(),
+                    key: key.to_owned(),
+                };
+                self.errors.push(Problem::new(Some(loc), issue));
                 None
             }
         }

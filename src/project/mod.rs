@@ -4,12 +4,14 @@
 //! This module owns the options, the `Loader` state shared by the stages and the order they run
 //! in; each stage lives in its own file: reading files and the project's budgets (`read`),
 //! `include`, `extends`, validation and consistency checks (`validate`), and the lowering of the
-//! merged value tree to the typed model (`lower`).
+//! merged value tree to the typed model (`lower`). What they find wrong is typed data
+//! (`problem`), worded once for every output.
 
 mod extends;
 mod include;
 mod keys;
 mod lower;
+pub(crate) mod problem;
 mod read;
 mod validate;
 
@@ -109,16 +111,6 @@ fn abs(base: &Path, p: &Path) -> PathBuf {
     PathBuf::from(mounts::clean_path(&joined.to_string_lossy()))
 }
 
-fn problem(loc: Option<Loc>, kind: ProblemKind, message: impl Into<String>) -> Problem {
-    Problem {
-        loc,
-        path: None,
-        message: message.into(),
-        kind,
-        related: None,
-    }
-}
-
 impl<'a> Loader<'a> {
     fn new(opts: &'a LoadOptions) -> Self {
         let home = opts.process_env.get("HOME").cloned().unwrap_or_default();
@@ -206,10 +198,12 @@ impl<'a> Loader<'a> {
                         env_errors.push((path.clone(), text, e));
                     }
                 }
-                Err(e) => self.errors.push(problem(
+                Err(reason) => self.errors.push(Problem::new(
                     None,
-                    ProblemKind::Io,
-                    format!("couldn't read env file {}: {e}", self.display(path)),
+                    Issue::EnvFileUnreadable {
+                        path: self.display(path),
+                        reason,
+                    },
                 )),
             }
         }
@@ -238,9 +232,11 @@ impl<'a> Loader<'a> {
         }
         for (path, text, e) in env_errors {
             let loc = self.register_env_file(&path, text, &e);
-            let message = format!("failed to read {}: {e}", self.display(&path));
-            self.errors
-                .push(problem(Some(loc), ProblemKind::Invalid, message));
+            let issue = Issue::EnvFileInvalid {
+                path: self.display(&path),
+                reason: e.to_string(),
+            };
+            self.errors.push(Problem::new(Some(loc), issue));
         }
         self.finish(dict, directory, main_files, &env)
     }
@@ -259,13 +255,8 @@ impl<'a> Loader<'a> {
         if let Some(at) = at
             && self.file_depth >= MAX_FILE_DEPTH
         {
-            self.errors.push(problem(
-                Some(at),
-                ProblemKind::Reference,
-                format!(
-                    "`include` and `extends` of other files are nested too deeply (more than {MAX_FILE_DEPTH} levels)"
-                ),
-            ));
+            self.errors
+                .push(Problem::new(Some(at), Issue::NestedTooDeeply));
             return dict;
         }
         let Some(id) = self.read(path, text, base_dir, at) else {
@@ -299,31 +290,30 @@ impl<'a> Loader<'a> {
                 &mut errors,
             );
             for e in errors {
-                let kind = match e.kind {
-                    ValueErrorKind::DuplicateKey => ProblemKind::DuplicateKey,
+                let issue = match (e.kind, e.key) {
+                    (ValueErrorKind::DuplicateKey, Some(key)) => Issue::DuplicateKey {
+                        key: key.into(),
+                        message: e.message,
+                    },
                     // The budget is the project's: once spent, say so once.
-                    ValueErrorKind::TooLarge if self.expansion_spent => continue,
-                    ValueErrorKind::TooLarge => {
-                        self.expansion_spent = true;
-                        ProblemKind::Invalid
+                    (ValueErrorKind::TooLarge, _) if self.expansion_spent => continue,
+                    (kind, _) => {
+                        self.expansion_spent |= kind == ValueErrorKind::TooLarge;
+                        Issue::Value {
+                            kind,
+                            message: e.message,
+                        }
                     }
-                    _ => ProblemKind::Invalid,
                 };
                 self.errors.push(Problem {
-                    loc: Some(e.loc),
-                    path: None,
-                    message: e.message,
-                    kind,
                     related: e.related,
+                    ..Problem::new(Some(e.loc), issue)
                 });
             }
             let Some(mut cfg) = built else { continue };
             if cfg.as_map().is_none() {
-                self.errors.push(problem(
-                    Some(cfg.loc),
-                    ProblemKind::Invalid,
-                    "top-level object must be a mapping",
-                ));
+                self.errors
+                    .push(Problem::new(Some(cfg.loc), Issue::TopLevelNotMapping));
                 continue;
             }
             self.interpolate(&mut cfg, env);
@@ -369,7 +359,7 @@ impl<'a> Loader<'a> {
         env: &ProjectEnv,
     ) -> Project {
         let (name, name_origin) = lower::project_name(
-            self.opts.project_name.as_ref(),
+            self.opts.project_name.as_deref(),
             &dict,
             &directory,
             env,
@@ -393,15 +383,13 @@ impl<'a> Loader<'a> {
             && dict.as_map().is_some_and(|m| m.is_empty())
             && !self.files.is_empty()
         {
-            self.errors.push(problem(
-                Some(Loc {
-                    file: project.main_files.first().copied().unwrap_or(0),
-                    start: 0,
-                    end: 0,
-                }),
-                ProblemKind::Invalid,
-                "empty compose file",
-            ));
+            let start = Loc {
+                file: project.main_files.first().copied().unwrap_or(0),
+                start: 0,
+                end: 0,
+            };
+            self.errors
+                .push(Problem::new(Some(start), Issue::EmptyFile));
         }
         let mut lowering = Lowering::new(
             &self.opts.profiles,

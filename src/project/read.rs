@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::{Loader, problem};
+use super::Loader;
 use crate::env::ProjectEnv;
 use crate::interpolate::{self, InterpolateError};
 use crate::model::*;
@@ -15,9 +15,9 @@ use crate::value::{self, FileId, Loc, Value, ValueKind};
 /// Limits that keep a hostile project (a file extended by every service of a long chain of
 /// files, a huge variable used everywhere) from costing unbounded time or memory. Real projects
 /// stay far below them.
-const MAX_FILES_READ: usize = 2_000;
-const MAX_PROJECT_BYTES: usize = 64 << 20;
-const MAX_INTERPOLATED_BYTES: usize = 64 << 20;
+pub(super) const MAX_FILES_READ: usize = 2_000;
+pub(super) const MAX_PROJECT_BYTES: usize = 64 << 20;
+pub(super) const MAX_INTERPOLATED_BYTES: usize = 64 << 20;
 pub(super) const MAX_FILE_DEPTH: usize = 64;
 
 impl Loader<'_> {
@@ -41,37 +41,37 @@ impl Loader<'_> {
                         // it; nothing of the file is loaded.
                         let id = self.register(path, prefix, base_dir);
                         let offset = e.offset().min(self.files[id].source.text.len());
-                        let kind = if at.is_some() {
-                            ProblemKind::Reference
-                        } else {
-                            ProblemKind::Io
+                        let issue = Issue::NotUtf8 {
+                            reason: e.to_string(),
+                            referenced: at.is_some(),
+                        };
+                        let loc = Loc {
+                            file: id,
+                            start: offset,
+                            end: offset,
                         };
                         self.errors.push(Problem {
                             path: Some(self.display(path)),
-                            ..problem(
-                                Some(Loc {
-                                    file: id,
-                                    start: offset,
-                                    end: offset,
-                                }),
-                                kind,
-                                e.to_string(),
-                            )
+                            ..Problem::new(Some(loc), issue)
                         });
                         return None;
                     }
                 },
                 Err(e) => {
-                    let message = self.read_error_message(path, &e, at.is_some());
-                    self.not_read(path, base_dir, at, message);
+                    let issue = self.unreadable(path, &e, at.is_some());
+                    self.not_read(path, base_dir, at, issue);
                     return None;
                 }
             },
         };
-        if let Err(message) = self.take_load_budget(text.len()) {
+        if let Err(files) = self.take_load_budget(text.len()) {
             // Said once: every later read fails the same way.
             if !std::mem::replace(&mut self.load_limit_reported, true) {
-                self.not_read(path, base_dir, at, message);
+                let issue = Issue::LoadLimit {
+                    files,
+                    referenced: at.is_some(),
+                };
+                self.not_read(path, base_dir, at, issue);
             }
             return None;
         }
@@ -82,15 +82,16 @@ impl Loader<'_> {
         self.nodes_left = self.nodes_left.saturating_sub(tree.nodes.len());
         let id = self.files.len();
         if let Some(err) = &tree.error {
-            self.errors.push(problem(
-                Some(Loc {
-                    file: id,
-                    start: err.offset,
-                    end: err.offset,
-                }),
-                ProblemKind::Syntax,
-                err.message.clone(),
-            ));
+            let loc = Loc {
+                file: id,
+                start: err.offset,
+                end: err.offset,
+            };
+            let issue = Issue::Syntax {
+                message: err.message.clone(),
+                mistake: err.mistake,
+            };
+            self.errors.push(Problem::new(Some(loc), issue));
         }
         self.files.push(LoadedFile {
             source,
@@ -101,31 +102,36 @@ impl Loader<'_> {
         Some(id)
     }
 
-    /// The message for a file that cannot be read; `referenced`: reported where another file
-    /// names it (so it says which file), not in the file itself.
-    pub(super) fn read_error_message(
-        &self,
-        path: &Path,
-        e: &source::ReadError,
-        referenced: bool,
-    ) -> String {
-        let shown = self.display(path);
-        match e {
-            source::ReadError::Io(io) => format!("open {shown}: {}", io_reason(io)),
-            source::ReadError::Directory => format!("{shown} is a directory"),
-            source::ReadError::NotAFile if referenced => {
-                format!("`{shown}` is not a regular file (a device, FIFO or socket)")
-            }
-            source::ReadError::NotAFile => {
-                "not a regular file (a device, FIFO or socket)".to_owned()
-            }
-            source::ReadError::TooLarge { .. } if referenced => format!("`{shown}`: {e}"),
-            source::ReadError::TooLarge { .. } => e.to_string(),
+    /// A file that cannot be read; `referenced`: reported where another file names it (so the
+    /// message says which file), not in the file itself.
+    pub(super) fn unreadable(&self, path: &Path, e: &source::ReadError, referenced: bool) -> Issue {
+        let why = match e {
+            source::ReadError::Io(io) => ReadFailure::Open {
+                reason: io_reason(io),
+            },
+            source::ReadError::Directory => ReadFailure::Directory,
+            source::ReadError::NotAFile => ReadFailure::NotAFile,
+            source::ReadError::TooLarge { size } => ReadFailure::TooLarge { size: *size },
+        };
+        Issue::Unreadable {
+            path: self.display(path),
+            why,
+            referenced,
+        }
+    }
+
+    /// A file named by `include` or `extends` that does not exist.
+    pub(super) fn missing_file(&self, path: &Path) -> Issue {
+        let reason = "no such file or directory".to_owned();
+        Issue::Unreadable {
+            path: self.display(path),
+            why: ReadFailure::Open { reason },
+            referenced: true,
         }
     }
 
     /// Why a file named by `extends` cannot be read, before reading it (None: it can be tried).
-    pub(super) fn not_readable(&self, path: &Path) -> Option<String> {
+    pub(super) fn not_readable(&self, path: &Path) -> Option<Issue> {
         let meta = std::fs::metadata(path).ok()?;
         let e = if meta.is_dir() {
             source::ReadError::Directory
@@ -136,34 +142,21 @@ impl Loader<'_> {
         } else {
             return None;
         };
-        Some(self.read_error_message(path, &e, true))
+        Some(self.unreadable(path, &e, true))
     }
 
     /// Records why a file was not read: where another file names it (`at`, a reference compose
     /// rejects), or at the start of the file itself, registered empty (stowage could not do its
     /// job: exit 2).
-    pub(super) fn not_read(
-        &mut self,
-        path: &Path,
-        base_dir: &Path,
-        at: Option<Loc>,
-        message: String,
-    ) {
-        let (loc, kind) = match at {
-            Some(at) => (at, ProblemKind::Reference),
-            None => {
-                let file = self.register(path, String::new(), base_dir);
-                let loc = Loc {
-                    file,
-                    start: 0,
-                    end: 0,
-                };
-                (loc, ProblemKind::Io)
-            }
-        };
+    pub(super) fn not_read(&mut self, path: &Path, base_dir: &Path, at: Option<Loc>, issue: Issue) {
+        let loc = at.unwrap_or_else(|| Loc {
+            file: self.register(path, String::new(), base_dir),
+            start: 0,
+            end: 0,
+        });
         self.errors.push(Problem {
             path: Some(self.display(path)),
-            ..problem(Some(loc), kind, message)
+            ..Problem::new(Some(loc), issue)
         });
     }
 
@@ -201,19 +194,15 @@ impl Loader<'_> {
     }
 
     /// Counts a file read against the project's limits: the bytes read in all (a file extended
-    /// by many services is read once per service) and the number of reads.
-    pub(super) fn take_load_budget(&mut self, bytes: usize) -> Result<(), String> {
+    /// by many services is read once per service) and the number of reads. `Err(true)`: too many
+    /// files, `Err(false)`: too many bytes.
+    pub(super) fn take_load_budget(&mut self, bytes: usize) -> Result<(), bool> {
         self.loaded_bytes = self.loaded_bytes.saturating_add(bytes);
         if self.files.len() >= MAX_FILES_READ {
-            return Err(format!(
-                "project reads too many files (more than {MAX_FILES_READ}, counting each `extends` and `include`)"
-            ));
+            return Err(true);
         }
         if self.loaded_bytes > MAX_PROJECT_BYTES {
-            return Err(format!(
-                "project reads too much (more than {} MiB of compose files, counting each `extends` and `include`)",
-                MAX_PROJECT_BYTES >> 20
-            ));
+            return Err(false);
         }
         Ok(())
     }
@@ -235,34 +224,28 @@ impl Loader<'_> {
                         // Every value is bounded on its own; this bounds the project (a long
                         // variable used in a great many places).
                         exhausted = true;
-                        errors.push(problem(
-                            Some(loc),
-                            ProblemKind::Interpolation,
-                            format!(
-                                "interpolated values are too large (more than {} MiB in all)",
-                                MAX_INTERPOLATED_BYTES >> 20
-                            ),
-                        ));
+                        errors.push(Problem::new(Some(loc), Issue::InterpolationLimit));
                         return;
                     }
                     unset.extend(done.unset.into_iter().map(|v| (v, loc)));
                     *text = done.value.into();
                 }
                 Err(e) => {
-                    let at = path.join(".");
-                    let message = match &e {
-                        InterpolateError::Invalid { .. } => format!(
-                            "invalid interpolation format for {at}: `{}`; escape any `$` with another `$`",
-                            shorten(text)
-                        ),
-                        InterpolateError::Required { message, .. } => {
-                            format!("error while interpolating {at}: {}", shorten(message))
+                    let at: Vec<String> = path.iter().map(|&p| p.to_owned()).collect();
+                    let issue = match &e {
+                        InterpolateError::Invalid { .. } => Issue::InvalidInterpolation {
+                            at,
+                            value: shorten(text).into_owned(),
+                        },
+                        InterpolateError::Required { var, message, .. } => {
+                            required_variable(at, var, &shorten(message))
                         }
-                        InterpolateError::TooLarge { .. } => {
-                            format!("error while interpolating {at}: {e}")
-                        }
+                        InterpolateError::TooLarge { .. } => Issue::InterpolatedValueTooLarge {
+                            at,
+                            reason: e.to_string(),
+                        },
                     };
-                    errors.push(problem(Some(loc), ProblemKind::Interpolation, message));
+                    errors.push(Problem::new(Some(loc), issue));
                 }
             }
         });
@@ -290,11 +273,8 @@ impl Loader<'_> {
                 self.expansion = value::Budget { nodes: 0, bytes: 0 };
                 if !self.expansion_spent {
                     self.expansion_spent = true;
-                    self.errors.push(problem(
-                        Some(at),
-                        ProblemKind::Invalid,
-                        "project is too large (`extends`, alias or merge-key expansion)",
-                    ));
+                    self.errors
+                        .push(Problem::new(Some(at), Issue::ExpansionLimit));
                 }
                 false
             }
@@ -344,6 +324,26 @@ pub(super) fn inject_panic(path: &Path) {
 pub(super) fn read_text(path: &Path) -> Result<String, String> {
     let bytes = source::read_file(path).map_err(|e| e.to_string())?;
     SourceFile::decode(bytes).map_err(|e| e.to_string())
+}
+
+/// `${VAR:?msg}` unmet, from the interpolator's message (`required variable VAR is missing a
+/// value…`, cut short): the variable apart from the rest, unless shortening cut into it.
+fn required_variable(at: Vec<String>, var: &str, message: &str) -> Issue {
+    let tail = message
+        .strip_prefix("required variable ")
+        .and_then(|rest| rest.strip_prefix(var));
+    match tail {
+        Some(tail) => Issue::RequiredVariable {
+            at,
+            var: var.to_owned(),
+            tail: tail.to_owned(),
+        },
+        None => Issue::RequiredVariable {
+            at,
+            var: String::new(),
+            tail: message.to_owned(),
+        },
+    }
 }
 
 /// A value quoted in a message, cut short when it is long (a multi-megabyte line).

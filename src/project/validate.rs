@@ -8,7 +8,7 @@ use compact_str::CompactString;
 use foldhash::{HashMap, HashSet};
 
 use super::keys::SERVICE_KEYS;
-use super::{Loader, abs, article, problem};
+use super::{Loader, abs, article};
 use crate::merge;
 use crate::model::*;
 use crate::mounts;
@@ -67,11 +67,11 @@ impl Loader<'_> {
                 && e.value.is_null()
                 && !self.errors.iter().any(|p| p.loc == Some(e.value.loc))
             {
-                self.errors.push(problem(
-                    Some(e.value.loc),
-                    ProblemKind::Invalid,
-                    format!("`{section}` must be a mapping, not null"),
-                ));
+                let issue = Issue::SectionNotMapping {
+                    section,
+                    actual: article("null"),
+                };
+                self.errors.push(Problem::new(Some(e.value.loc), issue));
             }
         }
     }
@@ -97,16 +97,12 @@ impl Loader<'_> {
             })
             .collect();
         for (k, e) in &unknown {
-            let hint = if map.get("services").is_none() {
-                " (a compose v1 file? services belong under `services:`)"
-            } else {
-                ""
+            let no_services = map.get("services").is_none();
+            let issue = Issue::UnknownTopLevelKey {
+                key: k.to_string(),
+                no_services,
             };
-            self.errors.push(problem(
-                Some(e.key_loc),
-                ProblemKind::Invalid,
-                format!("additional property `{k}` is not allowed{hint}"),
-            ));
+            self.errors.push(Problem::new(Some(e.key_loc), issue));
         }
         for section in ["services", "volumes", "networks", "secrets", "configs"] {
             if let Some(e) = map.get(section)
@@ -114,14 +110,11 @@ impl Loader<'_> {
                 && e.value.tag != Some(MergeTag::Reset)
                 && e.value.as_map().is_none()
             {
-                self.errors.push(problem(
-                    Some(e.value.loc),
-                    ProblemKind::Invalid,
-                    format!(
-                        "`{section}` must be a mapping, not {}",
-                        article(e.value.type_name())
-                    ),
-                ));
+                let issue = Issue::SectionNotMapping {
+                    section,
+                    actual: article(e.value.type_name()),
+                };
+                self.errors.push(Problem::new(Some(e.value.loc), issue));
             }
         }
         if let Some(services) = map.get("services").and_then(|e| e.value.as_map()) {
@@ -132,24 +125,21 @@ impl Loader<'_> {
                             if !key.starts_with("x-")
                                 && SERVICE_KEYS.binary_search(&key.as_str()).is_err()
                             {
-                                self.errors.push(problem(
-                                    Some(field.key_loc),
-                                    ProblemKind::Invalid,
-                                    format!(
-                                        "services.{name} additional property `{key}` is not allowed"
-                                    ),
-                                ));
+                                let issue = Issue::UnknownServiceKey {
+                                    service: name.to_string(),
+                                    key: key.to_string(),
+                                };
+                                self.errors.push(Problem::new(Some(field.key_loc), issue));
                             }
                         }
                     }
                     ValueKind::Null => {}
-                    _ => self.errors.push(problem(
+                    _ => self.errors.push(Problem::new(
                         Some(e.value.loc),
-                        ProblemKind::Invalid,
-                        format!(
-                            "services.{name} must be a mapping, not {}",
-                            article(e.value.type_name())
-                        ),
+                        Issue::ServiceNotMapping {
+                            service: name.to_string(),
+                            actual: article(e.value.type_name()),
+                        },
                     )),
                 }
             }
@@ -182,7 +172,10 @@ impl Loader<'_> {
                 .and_then(Value::as_str)
                 .filter(|i| !i.is_empty());
             if image.is_none() && v.get("build").is_none() && v.get("provider").is_none() {
-                self.errors.push(problem(Some(entry.key_loc), ProblemKind::Reference, format!("service \"{name}\" has neither an image nor a build context specified: invalid compose project")));
+                let issue = Issue::NoImageNorBuild {
+                    service: name.to_string(),
+                };
+                self.errors.push(Problem::new(Some(entry.key_loc), issue));
             }
             if let Some(nets) = v.get("networks") {
                 let refs: Vec<(&str, Loc)> = match &nets.kind {
@@ -195,13 +188,21 @@ impl Loader<'_> {
                 };
                 for (net, loc) in refs {
                     if net != "default" && !networks.contains(net) {
-                        self.errors.push(problem(Some(loc), ProblemKind::Reference, format!("service \"{name}\" refers to undefined network {net}: invalid compose project")));
+                        let issue = Issue::UndefinedNetwork {
+                            service: name.to_string(),
+                            network: net.to_owned(),
+                        };
+                        self.errors.push(Problem::new(Some(loc), issue));
                     }
                 }
             }
             for (dep, loc, required) in dependencies(v) {
                 if required && !services.contains_key(dep) {
-                    self.errors.push(problem(Some(loc), ProblemKind::Reference, format!("service \"{name}\" depends on undefined service \"{dep}\": invalid compose project")));
+                    let issue = Issue::UndefinedDependency {
+                        service: name.to_string(),
+                        dependency: dep.to_owned(),
+                    };
+                    self.errors.push(Problem::new(Some(loc), issue));
                 }
             }
             self.check_env_files(name, v);
@@ -237,11 +238,11 @@ impl Loader<'_> {
             let full = abs(&dir, Path::new(path));
             if required && !full.is_file() {
                 let _ = service;
-                self.errors.push(problem(
-                    Some(item.loc),
-                    ProblemKind::Reference,
-                    format!("env file {} not found", self.display(&full)),
-                ));
+                let issue = Issue::EnvFileNotFound {
+                    path: self.display(&full),
+                    reason: None,
+                };
+                self.errors.push(Problem::new(Some(item.loc), issue));
             }
         }
     }
@@ -281,11 +282,9 @@ impl Loader<'_> {
                                 .collect();
                             cycle.push(next);
                             let loc = services.get(next).map(|e| e.key_loc);
-                            self.errors.push(problem(
-                                loc,
-                                ProblemKind::Reference,
-                                format!("dependency cycle detected: {}", cycle.join(" -> ")),
-                            ));
+                            let cycle = cycle.into_iter().map(str::to_owned).collect();
+                            self.errors
+                                .push(Problem::new(loc, Issue::DependencyCycle { cycle }));
                             return;
                         }
                         _ => {}
