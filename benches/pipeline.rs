@@ -8,11 +8,11 @@
 use std::path::{Path, PathBuf};
 
 use stowage::analysis::{self, ServiceAnalysis};
+use stowage::compose::loader::{self, LoadOptions};
 use stowage::compose::model::Project;
 use stowage::images::KnowledgeBase;
 use stowage::lint::config::Config;
 use stowage::lint::{self, RuleSettings};
-use stowage::project::{self, LoadOptions};
 
 fn main() {
     divan::main();
@@ -137,7 +137,7 @@ fn corpus_input(index: usize) -> Input {
 }
 
 fn loaded(input: &Input) -> (Project, Vec<ServiceAnalysis>) {
-    let project = project::load(&input.options());
+    let project = loader::load(&input.options());
     let analysis = analysis::analyse(&project, KnowledgeBase::builtin());
     (project, analysis)
 }
@@ -186,7 +186,7 @@ mod load {
         let opts = input.options();
         bencher
             .counter(bytes(&input))
-            .bench(|| project::load(divan::black_box(&opts)));
+            .bench(|| loader::load(divan::black_box(&opts)));
     }
 
     #[divan::bench(args = [0, 1, 2])]
@@ -195,7 +195,7 @@ mod load {
         let opts = input.options();
         bencher
             .counter(bytes(&input))
-            .bench(|| project::load(divan::black_box(&opts)));
+            .bench(|| loader::load(divan::black_box(&opts)));
     }
 }
 
@@ -205,7 +205,7 @@ mod analyse {
     #[divan::bench(args = SIZES)]
     fn synthetic(bencher: divan::Bencher, services: usize) {
         let input = Input::synthetic(services);
-        let project = project::load(&input.options());
+        let project = loader::load(&input.options());
         let kb = KnowledgeBase::builtin();
         bencher
             .counter(bytes(&input))
@@ -215,7 +215,7 @@ mod analyse {
     #[divan::bench(args = [0, 1, 2])]
     fn corpus(bencher: divan::Bencher, file: usize) {
         let input = corpus_input(file);
-        let project = project::load(&input.options());
+        let project = loader::load(&input.options());
         let kb = KnowledgeBase::builtin();
         bencher
             .counter(bytes(&input))

@@ -1,6 +1,6 @@
 //! Failure injection, for tests of what a bug costs (documented in `docs/robustness.md`).
 //!
-//! `STOWAGE_INJECT_PANIC=NAME` makes loading a file named `NAME` panic (`project.rs`).
+//! `STOWAGE_INJECT_PANIC=NAME` makes loading a file named `NAME` panic (`project/read.rs`).
 //! `STOWAGE_INJECT_PANIC=STAGE:NAME` makes a later stage panic for every project that read a
 //! file named `NAME`: `lint` (the rules), `render` (any output format of `check` or `volumes`)
 //! or `migrate`. Each must become an error that names the project, while the other projects
@@ -8,8 +8,8 @@
 
 use std::sync::OnceLock;
 
+use crate::compose::loader::PANIC_VAR;
 use crate::compose::model::Project;
-use crate::project::PANIC_VAR;
 
 /// Where a panic can be injected after loading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

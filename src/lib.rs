@@ -10,7 +10,6 @@ pub mod fix;
 pub mod images;
 pub mod lint;
 pub mod output;
-pub mod project;
 pub mod rules;
 pub mod workspace;
 pub mod yaml;

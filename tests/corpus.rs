@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::Value as Json;
+use stowage::compose::loader;
 use stowage::compose::model::Project;
 use stowage::compose::mounts::{self, MountKind};
-use stowage::project;
 
 mod common;
 use common::oracle::{self, Row};
@@ -102,7 +102,7 @@ fn check_entry(record: &Json, corpus_files: &Path) -> Outcome {
         let path = corpus_files.join(&file);
         (path.parent().unwrap().to_path_buf(), vec![path])
     };
-    let project = project::load(&oracle::load_options(&dir, files));
+    let project = loader::load(&oracle::load_options(&dir, files));
     if !accepted {
         let difference = (!project.is_rejected()).then(|| {
             format!(

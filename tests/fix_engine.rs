@@ -4,12 +4,12 @@ use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 use stowage::analysis;
+use stowage::compose::loader::LoadOptions;
 use stowage::compose::model::Project;
 use stowage::fix;
 use stowage::images::KnowledgeBase;
 use stowage::lint::config::Config;
 use stowage::lint::{self, RuleSettings};
-use stowage::project::LoadOptions;
 
 fn options(dir: &Path) -> LoadOptions {
     let mut env = IndexMap::new();

@@ -7,6 +7,7 @@ use std::path::Path;
 use indexmap::IndexMap;
 use proptest::prelude::*;
 use stowage::analysis;
+use stowage::compose::loader::{self, LoadOptions};
 use stowage::compose::model::Project;
 use stowage::finding::{Edit, Finding};
 use stowage::fix;
@@ -14,7 +15,6 @@ use stowage::fix::migrate;
 use stowage::images::KnowledgeBase;
 use stowage::lint::config::Config;
 use stowage::lint::{self, RuleSettings};
-use stowage::project::{self, LoadOptions};
 use stowage::rules::convert::{BindStrategy, FixSettings};
 use stowage::yaml::edit::render_scalar;
 use stowage::yaml::syntax::{self, Kind, Style};
@@ -660,7 +660,7 @@ proptest! {
         let dir = tmp.path();
         std::fs::write(dir.join("compose.yaml"), &text).unwrap();
         let opts = options(dir);
-        let before = project::load(&opts);
+        let before = loader::load(&opts);
         prop_assert!(
             !before.is_rejected(),
             "the generator wrote a project compose rejects:\n{}\n{:?}",
@@ -699,7 +699,7 @@ proptest! {
             let agreed = compose_agrees(&fixed);
             prop_assert!(agreed.is_ok(), "{}", agreed.unwrap_err());
         }
-        let after = project::load(&opts);
+        let after = loader::load(&opts);
         prop_assert!(
             !after.is_rejected(),
             "the fixed project is rejected: {:?}\n{}",
@@ -732,7 +732,7 @@ proptest! {
             let agreed = compose_agrees(&migrated);
             prop_assert!(agreed.is_ok(), "{}", agreed.unwrap_err());
         }
-        let after = project::load(&opts);
+        let after = loader::load(&opts);
         prop_assert!(!after.is_rejected(), "{}", migrated);
         let after_mounts = analysis::analyse(&after, kb);
         let second = migrate::migrate_project(&opts, &after, &after_mounts, settings).unwrap();

@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 
 use miette::{LabeledSpan, Severity};
 use proptest::prelude::*;
+use stowage::compose::loader::LoadOptions;
 use stowage::compose::model::Project;
 use stowage::finding::Finding;
 use stowage::images::KnowledgeBase;
 use stowage::lint::config::Config;
 use stowage::lint::{self, RuleSettings};
 use stowage::output::findings::human::{Human, Renderer};
-use stowage::project::LoadOptions;
 use stowage::workspace::inventory::{self, Request};
 
 mod common;

@@ -10,12 +10,12 @@ use std::path::Path;
 use indexmap::IndexMap;
 use serde_json::Value as Json;
 use stowage::analysis;
+use stowage::compose::loader;
 use stowage::compose::model::MountSyntax;
 use stowage::compose::mounts::MountKind;
 use stowage::fix::migrate;
 use stowage::fix::write::atomic_write;
 use stowage::images::KnowledgeBase;
-use stowage::project;
 use stowage::rules::convert::{BindStrategy, FixSettings};
 
 mod common;
@@ -112,7 +112,7 @@ fn migrate_every_accepted_corpus_entry() {
         let file = root.join(rel);
         let dir = file.parent().unwrap().to_path_buf();
         let opts = oracle::load_options(&dir, vec![file.clone()]);
-        let before = project::load(&opts);
+        let before = loader::load(&opts);
         let before_mounts = analysis::analyse(&before, kb);
         let before_compose = oracle.as_deref().map(|o| compose_mounts(o, &dir, &file));
         let fixes = FixSettings {
@@ -142,7 +142,7 @@ fn migrate_every_accepted_corpus_entry() {
                 failures.push(format!("{rel}: comment line lost: {lost}"));
             }
         }
-        let after = project::load(&opts);
+        let after = loader::load(&opts);
         if after.is_rejected() {
             failures.push(format!(
                 "{rel}: stowage rejects the migrated project: {:?}",

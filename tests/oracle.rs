@@ -10,9 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
+use stowage::compose::loader;
 use stowage::compose::model::Project;
 use stowage::compose::mounts::MountKind;
-use stowage::project;
 use stowage::workspace::discover;
 
 mod common;
@@ -175,7 +175,7 @@ fn compare(compose: &Json, project: &Project) -> Vec<String> {
 
 /// None = agrees with compose; Some(differences) otherwise.
 fn check_fixture(oracle: &Path, dir: &Path, files: &[PathBuf]) -> Option<String> {
-    let project = project::load(&oracle::load_options(dir, files.to_vec()));
+    let project = loader::load(&oracle::load_options(dir, files.to_vec()));
     let stowage_errors: Vec<&str> = project.errors.iter().map(|e| e.message.as_str()).collect();
     match run_oracle(oracle, dir, files) {
         Verdict::Rejected(why) if stowage_errors.is_empty() => Some(format!(

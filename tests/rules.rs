@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 use stowage::analysis;
+use stowage::compose::loader::{self, LoadOptions};
 use stowage::compose::model::Project;
 use stowage::finding::Finding;
 use stowage::fix;
@@ -15,7 +16,6 @@ use stowage::images::KnowledgeBase;
 use stowage::lint::config::Config;
 use stowage::lint::{self, RuleSettings};
 use stowage::output::position;
-use stowage::project::{self, LoadOptions};
 use stowage::rules::{self, FixAvailability};
 use stowage::workspace::discover;
 
@@ -50,7 +50,7 @@ fn load_options(path: &Path, cwd: &Path) -> LoadOptions {
 }
 
 pub fn load_fixture(path: &Path) -> Project {
-    project::load(&load_options(path, &fixtures_root()))
+    loader::load(&load_options(path, &fixtures_root()))
 }
 
 fn render(project: &Project, findings: &[Finding]) -> String {

@@ -7,7 +7,7 @@ use stowage::lint::config::Config;
 use stowage::finding::Finding;
 use stowage::images::KnowledgeBase;
 use stowage::compose::model::Project;
-use stowage::project::LoadOptions;
+use stowage::compose::loader::LoadOptions;
 
 /// The input as `stowage check -` would load it, in a directory that does not exist (so that
 /// `include`, `extends`, `.env` and `build` find nothing, or whatever absolute path they name).

@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let project = stowage::project::load(&common::options(text));
+    let project = stowage::compose::loader::load(&common::options(text));
     for problem in project.errors.iter().chain(&project.warnings) {
         if let Some(loc) = problem.loc {
             let file = &project.files[loc.file].source;

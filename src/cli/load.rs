@@ -9,8 +9,8 @@ use foldhash::HashMap;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::args::LoadArgs;
+use crate::compose::loader::LoadOptions;
 use crate::lint::config::{self, Config, ConfigError};
-use crate::project::LoadOptions;
 use crate::workspace::inventory::Request;
 
 /// Progress on stderr for long runs, only when stderr is a terminal (CI logs, pipes and quick
@@ -177,7 +177,7 @@ pub(super) fn request(mut load: LoadArgs) -> Result<Request, String> {
 /// Standard input as a compose file: at most as large as a file may be, and decoded as one, so
 /// that what is not UTF-8 is reported at its line and column, under the name stdin goes by.
 fn read_stdin(cwd: &Path, stdin_filename: Option<&Path>) -> Result<String, String> {
-    let path = crate::project::stdin_path(&LoadOptions {
+    let path = crate::compose::loader::stdin_path(&LoadOptions {
         stdin_filename: stdin_filename.map(Path::to_path_buf),
         cwd: cwd.to_path_buf(),
         ..LoadOptions::default()

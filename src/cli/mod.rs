@@ -118,7 +118,7 @@ fn stdin_paths(inventory: &crate::workspace::inventory::Inventory) -> Vec<std::p
         .options
         .iter()
         .filter(|o| o.stdin.is_some())
-        .map(crate::project::stdin_path)
+        .map(crate::compose::loader::stdin_path)
         .collect()
 }
 

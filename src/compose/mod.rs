@@ -1,9 +1,11 @@
 //! What Docker Compose does, one file per compose-go package: interpolation (`interpolate`),
 //! `.env` files and the project environment (`env`), merging files and overrides (`merge`),
-//! volume syntax and its classification (`mounts`), and the typed project model (`model`).
+//! volume syntax and its classification (`mounts`), the typed project model (`model`), and the
+//! loader that reads, merges, validates and lowers a project into that model (`loader`).
 
 pub mod env;
 pub mod interpolate;
+pub mod loader;
 pub mod merge;
 pub mod model;
 pub mod mounts;

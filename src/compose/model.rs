@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use indexmap::IndexMap;
 
+pub use crate::compose::loader::problem::{Issue, ReadFailure};
 use crate::compose::mounts::{MountKind, VolumeBacking};
 use crate::yaml::source::SourceFile;
 use crate::yaml::syntax::Tree;
@@ -63,14 +64,32 @@ pub enum FileRole {
     Extended,
 }
 
+/// A problem with where it is. Built by [`Problem::new`], which derives `message` and `kind`
+/// from `issue`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub loc: Option<Loc>,
     /// The file a problem without a position is about (a file that could not be read).
     pub path: Option<String>,
+    /// What is wrong, as data (the rules match on it).
+    pub issue: Issue,
+    /// `issue` in compose's words, rendered once (outputs show it as is).
     pub message: String,
     pub kind: ProblemKind,
     pub related: Option<Loc>,
+}
+
+impl Problem {
+    pub(crate) fn new(loc: Option<Loc>, issue: Issue) -> Self {
+        Problem {
+            loc,
+            path: None,
+            message: issue.to_string(),
+            kind: issue.kind(),
+            issue,
+            related: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

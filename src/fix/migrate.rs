@@ -6,6 +6,7 @@ use std::fmt::Write;
 use foldhash::{HashMap, HashMapExt, HashSet};
 
 use crate::analysis::{self, ServiceAnalysis};
+use crate::compose::loader::LoadOptions;
 use crate::compose::model::{Mount, MountSyntax, Project, TopVolume};
 use crate::compose::mounts::MountKind;
 use crate::finding::Finding;
@@ -13,7 +14,6 @@ use crate::fix::{self, Outcome};
 use crate::images::KnowledgeBase;
 use crate::lint::config::Config;
 use crate::lint::{self, RuleSettings};
-use crate::project::LoadOptions;
 use crate::rules;
 use crate::rules::convert::{BindStrategy, FixSettings};
 

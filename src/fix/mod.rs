@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
+use crate::compose::loader::{self, LoadOptions};
 use crate::compose::model::{ProblemKind, Project};
 use crate::finding::{Applicability, Edit, Finding, Fix, Severity};
-use crate::project::{self, LoadOptions};
 use crate::yaml::syntax::{self, Kind, Style, Tree};
 
 /// Passes before the loop gives up (each pass applies every fix that does not overlap another).
@@ -349,11 +349,11 @@ pub fn fix_project(
         };
         // The loader reads `-` from `stdin`, not from the overlay: hand it the edited text.
         if pass_opts.stdin.is_some()
-            && let Some(text) = overlay.get(&project::stdin_path(opts))
+            && let Some(text) = overlay.get(&loader::stdin_path(opts))
         {
             pass_opts.stdin = Some(text.to_string());
         }
-        let project = project::load(&pass_opts);
+        let project = loader::load(&pass_opts);
         let findings = lint(&project);
         let broken: HashSet<PathBuf> = project
             .errors

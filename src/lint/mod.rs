@@ -306,12 +306,12 @@ mod tests {
 
     #[test]
     fn findings_are_sorted_stably_in_place() {
-        let project = crate::project::load(&crate::project::LoadOptions {
+        let project = crate::compose::loader::load(&crate::compose::loader::LoadOptions {
             files: vec!["-".into()],
             stdin: Some("services: {}\n".into()),
             stdin_filename: Some("/srv/compose.yaml".into()),
             cwd: "/srv".into(),
-            ..crate::project::LoadOptions::default()
+            ..crate::compose::loader::LoadOptions::default()
         });
         let at = |start: usize, rule: &'static str, message: &str| {
             Finding::new(

@@ -559,12 +559,12 @@ pub fn convert_bind(ctx: &Context, service: &Service, mount: &Mount) -> Option<F
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compose::loader::{self, LoadOptions};
     use crate::images::KnowledgeBase;
-    use crate::project::{self, LoadOptions};
 
     /// Runs `f` on the context of a project read from `text`, with `template` if any.
     fn with_context<T>(text: &str, template: Option<&str>, f: impl FnOnce(&Context) -> T) -> T {
-        let project = project::load(&LoadOptions {
+        let project = loader::load(&LoadOptions {
             files: vec!["-".into()],
             stdin: Some(text.to_owned()),
             stdin_filename: Some("/srv/app/compose.yaml".into()),

@@ -1,7 +1,7 @@
 //! `duplicate-key`: a mapping key written twice (including `a` and `"a"`, and two `<<` keys).
 
 use super::{Category, Context, FixAvailability, Rule, RuleMeta, problems};
-use crate::compose::model::{Problem, ProblemKind, Project};
+use crate::compose::model::{Issue, Problem, ProblemKind, Project};
 use crate::finding::{Finding, Severity};
 use crate::yaml::value::Loc;
 
@@ -44,11 +44,11 @@ fn finding(project: &Project, problem: &Problem) -> Option<Finding> {
     let loc = problems::location(project, problem)?;
     let written = source_text(project, loc);
     let first_written = problem.related.and_then(|r| source_text(project, r));
-    // The loader names the key between backticks; fall back to the text as written.
-    let key = backticked(&problem.message)
-        .map(str::to_owned)
-        .or_else(|| written.map(unquote))
-        .unwrap_or_default();
+    // The key as read (quotes and escapes resolved); else the text as written.
+    let key = match &problem.issue {
+        Issue::DuplicateKey { key, .. } => key.clone(),
+        _ => written.map(unquote).unwrap_or_default(),
+    };
     let (message, help) = if key == "<<" {
         let merged = [
             first_written.and_then(|_| merge_source(project, problem.related)),
@@ -94,13 +94,6 @@ fn finding(project: &Project, problem: &Problem) -> Option<Finding> {
 fn source_text(project: &Project, loc: Loc) -> Option<&str> {
     let text = &project.files.get(loc.file)?.source.text;
     text.get(loc.start..loc.end).filter(|t| !t.is_empty())
-}
-
-/// The first `` `…` `` span of a message.
-fn backticked(message: &str) -> Option<&str> {
-    let start = message.find('`')? + 1;
-    let len = message[start..].find('`')?;
-    Some(&message[start..start + len])
 }
 
 fn unquote(written: &str) -> String {

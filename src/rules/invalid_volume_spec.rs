@@ -4,8 +4,8 @@
 
 use super::similar::edit_distance;
 use super::{Category, Context, FixAvailability, Rule, RuleMeta, problems, service_places};
-use crate::compose::model::{Mount, MountSyntax, Problem, ProblemKind, Project};
-use crate::compose::mounts::{self, MountKind};
+use crate::compose::model::{Issue, Mount, MountSyntax, Problem, ProblemKind, Project};
+use crate::compose::mounts::{self, MountKind, VolumeSpecError};
 use crate::finding::{Finding, Severity};
 use crate::yaml::syntax::Tree;
 use crate::yaml::value::Loc;
@@ -54,8 +54,8 @@ impl Rule for InvalidVolumeSpec {
             };
             let (message, help) = describe(project, problem, loc);
             let mut f = Finding::new(META.id, META.severity, loc, message, help);
-            let services = match service_in_message(&problem.message) {
-                Some(s) => vec![s],
+            let services = match problem.issue.service() {
+                Some(s) => vec![s.to_owned()],
                 None => project
                     .files
                     .get(loc.file)
@@ -87,85 +87,79 @@ impl Rule for InvalidVolumeSpec {
     }
 }
 
-const EMPTY_SECTION: &str = ": empty section between colons";
-const TOO_MANY_COLONS: &str = ": too many colons";
 const TYPES: &[&str] = &["bind", "volume", "tmpfs", "cluster", "npipe", "image"];
 
 fn describe(project: &Project, problem: &Problem, loc: Loc) -> (String, String) {
-    let msg = problem.message.as_str();
-    if msg == "invalid empty volume spec" {
-        return (
+    match &problem.issue {
+        Issue::VolumeSpec {
+            error: VolumeSpecError::Empty,
+            ..
+        } => (
             "volume entry is empty".into(),
             "remove the empty entry, or write the mount as `SOURCE:TARGET` (if it comes from a variable, set the variable)".into(),
-        );
-    }
-    if let Some(spec) = msg
-        .strip_prefix("invalid spec: ")
-        .and_then(|r| r.strip_suffix(EMPTY_SECTION))
-    {
-        let help = if spec.starts_with(':') {
-            "the source before the first `:` is empty: write `name:/path` for a named volume or `./dir:/path` for a bind mount (if the source comes from a variable, set it or give it a default)".to_owned()
-        } else if spec.ends_with(':') {
-            "remove the trailing `:`, or add the mode after it (`ro`)".to_owned()
-        } else {
-            let collapsed = spec.replace("::", ":");
-            let fields: Vec<&str> = collapsed.split(':').collect();
-            // `./site:/srv::ro`: one colon too many; `./site::ro`: the container path is missing.
-            if fields.len() >= 3 && fields[1].starts_with('/') {
-                format!("remove the extra `:` (`{collapsed}`)")
+        ),
+        Issue::VolumeSpec {
+            spec,
+            error: VolumeSpecError::EmptySection,
+        } => {
+            let help = if spec.starts_with(':') {
+                "the source before the first `:` is empty: write `name:/path` for a named volume or `./dir:/path` for a bind mount (if the source comes from a variable, set it or give it a default)".to_owned()
+            } else if spec.ends_with(':') {
+                "remove the trailing `:`, or add the mode after it (`ro`)".to_owned()
             } else {
-                "a section between `::` is empty: write the missing part, usually the container path (`SOURCE:/path/in/container:MODE`)".to_owned()
-            }
-        };
-        return (
-            format!("volume `{spec}` has an empty section between colons"),
-            help,
-        );
-    }
-    if let Some(spec) = msg
-        .strip_prefix("invalid spec: ")
-        .and_then(|r| r.strip_suffix(TOO_MANY_COLONS))
-    {
-        return (
+                let collapsed = spec.replace("::", ":");
+                let fields: Vec<&str> = collapsed.split(':').collect();
+                // `./site:/srv::ro`: one colon too many; `./site::ro`: the container path is missing.
+                if fields.len() >= 3 && fields[1].starts_with('/') {
+                    format!("remove the extra `:` (`{collapsed}`)")
+                } else {
+                    "a section between `::` is empty: write the missing part, usually the container path (`SOURCE:/path/in/container:MODE`)".to_owned()
+                }
+            };
+            (
+                format!("volume `{spec}` has an empty section between colons"),
+                help,
+            )
+        }
+        Issue::VolumeSpec {
+            spec,
+            error: VolumeSpecError::TooManyColons,
+        } => (
             format!("volume `{spec}` has too many colons"),
             "the short syntax is `SOURCE:TARGET[:MODE]` with modes separated by commas (`ro,z`); for a path that contains `:` use the long syntax (`type`, `source`, `target`)".into(),
-        );
-    }
-    if msg.ends_with("is missing a mount target") {
-        return (
+        ),
+        Issue::VolumeEntryWithoutTarget { .. } => (
             "volume entry has no `target`".into(),
             "add `target:` with the absolute path inside the container where the volume is mounted"
                 .into(),
-        );
-    }
-    if msg.contains(".type must be one of") {
-        let written = written_scalar(project, loc);
-        let suggestion = written.as_deref().and_then(|w| {
-            TYPES
-                .iter()
-                .copied()
-                .find(|t| w.eq_ignore_ascii_case(t) || edit_distance(t, &w.to_lowercase()) <= 2)
-        });
-        let message = match &written {
-            Some(w) => format!("unknown volume type `{w}`"),
-            None => "unknown volume type".to_owned(),
-        };
-        let help = match suggestion {
-            Some(s) => format!("did you mean `{s}`? the type must be one of `bind`, `volume`, `tmpfs`, `cluster`, `npipe`, `image`"),
-            None => "use `type: volume` for a named volume, `type: bind` for a host path, `type: tmpfs` for memory; the type must be one of `bind`, `volume`, `tmpfs`, `cluster`, `npipe`, `image`".to_owned(),
-        };
-        return (message, help);
-    }
-    if msg.contains("field Source must not be empty") {
-        return (
+        ),
+        Issue::VolumeEntryBadType { .. } => {
+            let written = written_scalar(project, loc);
+            let suggestion = written.as_deref().and_then(|w| {
+                TYPES
+                    .iter()
+                    .copied()
+                    .find(|t| w.eq_ignore_ascii_case(t) || edit_distance(t, &w.to_lowercase()) <= 2)
+            });
+            let message = match &written {
+                Some(w) => format!("unknown volume type `{w}`"),
+                None => "unknown volume type".to_owned(),
+            };
+            let help = match suggestion {
+                Some(s) => format!("did you mean `{s}`? the type must be one of `bind`, `volume`, `tmpfs`, `cluster`, `npipe`, `image`"),
+                None => "use `type: volume` for a named volume, `type: bind` for a host path, `type: tmpfs` for memory; the type must be one of `bind`, `volume`, `tmpfs`, `cluster`, `npipe`, `image`".to_owned(),
+            };
+            (message, help)
+        }
+        Issue::BindWithoutSource => (
             "`type: bind` has no `source`: the engine refuses to create the container (`field Source must not be empty`)".into(),
             "add `source:` with the host path to mount, or use `type: volume` with `source:` naming a volume".into(),
-        );
+        ),
+        _ => (
+            problem.message.trim_end_matches('.').to_owned(),
+            "fix the volume entry: compose refuses it".into(),
+        ),
     }
-    (
-        msg.trim_end_matches('.').to_owned(),
-        "fix the volume entry: compose refuses it".into(),
-    )
 }
 
 fn relative_target(mount: &Mount) -> (String, String) {
@@ -218,13 +212,6 @@ fn written_scalar(project: &Project, loc: Loc) -> Option<String> {
         .or_else(|| t.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')))
         .unwrap_or(t);
     (!t.is_empty() && !t.contains('\n')).then(|| t.to_owned())
-}
-
-/// `service volume services.db.volumes.[0] …` → `db`.
-fn service_in_message(msg: &str) -> Option<String> {
-    let rest = &msg[msg.find("services.")? + "services.".len()..];
-    let name = rest.split(".volumes").next()?;
-    (!name.is_empty() && !name.contains(' ')).then(|| name.to_owned())
 }
 
 /// Services of this file whose `volumes` list holds the entry at `loc` (through anchors and

@@ -1,8 +1,9 @@
 //! `syntax-error`: a compose file that is not valid YAML, reported at the parser's position.
 
 use super::{Category, Context, FixAvailability, Rule, RuleMeta, problems};
-use crate::compose::model::ProblemKind;
+use crate::compose::model::{Issue, ProblemKind};
 use crate::finding::{Finding, Severity};
+use crate::yaml::syntax::Mistake;
 
 pub struct SyntaxError;
 
@@ -36,8 +37,11 @@ impl Rule for SyntaxError {
             let Some(loc) = problems::location(project, problem) else {
                 continue;
             };
-            let reason = parser_reason(&problem.message);
-            let help = help_for(&reason);
+            let Issue::Syntax { message, mistake } = &problem.issue else {
+                continue;
+            };
+            let reason = parser_reason(message);
+            let help = help_for(*mistake);
             out.push(Finding::new(
                 META.id,
                 META.severity,
@@ -82,30 +86,34 @@ fn parser_reason(message: &str) -> String {
     }
 }
 
-fn help_for(reason: &str) -> String {
-    let help = if reason.contains("tab") {
-        "indent with spaces: YAML does not allow tabs in indentation"
-    } else if reason.contains("unclosed quote") || reason.contains("quoted scalar") {
-        "close the quoted string with the same quote character it starts with (write a `\"` inside double quotes as `\\\"`, a `'` inside single quotes as `''`)"
-    } else if reason.contains("unclosed bracket")
-        || reason.contains("flow sequence")
-        || reason.contains("flow mapping")
-    {
-        "close the flow collection with its matching `]` or `}`, or write it in block style (one `- item` per line)"
-    } else if reason.contains("mapping values are not allowed") {
-        "a value cannot hold an unquoted `: `: put the nested mapping on its own indented lines, or quote the value"
-    } else if reason.contains("did not find expected key") || reason.contains("indentation") {
-        "check the indentation: keys of one mapping start in the same column, and list items (`- `) belong under a key"
-    } else if reason.contains("illegal placement of `:`") {
-        "a `:` cannot start here: look for an unclosed `[` or `{` above, or quote the value that holds the `:`"
-    } else if reason.contains("unknown anchor") {
-        "define the anchor (`&name`) before the alias (`*name`) that uses it, or fix the alias's spelling"
-    } else if reason.contains("unexpected character") {
-        "quote the value: a plain YAML value cannot start with `@`, `` ` ``, `%` or other reserved characters"
-    } else {
-        "fix the YAML at this position; compose loads nothing from the file until it parses"
-    };
-    help.to_owned()
+fn help_for(mistake: Mistake) -> &'static str {
+    match mistake {
+        Mistake::Tab => "indent with spaces: YAML does not allow tabs in indentation",
+        Mistake::Quote => {
+            "close the quoted string with the same quote character it starts with (write a `\"` inside double quotes as `\\\"`, a `'` inside single quotes as `''`)"
+        }
+        Mistake::Flow => {
+            "close the flow collection with its matching `]` or `}`, or write it in block style (one `- item` per line)"
+        }
+        Mistake::NestedValue => {
+            "a value cannot hold an unquoted `: `: put the nested mapping on its own indented lines, or quote the value"
+        }
+        Mistake::Indentation => {
+            "check the indentation: keys of one mapping start in the same column, and list items (`- `) belong under a key"
+        }
+        Mistake::Colon => {
+            "a `:` cannot start here: look for an unclosed `[` or `{` above, or quote the value that holds the `:`"
+        }
+        Mistake::UnknownAnchor => {
+            "define the anchor (`&name`) before the alias (`*name`) that uses it, or fix the alias's spelling"
+        }
+        Mistake::UnexpectedCharacter => {
+            "quote the value: a plain YAML value cannot start with `@`, `` ` ``, `%` or other reserved characters"
+        }
+        Mistake::Other => {
+            "fix the YAML at this position; compose loads nothing from the file until it parses"
+        }
+    }
 }
 
 #[cfg(test)]

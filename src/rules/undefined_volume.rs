@@ -2,7 +2,7 @@
 
 use super::similar::edit_distance;
 use super::{Category, Context, FixAvailability, Rule, RuleMeta, problems};
-use crate::compose::model::{Problem, ProblemKind, Project};
+use crate::compose::model::{Issue, Problem, ProblemKind, Project};
 use crate::finding::{Applicability, Finding, Fix, Severity};
 use crate::yaml::edit::{self, Declaration, View};
 use crate::yaml::value::Loc;
@@ -49,16 +49,10 @@ impl Rule for UndefinedVolume {
 
 fn finding(project: &Project, problem: &Problem) -> Option<Finding> {
     let loc = problems::location(project, problem)?;
-    let service = quoted_service(&problem.message);
-    // The mount the entry became names the volume key; the message is the fallback.
-    let key = project
-        .services
-        .iter()
-        .flat_map(|s| &s.mounts)
-        .find(|m| m.loc == problem.loc && m.volume_key.is_some())
-        .and_then(|m| m.volume_key.clone())
-        .or_else(|| key_in_message(&problem.message))?;
-    let similar = similar_volume(project, &key);
+    let Issue::UndefinedVolume { service, key } = &problem.issue else {
+        return None;
+    };
+    let similar = similar_volume(project, key);
     let looks_like_path = key.contains('/') || key.starts_with('.') || key.starts_with('~');
     let help = if looks_like_path {
         format!(
@@ -78,9 +72,7 @@ fn finding(project: &Project, problem: &Problem) -> Option<Finding> {
         format!("named volume `{key}` is not declared in the top-level `volumes:`"),
         help,
     );
-    if let Some(service) = &service {
-        f = f.service(service);
-    }
+    f = f.service(service);
     if let Some(s) = similar.as_ref().and_then(|s| project.volume(s)) {
         f = f.label(
             s.loc,
@@ -91,23 +83,9 @@ fn finding(project: &Project, problem: &Problem) -> Option<Finding> {
         );
     }
     if similar.is_none() && !looks_like_path && project.main_files.contains(&loc.file) {
-        f.fix = declare_fix(project, loc, &key);
+        f.fix = declare_fix(project, loc, key);
     }
     Some(f)
-}
-
-/// `service "db" refers to undefined volume pgdata: invalid compose project` → `db`.
-fn quoted_service(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("service \"")?;
-    Some(rest.split('"').next()?.to_owned())
-}
-
-fn key_in_message(message: &str) -> Option<String> {
-    let rest = message.split("refers to undefined volume ").nth(1)?;
-    let key = rest
-        .strip_suffix(": invalid compose project")
-        .unwrap_or(rest);
-    (!key.is_empty()).then(|| key.to_owned())
 }
 
 /// A declared volume whose key differs only by case, `-`/`_`/`.`, or a small typo.
@@ -154,10 +132,10 @@ fn declare_fix(project: &Project, at: Loc, key: &str) -> Option<Fix> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::project::{self, LoadOptions};
+    use crate::compose::loader::{self, LoadOptions};
 
     fn load(text: &str) -> Project {
-        project::load(&LoadOptions {
+        loader::load(&LoadOptions {
             files: vec!["-".into()],
             stdin: Some(text.to_owned()),
             stdin_filename: Some("/srv/app/compose.yaml".into()),

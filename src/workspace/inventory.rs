@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::analysis::{self, ServiceAnalysis};
+use crate::compose::loader::{self, LoadOptions};
 use crate::compose::model::{ProblemKind, Project};
 use crate::images::KnowledgeBase;
-use crate::project::{self, LoadOptions};
 use crate::workspace::discover::{self, ProjectFiles};
 
 /// Everything loaded for one command.
@@ -237,7 +237,7 @@ fn unique_sets(sets: Vec<ProjectFiles>) -> Vec<ProjectFiles> {
 /// Loads and analyses one planned project; a panic becomes a failure of that project.
 pub fn load(opts: &LoadOptions, kb: &KnowledgeBase) -> Result<Loaded, Failure> {
     catch_unwind(AssertUnwindSafe(|| {
-        let project = project::load(opts);
+        let project = loader::load(opts);
         let analysis = analysis::analyse(&project, kb);
         (project, analysis)
     }))

@@ -74,6 +74,8 @@ pub struct ValueError {
     pub loc: Loc,
     pub message: String,
     pub kind: ValueErrorKind,
+    /// The key a `DuplicateKey` error is about (as read, quotes and escapes resolved).
+    pub key: Option<CompactString>,
     /// Secondary position (e.g. the first definition of a duplicate key).
     pub related: Option<Loc>,
 }
@@ -81,7 +83,10 @@ pub struct ValueError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ValueErrorKind {
     DuplicateKey,
-    Shape,
+    /// A mapping key that is a collection.
+    KeyNotString,
+    /// A merge key `<<` whose value is not a mapping or a list of them.
+    MergeNotMapping,
     Interpolation,
     TooLarge,
 }
@@ -198,6 +203,7 @@ impl Builder<'_> {
                 loc: self.loc(id),
                 message: format!("document is too {what} (alias or merge-key expansion)"),
                 kind: ValueErrorKind::TooLarge,
+                key: None,
                 related: None,
             });
         }
@@ -309,6 +315,7 @@ impl Builder<'_> {
                                 loc: self.loc(key),
                                 message: "mapping key `<<` is defined more than once".into(),
                                 kind: ValueErrorKind::DuplicateKey,
+                                key: Some(CompactString::const_new("<<")),
                                 related,
                             });
                         }
@@ -325,7 +332,8 @@ impl Builder<'_> {
                     self.report(ValueError {
                         loc: self.loc(key),
                         message: "mapping keys must be strings, not collections".into(),
-                        kind: ValueErrorKind::Shape,
+                        kind: ValueErrorKind::KeyNotString,
+                        key: None,
                         related: None,
                     });
                     continue;
@@ -348,6 +356,7 @@ impl Builder<'_> {
                         loc: key_loc,
                         message,
                         kind: ValueErrorKind::DuplicateKey,
+                        key: Some(prev.key().clone()),
                         related: Some(prev_loc),
                     });
                 }
@@ -367,7 +376,8 @@ impl Builder<'_> {
                     self.report(ValueError {
                         loc: self.loc(value),
                         message: "map merge requires map or sequence of maps as the value".into(),
-                        kind: ValueErrorKind::Shape,
+                        kind: ValueErrorKind::MergeNotMapping,
+                        key: None,
                         related: Some(self.loc(key)),
                     });
                     continue;
@@ -383,7 +393,8 @@ impl Builder<'_> {
                     self.report(ValueError {
                         loc: self.loc(source),
                         message: "map merge requires map or sequence of maps as the value".into(),
-                        kind: ValueErrorKind::Shape,
+                        kind: ValueErrorKind::MergeNotMapping,
+                        key: None,
                         related: Some(self.loc(key)),
                     });
                     continue;

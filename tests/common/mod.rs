@@ -107,8 +107,8 @@ pub mod oracle {
     use std::process::Command;
 
     use indexmap::IndexMap;
+    use stowage::compose::loader::LoadOptions;
     use stowage::compose::model::{Mount, MountSyntax, Project};
-    use stowage::project::LoadOptions;
 
     /// The scrubbed environment (with `PWD`, the project directory).
     pub const PATH: &str = "/usr/bin:/bin";

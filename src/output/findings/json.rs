@@ -210,13 +210,13 @@ fn render(findings: Vec<FindingOut<'_>>, errors: Vec<ErrorOut>, files: usize) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compose::loader::{self, LoadOptions};
     use crate::finding::{Applicability, Edit};
-    use crate::project::{self, LoadOptions};
 
     /// The document written in parts is the document `render` writes.
     #[test]
     fn parts_make_the_same_document() {
-        let project = project::load(&LoadOptions {
+        let project = loader::load(&LoadOptions {
             files: vec!["-".into()],
             stdin: Some("services:\n  db:\n    image: postgres:16\n".into()),
             stdin_filename: Some("/srv/app/compose.yaml".into()),

@@ -8,7 +8,7 @@ use std::ops::Range;
 
 use compact_str::CompactString;
 use foldhash::{HashMap, HashMapExt};
-use granit_parser::{Event, Parser, ScalarStyle, StructureStyle};
+use granit_parser::{ErrorKind, Event, Parser, ScalarStyle, StructureStyle};
 
 pub type NodeId = usize;
 
@@ -98,8 +98,74 @@ pub enum Kind {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct SyntaxError {
+    /// The parser's words.
     pub message: String,
     pub offset: usize,
+    pub mistake: Mistake,
+}
+
+/// What sort of mistake stopped the parse, grouped by what fixes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mistake {
+    /// A tab where YAML allows none (indentation, plain scalars).
+    Tab,
+    /// An unclosed or malformed quoted string.
+    Quote,
+    /// An unclosed or malformed flow collection (`[…]`, `{…}`).
+    Flow,
+    /// `key: value` inside a value.
+    NestedValue,
+    /// A key at the wrong indentation.
+    Indentation,
+    /// A `:` where none can start.
+    Colon,
+    /// An alias to no anchor.
+    UnknownAnchor,
+    /// A reserved character starting a plain value.
+    UnexpectedCharacter,
+    Other,
+}
+
+impl Mistake {
+    /// The mistake a parser error is.
+    fn of(kind: &ErrorKind) -> Mistake {
+        use ErrorKind as K;
+        match kind {
+            K::TabNotAllowed
+            | K::TabInBlockIndentation
+            | K::TabAtBlockScalarStart
+            | K::TabInIndentation
+            | K::TabInPlainScalar => Mistake::Tab,
+            K::DocumentIndicatorInQuotedScalar
+            | K::UnclosedQuotedScalar
+            | K::InvalidQuotedScalarIndent
+            | K::InvalidTrailingSingleQuotedScalar
+            | K::InvalidTrailingDoubleQuotedScalar
+            | K::UnknownQuotedScalarEscape
+            | K::InvalidQuotedScalarHexEscape
+            | K::InvalidLowSurrogateHexEscape
+            | K::InvalidLowSurrogate
+            | K::MissingLowSurrogate
+            | K::UnpairedLowSurrogate
+            | K::InvalidUnicodeEscape => Mistake::Quote,
+            K::UnexpectedEofFlowSequence
+            | K::UnexpectedEofFlowMapping
+            | K::UnexpectedEofImplicitFlowMapping
+            | K::ExpectedFlowMappingSeparator
+            | K::ExpectedFlowSequenceSeparator
+            | K::UnclosedFlowCollection { .. }
+            | K::FlowMappingValueAdjacentCollection => Mistake::Flow,
+            K::MappingValueNotAllowed => Mistake::NestedValue,
+            K::ExpectedBlockMappingKey
+            | K::InvalidIndentation
+            | K::ZeroBlockScalarIndent
+            | K::InvalidFlowScalarIndent => Mistake::Indentation,
+            K::InvalidColonPlacement => Mistake::Colon,
+            K::UnknownAnchor => Mistake::UnknownAnchor,
+            K::UnexpectedCharacter { .. } => Mistake::UnexpectedCharacter,
+            _ => Mistake::Other,
+        }
+    }
 }
 
 impl Tree {
@@ -242,8 +308,11 @@ fn parse_events(text: &str, max_nodes: usize) -> Tree {
                     .marker()
                     .byte_offset()
                     .unwrap_or_else(|| char_to_byte.get(e.marker().index()));
-                let message = e.kind().to_string();
-                tree.error = Some(SyntaxError { message, offset });
+                tree.error = Some(SyntaxError {
+                    message: e.kind().to_string(),
+                    offset,
+                    mistake: Mistake::of(e.kind()),
+                });
                 if let Some(Open::Seq(id) | Open::Map(id, _)) = stack.first() {
                     tree.documents.push(Document {
                         root: Some(*id),
@@ -378,6 +447,7 @@ fn parse_events(text: &str, max_nodes: usize) -> Tree {
                     tree.error = Some(SyntaxError {
                         message: "unknown anchor".into(),
                         offset: start,
+                        mistake: Mistake::UnknownAnchor,
                     });
                     break;
                 }
@@ -386,6 +456,7 @@ fn parse_events(text: &str, max_nodes: usize) -> Tree {
                 tree.error = Some(SyntaxError {
                     message: "unknown anchor".into(),
                     offset: start,
+                    mistake: Mistake::UnknownAnchor,
                 });
                 break;
             }
@@ -409,6 +480,7 @@ fn parse_events(text: &str, max_nodes: usize) -> Tree {
                 tree.error = Some(SyntaxError {
                     message: format!("{TOO_MANY_NODES}: more than {max_nodes} YAML nodes"),
                     offset: node.span.start,
+                    mistake: Mistake::Other,
                 });
                 break;
             }
@@ -522,6 +594,136 @@ impl<'a> CharToByte<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every parser error is the mistake its words say (the advice used to be chosen from them).
+    #[test]
+    fn mistakes_agree_with_the_parser_messages() {
+        use ErrorKind as K;
+        let said = |text: &str| {
+            let t = text.replace("':'", "`:`");
+            let has = |s: &str| t.contains(s);
+            if has("tab") {
+                Mistake::Tab
+            } else if has("unclosed quote") || has("quoted scalar") {
+                Mistake::Quote
+            } else if has("unclosed bracket") || has("flow sequence") || has("flow mapping") {
+                Mistake::Flow
+            } else if has("mapping values are not allowed") {
+                Mistake::NestedValue
+            } else if has("did not find expected key") || has("indentation") {
+                Mistake::Indentation
+            } else if has("illegal placement of `:`") {
+                Mistake::Colon
+            } else if has("unknown anchor") {
+                Mistake::UnknownAnchor
+            } else if has("unexpected character") {
+                Mistake::UnexpectedCharacter
+            } else {
+                Mistake::Other
+            }
+        };
+        let kinds = [
+            K::InputByteLimitExceeded { limit: 1 },
+            K::UnexpectedEofFlowSequence,
+            K::UnexpectedEofFlowMapping,
+            K::UnexpectedEofImplicitFlowMapping,
+            K::UnexpectedEofBlockSequence,
+            K::UnexpectedEofBlockMapping,
+            K::UnexpectedEof,
+            K::ExpectedStreamStart,
+            K::DuplicateVersionDirective,
+            K::UnsupportedYamlMajorVersion,
+            K::DuplicateTagDirective,
+            K::ExpectedDocumentStart,
+            K::MissingDocumentEndBeforeDirective,
+            K::AnchorCountOverflow,
+            K::UnknownAnchor,
+            K::ExpectedNodeContent,
+            K::ExpectedBlockMappingKey,
+            K::ExpectedFlowMappingSeparator,
+            K::ExpectedFlowSequenceSeparator,
+            K::ExpectedBlockSequenceEntry,
+            K::UndeclaredTagHandle,
+            K::MissingIncludeResolver,
+            K::MultipleDocumentsUnsupported,
+            K::InputOffsetsWithoutSlice,
+            K::InputSlicingUnavailable,
+            K::ExpectedTagBang,
+            K::ExpectedTagDirectiveBang,
+            K::InvalidGlobalTagCharacter,
+            K::SimpleKeyExpected,
+            K::InvalidSimpleKey,
+            K::InvalidDocumentEnd,
+            K::InvalidIndentation,
+            K::BomInsideDocument,
+            K::UnexpectedCharacter { character: '@' },
+            K::TabNotAllowed,
+            K::TabInBlockIndentation,
+            K::CommentInterceptedScalar,
+            K::ExpectedWhitespace,
+            K::CommentNotSeparated,
+            K::InvalidDirectiveTerminator,
+            K::DirectiveDisallowed,
+            K::MissingYamlVersionSeparator,
+            K::MissingDirectiveName,
+            K::InvalidDirectiveName,
+            K::DirectiveByteLimitExceeded { limit: 1 },
+            K::TooManyReservedDirectiveParams { limit: 1 },
+            K::YamlVersionTooLong,
+            K::MissingYamlVersion,
+            K::InvalidTagDirectiveTerminator,
+            K::InvalidTagTerminator,
+            K::MissingTagUri,
+            K::UnclosedVerbatimTag,
+            K::InvalidTagEscape,
+            K::InvalidTagUtf8LeadingByte,
+            K::InvalidTagUtf8TrailingByte,
+            K::InvalidTagUtf8,
+            K::MissingAnchorOrAliasName,
+            K::MisplacedFlowCollectionEnd,
+            K::MismatchedFlowCollectionEnd {
+                open: '[',
+                close: '}',
+            },
+            K::UnclosedFlowCollection { open: '[' },
+            K::RecursionLimitExceeded,
+            K::BlockEntryInFlowCollection,
+            K::BlockSequenceEntryNotAllowed,
+            K::InvalidBlockEntryWhitespace,
+            K::ZeroBlockScalarIndent,
+            K::InvalidBlockScalarHeader,
+            K::TabAtBlockScalarStart,
+            K::InvalidBlockScalarIndent,
+            K::DocumentIndicatorInQuotedScalar,
+            K::UnclosedQuotedScalar,
+            K::TabInIndentation,
+            K::InvalidQuotedScalarIndent,
+            K::InvalidTrailingSingleQuotedScalar,
+            K::InvalidTrailingDoubleQuotedScalar,
+            K::UnknownQuotedScalarEscape,
+            K::InvalidQuotedScalarHexEscape,
+            K::InvalidLowSurrogateHexEscape,
+            K::InvalidLowSurrogate,
+            K::MissingLowSurrogate,
+            K::UnpairedLowSurrogate,
+            K::InvalidUnicodeEscape,
+            K::InvalidFlowScalarIndent,
+            K::PlainScalarStartsWithDashFlowIndicator,
+            K::TabInPlainScalar,
+            K::UnexpectedEndOfPlainScalar,
+            K::MappingKeyNotAllowed,
+            K::FlowMappingValueAdjacentCollection,
+            K::InvalidMappingValueWhitespace,
+            K::InvalidColonPlacement,
+            K::MappingValueNotAllowed,
+        ];
+        for kind in &kinds {
+            let text = kind.to_string();
+            assert_eq!(Mistake::of(kind), said(&text), "{kind:?}: {text}");
+        }
+        assert_eq!(said("unknown anchor"), Mistake::UnknownAnchor);
+        assert_eq!(said(TOO_MANY_NODES), Mistake::Other);
+    }
 
     fn root_map(tree: &Tree) -> &Vec<(NodeId, NodeId)> {
         let root = tree.documents[0].root.unwrap();
