@@ -721,7 +721,7 @@ proptest! {
         let kb = KnowledgeBase::builtin();
         let mounts = analysis::analyse(&before, kb);
         let settings = FixSettings { binds: BindStrategy::Volume, name_template: None };
-        let m = migrate::migrate_project(&opts, &before, &mounts, settings.clone());
+        let m = migrate::migrate_project(&opts, &before, &mounts, kb, settings.clone());
         prop_assert!(m.is_ok(), "migration refused: {:?}\n{}", m.err(), text);
         let m = m.unwrap();
         let migrated = m.outcome.files.first().map_or_else(|| text.clone(), |f| f.fixed.clone());
@@ -735,7 +735,7 @@ proptest! {
         let after = loader::load(&opts);
         prop_assert!(!after.is_rejected(), "{}", migrated);
         let after_mounts = analysis::analyse(&after, kb);
-        let second = migrate::migrate_project(&opts, &after, &after_mounts, settings).unwrap();
+        let second = migrate::migrate_project(&opts, &after, &after_mounts, kb, settings).unwrap();
         prop_assert!(second.outcome.files.is_empty(), "second migration changes:\n{}", migrated);
         prop_assert!(second.conversions.is_empty());
     }

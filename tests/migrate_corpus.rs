@@ -119,7 +119,7 @@ fn migrate_every_accepted_corpus_entry() {
             binds: BindStrategy::Volume,
             name_template: None,
         };
-        let m = match migrate::migrate_project(&opts, &before, &before_mounts, fixes.clone()) {
+        let m = match migrate::migrate_project(&opts, &before, &before_mounts, kb, fixes.clone()) {
             Ok(m) => m,
             Err(e) => {
                 failures.push(format!("{rel}: {e}"));
@@ -192,7 +192,7 @@ fn migrate_every_accepted_corpus_entry() {
         }
         // A second migration of the migrated files changes nothing.
         let again_mounts = analysis::analyse(&after, kb);
-        match migrate::migrate_project(&opts, &after, &again_mounts, fixes) {
+        match migrate::migrate_project(&opts, &after, &again_mounts, kb, fixes) {
             Ok(again) if !again.outcome.files.is_empty() => failures.push(format!(
                 "{rel}: a second migration changes {}",
                 again.outcome.files[0].display

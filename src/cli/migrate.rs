@@ -1,6 +1,7 @@
 //! `stowage migrate`: anonymous volumes, image volumes and (on request) bind mounts rewritten
 //! into named volumes, project by project, with the plan that carries the data across.
 
+use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use super::args::MigrateArgs;
@@ -81,7 +82,16 @@ pub(super) fn run(args: MigrateArgs) -> i32 {
         // The migration and what is printed of it: a bug in either is an error for this project.
         let migrated = catch_unwind(AssertUnwindSafe(|| {
             crate::faults::panic_at(crate::faults::Stage::Migrate, project);
-            let m = migrate::migrate_project(&inventory.options[i], project, analysis, fixes)?;
+            let kb = config.knowledge_base()?;
+            let reanalysed;
+            let analysis = match &kb {
+                Cow::Borrowed(_) => analysis,
+                Cow::Owned(kb) => {
+                    reanalysed = crate::analysis::analyse(project, kb);
+                    &reanalysed
+                }
+            };
+            let m = migrate::migrate_project(&inventory.options[i], project, analysis, &kb, fixes)?;
             // Positions of what is left: in the file as it will be on disk (with `--write`).
             let (left, shown) = if args.write {
                 (&m.left, &m.after)

@@ -1,10 +1,11 @@
 //! `stowage volumes`: every mount of every project, in the format asked for.
 
+use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use super::args::VolumesArgs;
-use super::load::{Progress, request};
+use super::load::{Configs, Progress, request};
 use super::{EXIT_FAILURE, exit_code, isolate_panics, main_file, or_report};
 use crate::images::KnowledgeBase;
 use crate::output;
@@ -16,9 +17,31 @@ pub(super) fn run(args: VolumesArgs) -> i32 {
     let Some(request) = or_report(request(args.load)) else {
         return EXIT_FAILURE;
     };
+    let configs = match Configs::new(None, false) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_FAILURE;
+        }
+    };
     let mut progress = Progress::loading();
     let mut inventory = inventory::collect(&request, KnowledgeBase::builtin());
     progress.finish();
+    // Images a project's `.stowage.yaml` adds change what its services store.
+    for (project, analysis) in &mut inventory.projects {
+        let kb = configs
+            .for_dir(&project.directory)
+            .map_err(|e| e.to_string())
+            .and_then(|config| config.knowledge_base());
+        match kb {
+            Ok(Cow::Borrowed(_)) => {}
+            Ok(Cow::Owned(kb)) => *analysis = crate::analysis::analyse(project, &kb),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_FAILURE;
+            }
+        }
+    }
     let text = render_inventory(&mut inventory, output::volumes::renderer(args.format));
     let mut stdout = std::io::stdout().lock();
     if stdout.write_all(text.as_bytes()).is_err() && std::io::stdout().is_terminal() {

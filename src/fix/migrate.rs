@@ -41,9 +41,9 @@ pub fn migrate_project(
     opts: &LoadOptions,
     before: &Project,
     before_mounts: &[ServiceAnalysis],
+    kb: &KnowledgeBase,
     fixes: FixSettings,
 ) -> Result<Migration, String> {
-    let kb = KnowledgeBase::builtin();
     let binds = fixes.binds;
     let candidates = before_mounts
         .iter()

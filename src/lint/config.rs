@@ -1,6 +1,7 @@
 //! `.stowage.yaml`: per-rule severity, `fail-on`, per-path ignores, extra stateful images and
 //! migrate options. Found upward from a project's directory; every error has a position.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -77,15 +78,16 @@ impl Config {
         self.ignores.iter().any(|i| i.matches(rel, rule))
     }
 
-    /// The built-in knowledge base extended with the configured images.
-    pub fn knowledge_base(&self) -> Result<KnowledgeBase, String> {
-        let mut kb = KnowledgeBase::builtin().clone();
-        if !self.images.is_empty() {
-            let extra =
-                KnowledgeBase::from_entries(self.images.clone()).map_err(|e| e.to_string())?;
-            kb.extend(extra);
+    /// The built-in knowledge base extended with the configured images: the one every command
+    /// uses for the projects this configuration covers (borrowed when it adds nothing).
+    pub fn knowledge_base(&self) -> Result<Cow<'static, KnowledgeBase>, String> {
+        if self.images.is_empty() {
+            return Ok(Cow::Borrowed(KnowledgeBase::builtin()));
         }
-        Ok(kb)
+        let mut kb = KnowledgeBase::builtin().clone();
+        let extra = KnowledgeBase::from_entries(self.images.clone()).map_err(|e| e.to_string())?;
+        kb.extend(extra);
+        Ok(Cow::Owned(kb))
     }
 }
 

@@ -5,6 +5,8 @@
 pub mod config;
 pub mod suppress;
 
+use std::borrow::Cow;
+
 use foldhash::{HashMap, HashMapExt};
 
 use rayon::prelude::*;
@@ -286,18 +288,13 @@ pub fn lint(
     for (id, level) in &config.rules {
         settings.severity.insert(id.clone(), *level);
     }
-    if config.images.is_empty() {
-        return Ok(run(
-            project,
-            analysis,
-            KnowledgeBase::builtin(),
-            &settings,
-            config,
-        ));
+    match config.knowledge_base()? {
+        Cow::Borrowed(kb) => Ok(run(project, analysis, kb, &settings, config)),
+        Cow::Owned(kb) => {
+            let analysis = crate::analysis::analyse(project, &kb);
+            Ok(run(project, &analysis, &kb, &settings, config))
+        }
     }
-    let kb = config.knowledge_base()?;
-    let analysis = crate::analysis::analyse(project, &kb);
-    Ok(run(project, &analysis, &kb, &settings, config))
 }
 
 #[cfg(test)]
