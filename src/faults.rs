@@ -1,15 +1,16 @@
 //! Failure injection, for tests of what a bug costs (documented in `docs/robustness.md`).
 //!
-//! `STOWAGE_INJECT_PANIC=NAME` makes loading a file named `NAME` panic (`project/read.rs`).
+//! `STOWAGE_INJECT_PANIC=NAME` makes loading a file named `NAME` panic (the loader calls [`panic_loading`]).
 //! `STOWAGE_INJECT_PANIC=STAGE:NAME` makes a later stage panic for every project that read a
 //! file named `NAME`: `lint` (the rules), `render` (any output format of `check` or `volumes`)
 //! or `migrate`. Each must become an error that names the project, while the other projects
 //! are still reported; [`internal_error`] is what such an error says.
 
+use std::path::Path;
 use std::sync::OnceLock;
 
-use crate::compose::loader::PANIC_VAR;
-use crate::compose::model::Project;
+/// The switch: a file name, or `STAGE:NAME`.
+pub const PANIC_VAR: &str = "STOWAGE_INJECT_PANIC";
 
 /// Where a panic can be injected after loading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,23 +42,35 @@ fn injected() -> Option<&'static (String, String)> {
         .as_ref()
 }
 
-/// Panics when `STOWAGE_INJECT_PANIC` asks for a panic at `stage` for a file of `project`.
-pub fn panic_at(stage: Stage, project: &Project) {
+/// Panics when `STOWAGE_INJECT_PANIC` holds the name of the file being loaded, as a bug in the
+/// loader would: the run must report that file and go on with the others.
+pub fn panic_loading(path: &Path) {
+    if let Some(name) = std::env::var_os(PANIC_VAR)
+        && path.file_name() == Some(name.as_os_str())
+    {
+        panic!(
+            "{PANIC_VAR}: injected panic while loading {}",
+            path.display()
+        );
+    }
+}
+
+/// Panics when `STOWAGE_INJECT_PANIC` asks for a panic at `stage` for one of a project's `files`.
+pub fn panic_at<'a>(stage: Stage, files: impl IntoIterator<Item = &'a Path>) {
     let Some((wanted, name)) = injected() else {
         return;
     };
     if wanted != stage.as_str() {
         return;
     }
-    if let Some(file) = project
-        .files
-        .iter()
-        .find(|f| f.source.path.file_name() == Some(std::ffi::OsStr::new(name)))
+    if let Some(file) = files
+        .into_iter()
+        .find(|f| f.file_name() == Some(std::ffi::OsStr::new(name)))
     {
         panic!(
             "{PANIC_VAR}: injected panic at `{}` for {}",
             stage.as_str(),
-            file.source.path.display()
+            file.display()
         );
     }
 }

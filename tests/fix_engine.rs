@@ -98,3 +98,31 @@ fn a_file_without_final_newline() {
         "services:\n  db:\n    image: postgres:16\n    volumes: [db-data:/var/lib/postgresql/data]\nvolumes:\n  db-data:"
     );
 }
+
+#[test]
+fn fixes_for_one_file_apply_one_at_a_time() {
+    // Two undefined volumes in one file: each fix declares its volume under the same new
+    // top-level key, so they overlap and the loop applies them one pass at a time.
+    let text = "services:\n  a:\n    image: redis:7\n    volumes:\n      - one:/data\n  b:\n    image: redis:7\n    volumes:\n      - two:/data\n";
+    let (_d, dir) = fixture(text);
+    let settings = RuleSettings {
+        select: vec!["undefined-volume".to_owned()],
+        ..RuleSettings::default()
+    };
+    let lint = |p: &Project| {
+        let kb = KnowledgeBase::builtin();
+        lint::run(
+            p,
+            &analysis::analyse(p, kb),
+            kb,
+            &settings,
+            &Config::default(),
+        )
+    };
+    let outcome = fix::fix_project(&options(&dir), &lint, false).expect("fixes apply");
+    assert_eq!(outcome.applied, 2);
+    assert_eq!(
+        outcome.files[0].fixed,
+        format!("{text}volumes:\n  one:\n  two:\n")
+    );
+}

@@ -15,7 +15,6 @@ use stowage::fix;
 use stowage::images::KnowledgeBase;
 use stowage::lint::config::Config;
 use stowage::lint::{self, RuleSettings};
-use stowage::output::position;
 use stowage::rules::{self, FixAvailability};
 use stowage::workspace::discover;
 
@@ -56,7 +55,7 @@ pub fn load_fixture(path: &Path) -> Project {
 fn render(project: &Project, findings: &[Finding]) -> String {
     let mut out = String::new();
     for f in findings {
-        let p = position(project, f.loc);
+        let p = project.position(f.loc);
         let _ = writeln!(
             out,
             "{}:{}:{}: {}[{}] {}",
@@ -72,7 +71,7 @@ fn render(project: &Project, findings: &[Finding]) -> String {
             let _ = writeln!(out, "  services: {}", f.services.join(", "));
         }
         for l in &f.labels {
-            let p = position(project, l.loc);
+            let p = project.position(l.loc);
             let _ = writeln!(
                 out,
                 "  label {}:{}:{}: {}",

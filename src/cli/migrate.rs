@@ -81,7 +81,7 @@ pub(super) fn run(args: MigrateArgs) -> i32 {
         };
         // The migration and what is printed of it: a bug in either is an error for this project.
         let migrated = catch_unwind(AssertUnwindSafe(|| {
-            crate::faults::panic_at(crate::faults::Stage::Migrate, project);
+            crate::faults::panic_at(crate::faults::Stage::Migrate, project.paths());
             let kb = config.knowledge_base()?;
             let reanalysed;
             let analysis = match &kb {

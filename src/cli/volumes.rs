@@ -59,7 +59,7 @@ fn render_inventory(
     let attempt = |inventory: &inventory::Inventory| {
         catch_unwind(AssertUnwindSafe(|| {
             for (project, _) in &inventory.projects {
-                crate::faults::panic_at(crate::faults::Stage::Render, project);
+                crate::faults::panic_at(crate::faults::Stage::Render, project.paths());
             }
             render(inventory)
         }))

@@ -234,6 +234,22 @@ impl Project {
             .map_or(VolumeBacking::Project, TopVolume::backing)
     }
 
+    /// Where `loc` is, for output: the file as shown to the user, 1-based line and column.
+    pub fn position(&self, loc: Loc) -> Position {
+        let file = &self.file(loc.file).source;
+        let lc = file.line_col(loc.start);
+        Position {
+            path: file.display.clone(),
+            line: lc.line,
+            column: lc.column,
+        }
+    }
+
+    /// The paths of every file the project read.
+    pub fn paths(&self) -> impl Iterator<Item = &std::path::Path> {
+        self.files.iter().map(|f| f.source.path.as_path())
+    }
+
     pub fn file(&self, id: FileId) -> &LoadedFile {
         &self.files[id]
     }
@@ -245,6 +261,14 @@ impl Project {
     pub fn is_rejected(&self) -> bool {
         !self.errors.is_empty()
     }
+}
+
+/// A position for output: the file as shown to the user, 1-based line and character column.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Position {
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
 }
 
 /// A volume entry replaced by a later one with the same target (uniqueness by target).

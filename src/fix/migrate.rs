@@ -284,7 +284,7 @@ pub fn summary(project: &Project, conversions: &[Conversion]) -> String {
 pub fn left_summary(project: &Project, left: &[Finding]) -> String {
     let mut out = String::new();
     for f in left {
-        let p = crate::output::position(project, f.loc);
+        let p = project.position(f.loc);
         let services = f
             .services
             .iter()

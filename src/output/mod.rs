@@ -9,27 +9,6 @@ pub mod rules_doc;
 mod snippet;
 pub mod volumes;
 
-use crate::compose::model::Project;
-use crate::yaml::value::Loc;
-
-/// A position for output: the file as shown to the user, 1-based line and character column.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Position {
-    pub path: String,
-    pub line: usize,
-    pub column: usize,
-}
-
-pub fn position(project: &Project, loc: Loc) -> Position {
-    let file = &project.file(loc.file).source;
-    let lc = file.line_col(loc.start);
-    Position {
-        path: file.display.clone(),
-        line: lc.line,
-        column: lc.column,
-    }
-}
-
 /// A path or project stowage could not check, on stderr (nothing from a file reaches the
 /// terminal as a control character).
 pub(crate) fn eprint_failure(path: Option<&str>, message: &str) {

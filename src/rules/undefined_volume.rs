@@ -247,28 +247,4 @@ mod tests {
             assert!(fixed(&text).iter().all(Option::is_none), "{text}");
         }
     }
-
-    #[test]
-    fn fixes_for_one_file_apply_one_at_a_time() {
-        let text = "services:\n  a:\n    image: redis:7\n    volumes:\n      - one:/data\n  b:\n    image: redis:7\n    volumes:\n      - two:/data\n";
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let path = dir.path().join("compose.yaml");
-        std::fs::write(&path, text).expect("write the fixture");
-        let opts = LoadOptions {
-            files: vec![path],
-            cwd: dir.path().to_path_buf(),
-            ..LoadOptions::default()
-        };
-        let lint = |p: &Project| {
-            problems::errors(p, ProblemKind::UndefinedVolume)
-                .filter_map(|e| finding(p, e))
-                .collect()
-        };
-        let outcome = crate::fix::fix_project(&opts, &lint, false).expect("fixes apply");
-        assert_eq!(outcome.applied, 2);
-        assert_eq!(
-            outcome.files[0].fixed,
-            format!("{text}volumes:\n  one:\n  two:\n")
-        );
-    }
 }

@@ -135,7 +135,7 @@ fn lint_safely<T>(
     lint: impl FnOnce() -> Result<T, String>,
 ) -> Result<T, String> {
     catch_unwind(AssertUnwindSafe(|| {
-        crate::faults::panic_at(crate::faults::Stage::Lint, project);
+        crate::faults::panic_at(crate::faults::Stage::Lint, project.paths());
         lint()
     }))
     .unwrap_or_else(|panic| {
@@ -165,7 +165,7 @@ fn render(
     direct: Option<&Mutex<Out>>,
 ) -> Result<Vec<Chunk>, Failure> {
     catch_unwind(AssertUnwindSafe(|| {
-        crate::faults::panic_at(crate::faults::Stage::Render, project);
+        crate::faults::panic_at(crate::faults::Stage::Render, project.paths());
         let mut kept: Vec<Chunk> = Vec::new();
         reporter.project(project, findings, &mut |chunk| match direct {
             Some(out) => reporter.chunk(&mut out.lock().unwrap_or_else(|e| e.into_inner()), &chunk),
@@ -250,7 +250,7 @@ fn probe_document<'a>(
     let attempt = |results: &[(&'a Project, Vec<Finding>)]| {
         catch_unwind(AssertUnwindSafe(|| {
             for (project, _) in results {
-                crate::faults::panic_at(crate::faults::Stage::Render, project);
+                crate::faults::panic_at(crate::faults::Stage::Render, project.paths());
             }
             probe(results)
         }))

@@ -33,7 +33,6 @@ use crate::yaml::syntax;
 use crate::yaml::value::{self, FileId, Loc, Map, Value, ValueErrorKind, ValueKind};
 
 pub use keys::SERVICE_KEYS;
-pub use read::PANIC_VAR;
 
 /// What to load and how; mirrors the compose flags stowage accepts.
 #[derive(Debug, Clone, Default)]

@@ -75,7 +75,7 @@ impl Loader<'_> {
             }
             return None;
         }
-        inject_panic(path);
+        crate::faults::panic_loading(path);
         let source = SourceFile::new(self.display(path), path, text);
         // Every file of the project draws on one allowance of nodes (memory grows with them).
         let tree = syntax::parse_within(&source.text, self.nodes_left);
@@ -302,22 +302,6 @@ pub(super) fn value_size(value: &Value) -> (usize, usize) {
         }
     }
     (nodes, bytes)
-}
-
-/// Failure injection, for tests of what a bug costs (documented in `docs/robustness.md`): when
-/// `STOWAGE_INJECT_PANIC` holds a file name, loading a file of that name panics, as a bug in
-/// the loader would. The run must report that file and go on with the others.
-pub const PANIC_VAR: &str = "STOWAGE_INJECT_PANIC";
-
-pub(super) fn inject_panic(path: &Path) {
-    if let Some(name) = std::env::var_os(PANIC_VAR)
-        && path.file_name() == Some(name.as_os_str())
-    {
-        panic!(
-            "{PANIC_VAR}: injected panic while loading {}",
-            path.display()
-        );
-    }
 }
 
 /// An env file's text: a regular file of bounded size, in UTF-8 (the reason otherwise).

@@ -5,7 +5,6 @@ use std::fmt::Write;
 use crate::compose::model::Project;
 use crate::finding::Finding;
 use crate::output::escape::one_line;
-use crate::output::position;
 
 /// `--format concise`.
 pub(crate) struct Reporter;
@@ -22,7 +21,7 @@ impl super::Reporter for Reporter {
 
 pub fn render_findings(out: &mut String, project: &Project, findings: &[Finding]) {
     for f in findings {
-        let p = position(project, f.loc);
+        let p = project.position(f.loc);
         // One line each, and nothing from the file reaches the terminal as a control character.
         let _ = writeln!(
             out,

@@ -6,7 +6,6 @@ use std::fmt::Write;
 use crate::compose::model::Project;
 use crate::finding::{Finding, Severity};
 use crate::output::escape::{one_line, terminal};
-use crate::output::position;
 
 /// Escapes a command's message (data): `%`, `\r`, `\n`.
 pub fn escape_data(s: &str) -> String {
@@ -48,7 +47,7 @@ impl super::Reporter for Reporter {
 
 pub fn render_findings(out: &mut String, project: &Project, findings: &[Finding]) {
     for f in findings {
-        let start = position(project, f.loc);
+        let start = project.position(f.loc);
         let end = project.file(f.loc.file).source.line_col(f.loc.end);
         // The log shows ANSI escapes: nothing from the file reaches it as a control character.
         let mut message = terminal(&f.message).into_owned();

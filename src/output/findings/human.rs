@@ -15,7 +15,6 @@ use unicode_width::UnicodeWidthStr;
 use crate::compose::model::Project;
 use crate::finding::{Finding, Severity};
 use crate::output::escape::{one_line, same_length, terminal};
-use crate::output::position;
 use crate::output::snippet::{self, Theme};
 
 pub struct Human {
@@ -220,7 +219,7 @@ impl Human {
                     l.loc.start..l.loc.end,
                 ));
             } else {
-                let p = position(project, l.loc);
+                let p = project.position(l.loc);
                 elsewhere.push(format!(
                     "{}:{}:{}: {}",
                     one_line(&p.path),

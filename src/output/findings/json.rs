@@ -4,7 +4,6 @@ use serde::Serialize;
 
 use crate::compose::model::Project;
 use crate::finding::{Finding, Fix, Severity};
-use crate::output::position;
 
 #[derive(Serialize)]
 struct FindingOut<'a> {
@@ -57,7 +56,7 @@ struct Document<'a> {
 }
 
 fn finding_out<'a>(project: &Project, f: &'a Finding) -> FindingOut<'a> {
-    let start = position(project, f.loc);
+    let start = project.position(f.loc);
     let end = project.file(f.loc.file).source.line_col(f.loc.end);
     FindingOut {
         rule: f.rule,

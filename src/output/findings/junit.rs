@@ -7,7 +7,6 @@ use std::fmt::Write;
 
 use crate::compose::model::Project;
 use crate::finding::Finding;
-use crate::output::position;
 
 /// Escapes an attribute value (line breaks and tabs as character references, which attribute
 /// normalisation would otherwise turn into spaces); characters XML 1.0 cannot carry at all
@@ -52,7 +51,7 @@ enum Entry {
 
 /// A finding's `<failure>`: its message attribute and its text.
 fn failure(project: &Project, f: &Finding) -> (String, String) {
-    let p = position(project, f.loc);
+    let p = project.position(f.loc);
     let mut body = format!(
         "{}:{}:{}: {}[{}] {}",
         p.path,

@@ -3,9 +3,9 @@
 use serde::Serialize;
 
 use crate::analysis::ServiceAnalysis;
+use crate::compose::model::Position;
 use crate::compose::model::{MountSyntax, Project};
 use crate::compose::mounts::{MountKind, Survives};
-use crate::output::{Position, position};
 use crate::workspace::inventory::Inventory;
 
 #[derive(Serialize)]
@@ -73,7 +73,7 @@ pub fn render(inventory: &Inventory) -> String {
     let mut projects = Vec::new();
     for (project, analysis) in &inventory.projects {
         errors.extend(project.errors.iter().map(|e| {
-            let pos = e.loc.map(|l| position(project, l));
+            let pos = e.loc.map(|l| project.position(l));
             ErrorOut {
                 path: pos
                     .as_ref()
@@ -121,7 +121,7 @@ fn project_out<'a>(
                     target: &m.target,
                     read_only: m.read_only,
                     implicit: m.syntax == MountSyntax::Implicit,
-                    declared_at: m.loc.map(|l| position(project, l)),
+                    declared_at: m.loc.map(|l| project.position(l)),
                     survives: project.survives(m),
                 })
                 .collect();

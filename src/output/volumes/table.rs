@@ -5,7 +5,6 @@ use std::fmt::Write;
 use crate::compose::model::MountSyntax;
 use crate::compose::mounts::MountKind;
 use crate::output::escape::{one_line, terminal};
-use crate::output::position;
 use crate::workspace::inventory::Inventory;
 
 const HEADER: [&str; 9] = [
@@ -49,7 +48,7 @@ pub fn render(inventory: &Inventory) -> String {
         for e in &project.errors {
             let at = e
                 .loc
-                .map(|l| position(project, l))
+                .map(|l| project.position(l))
                 .map(|p| format!("{}:{}:{}: ", one_line(&p.path), p.line, p.column))
                 .unwrap_or_default();
             let _ = writeln!(out, "  error: {at}{}", one_line(&e.message));
