@@ -116,12 +116,21 @@ pub struct Service {
     pub loc: Loc,
     pub image: Option<Located<String>>,
     pub build: Option<Build>,
-    /// The final environment (`KEY` without value maps to the process env value, or None).
+    /// The final environment: the `env_file:` files' variables, overridden by `environment:`
+    /// (`KEY` without value maps to the project environment's value, or None).
     pub environment: Environment,
     pub mounts: Vec<Mount>,
     pub volumes_from: Vec<Located<String>>,
     pub profiles: Vec<String>,
+    /// `command:` as written, or a list's words quoted for a shell and joined by spaces.
     pub command: Option<String>,
+    /// `entrypoint:`, the same way.
+    pub entrypoint: Option<String>,
+    /// `restart:` as written (`no`, `always`, `on-failure`, `unless-stopped`).
+    pub restart: Option<String>,
+    /// The services this one waits for with `condition: service_completed_successfully`: they
+    /// run to completion (a one-off job such as a migration or an init step), not as servers.
+    pub awaits_completion_of: Vec<String>,
 }
 
 /// Variable name → value, in the order written.

@@ -69,6 +69,15 @@ pub struct ImageEntry {
     #[serde(default)]
     pub(crate) command_flags: Vec<CommandFlag>,
     #[serde(default)]
+    pub(crate) config_format: Option<ConfigFormat>,
+    /// Configuration files the image reads without being told (absolute container paths).
+    #[serde(default)]
+    pub(crate) config_paths: Vec<String>,
+    #[serde(default)]
+    pub(crate) config_keys: Vec<ConfigKey>,
+    #[serde(default)]
+    pub(crate) persistence: Persistence,
+    #[serde(default)]
     pub(crate) variants: Vec<Variant>,
     #[serde(default)]
     pub(crate) note: Option<String>,
@@ -108,13 +117,88 @@ pub(crate) enum EnvEffect {
     Info,
 }
 
-/// A command-line flag that moves data; informational (lookups do not read `command:`).
+/// A command-line argument that moves the data or turns persistence on or off
+/// (`command_flags`), read from the service's `entrypoint:` and `command:`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CommandFlag {
+    /// `--dir` (its value is the next word or follows `=`), `-c data_directory` (two words, the
+    /// value after `=`), or a subcommand such as `server` (its value is every word after it up to
+    /// the next flag).
     pub(crate) flag: String,
+    /// The rule applies only to this value (`--save ""`); any value when absent.
+    #[serde(default)]
+    pub(crate) value: Option<String>,
+    #[serde(default)]
+    pub(crate) effect: SettingEffect,
+    /// With `relocate`: only this data path moves.
+    #[serde(default)]
+    pub(crate) replaces: Option<String>,
+    /// Appended to the value.
+    #[serde(default)]
+    pub(crate) subpath: Option<String>,
     #[serde(default)]
     pub(crate) note: Option<String>,
+}
+
+/// A key of the image's configuration file that moves the data or turns persistence on or off
+/// (`config_keys`), read from configuration files the project mounts.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConfigKey {
+    /// `dir` (redis), `datadir` (my.cnf), `storage.dbPath` (YAML: nested keys, or one key with
+    /// dots as elasticsearch.yml writes it).
+    pub(crate) key: String,
+    #[serde(default)]
+    pub(crate) value: Option<String>,
+    #[serde(default)]
+    pub(crate) effect: SettingEffect,
+    #[serde(default)]
+    pub(crate) replaces: Option<String>,
+    #[serde(default)]
+    pub(crate) subpath: Option<String>,
+    #[serde(default)]
+    pub(crate) note: Option<String>,
+}
+
+/// What a command-line flag or configuration key does to the data.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum SettingEffect {
+    /// The value replaces the data path(s).
+    #[default]
+    Relocate,
+    /// The value is one more data path.
+    Add,
+    /// Persistence is off: nothing is written that must survive.
+    Off,
+    /// Persistence is asked for (what an `opt-in` image needs before its data counts).
+    On,
+}
+
+/// How an image's configuration files are written (`config_format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum ConfigFormat {
+    /// `key value...` lines (redis.conf, valkey.conf).
+    Redis,
+    /// `key = value` lines, sections ignored (my.cnf, postgresql.conf, zoo.cfg, mosquitto.conf).
+    Ini,
+    /// YAML (mongod.conf, elasticsearch.yml, loki and tempo configuration).
+    Yaml,
+}
+
+/// Whether the stack relies on the image's data by default (`persistence`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Persistence {
+    /// A database and the like: its data is what it is for.
+    #[default]
+    Default,
+    /// A cache or broker that can run without keeping anything (redis, valkey): its data counts
+    /// only when the project asks for persistence (a flag or key with effect `on`, or a mount on
+    /// the data path); otherwise a risk to it is reported as information.
+    OptIn,
 }
 
 /// A tag-dependent layout. All its selectors must match; layout fields that are set replace the entry's.

@@ -10,8 +10,8 @@ use foldhash::{HashMap, HashMapExt};
 use indexmap::IndexMap;
 
 use super::format::{
-    Confidence, EnvEffect, ImageEntry, KnowledgeError, MatchingExample, MatchingSection, Mirror,
-    SCHEMA_VERSION, Variant,
+    CommandFlag, Confidence, ConfigFormat, ConfigKey, EnvEffect, ImageEntry, KnowledgeError,
+    MatchingExample, MatchingSection, Mirror, Persistence, SCHEMA_VERSION, Variant,
 };
 use super::reference::{DEFAULT_DOMAIN, ImageRef, OFFICIAL_PREFIX, parse_image_ref};
 use super::validate::validate_entry;
@@ -39,6 +39,16 @@ pub struct ImageFacts {
     /// Env var(s) that moved the data (comma-separated when several did).
     pub(crate) relocated_by: Option<String>,
     pub(crate) sources: Vec<String>,
+    /// What the service's own configuration can change: its arguments, its configuration files
+    /// (how they are written, where the image reads one unasked, which keys matter), and whether
+    /// the data counts without being asked for (`analysis::configured` applies them).
+    pub(crate) command_flags: Vec<CommandFlag>,
+    pub(crate) config_format: Option<ConfigFormat>,
+    pub(crate) config_paths: Vec<String>,
+    pub(crate) config_keys: Vec<ConfigKey>,
+    pub(crate) persistence: Persistence,
+    /// The image `WORKDIR`, against which relative paths in settings resolve.
+    pub(crate) workdir: Option<String>,
 }
 
 /// An entry of the knowledge base; a built-in one is deserialised from its JSON when first read.
@@ -411,6 +421,12 @@ fn resolve(
         variant: variant_note,
         relocated_by: (!relocated_by.is_empty()).then(|| relocated_by.join(", ")),
         sources: entry.sources.clone(),
+        command_flags: entry.command_flags.clone(),
+        config_format: entry.config_format,
+        config_paths: entry.config_paths.clone(),
+        config_keys: entry.config_keys.clone(),
+        persistence: entry.persistence,
+        workdir: entry.workdir.clone(),
     }
 }
 

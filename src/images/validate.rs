@@ -116,12 +116,19 @@ pub(super) fn validate_entry(key: &str, entry: &ImageEntry) -> Result<(), Knowle
     if let Some(flag) = entry
         .command_flags
         .iter()
-        .find(|f| !f.flag.starts_with('-'))
+        .find(|f| f.flag.trim().is_empty() || f.flag.contains(['=', '\n']))
     {
         return Err(entry_error(
             key,
-            format!("command flag `{}` does not start with `-`", flag.flag),
+            format!("command flag `{}` is empty or holds `=`", flag.flag),
         ));
+    }
+    validate_paths(key, "config_paths", &entry.config_paths)?;
+    if !entry.config_keys.is_empty() && entry.config_format.is_none() {
+        return Err(entry_error(key, "`config_keys` needs a `config_format`"));
+    }
+    if let Some(k) = entry.config_keys.iter().find(|k| k.key.trim().is_empty()) {
+        return Err(entry_error(key, format!("config key `{}` is empty", k.key)));
     }
     for (i, variant) in entry.variants.iter().enumerate() {
         let which = format!("variant {}", i + 1);
@@ -286,7 +293,11 @@ mod tests {
                 format!("{entry}env_overrides = [{{ var = \"X\", effect = \"add\", subpath = \"../x\" }}]"),
                 "subpath",
             ),
-            (format!("{entry}command_flags = [{{ flag = \"dir\" }}]"), "`-`"),
+            (format!("{entry}command_flags = [{{ flag = \"--dir=x\" }}]"), "holds `=`"),
+            (
+                format!("{entry}config_keys = [{{ key = \"dir\" }}]"),
+                "needs a `config_format`",
+            ),
             (
                 "schema_version = 1\n[matching]\nmirrors = [{ prefix = \"x\", replace = \"docker.io/\" }]"
                     .to_string(),

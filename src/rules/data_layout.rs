@@ -6,9 +6,10 @@
 use foldhash::{HashMap, HashMapExt, HashSet};
 
 use super::Context;
-use crate::analysis::{ServiceAnalysis, VolumeSource, covers};
+use crate::analysis::{Role, ServiceAnalysis, VolumeSource, covers};
 use crate::compose::model::{Mount, MountSyntax, Project, Service};
 use crate::compose::mounts::{MountKind, VolumeBacking};
+use crate::finding::Severity;
 use crate::images::{ImageFacts, parse_image_ref};
 use crate::rules::convert;
 use crate::yaml::value::Loc;
@@ -61,11 +62,13 @@ impl<'a> Layout<'a> {
     pub(super) fn of(ctx: &Context<'a>, analysis: &'a ServiceAnalysis) -> Option<Layout<'a>> {
         let service = &ctx.project.services[analysis.service];
         let mounts = effective_mounts(ctx, service, analysis)?;
-        let paths = match &analysis.facts {
-            Some(facts) if facts.stateful && !moved_by_command(ctx, service, facts) => {
+        let paths = match (&analysis.facts, &analysis.placement) {
+            (Some(facts), Some(placement))
+                if facts.stateful && matches!(placement.role, Role::Server | Role::NotAskedFor) =>
+            {
                 let other_layouts = other_layout_paths(ctx, facts);
-                facts
-                    .data_paths
+                placement
+                    .paths
                     .iter()
                     .map(|p| DataPath {
                         path: p.clone(),
@@ -217,20 +220,24 @@ fn effective_mounts<'a>(
     Some(mounts)
 }
 
-/// Whether `command:` passes a flag that moves the data (`--datadir`, `--dbpath`, `--dir`…):
-/// the knowledge base's data paths are then not where the data is.
-fn moved_by_command(ctx: &Context, service: &Service, facts: &ImageFacts) -> bool {
-    let (Some(command), Some(entry)) = (&service.command, ctx.kb.get(&facts.key)) else {
-        return false;
-    };
-    command.split_whitespace().any(|word| {
-        entry.command_flags.iter().any(|f| {
-            word == f.flag
-                || word
-                    .strip_prefix(f.flag.as_str())
-                    .is_some_and(|rest| rest.starts_with('='))
-        })
-    })
+/// The severity of a finding about the service's data: the rule's, or information when the
+/// image's data counts only when asked for and nothing in the project asks (a cache whose
+/// persistence nobody configured). `lint::run` applies a configured severity over either.
+pub(super) fn data_severity(analysis: &ServiceAnalysis, rule: Severity) -> Severity {
+    match analysis.placement.as_ref().map(|p| &p.role) {
+        Some(Role::NotAskedFor) => Severity::Info,
+        _ => rule,
+    }
+}
+
+/// What a message adds when nothing asks for the data to be kept.
+pub(super) fn not_asked_note(analysis: &ServiceAnalysis) -> &'static str {
+    match analysis.placement.as_ref().map(|p| &p.role) {
+        Some(Role::NotAskedFor) => {
+            " (nothing in the project asks it to persist: if it is only a cache, this costs nothing)"
+        }
+        _ => "",
+    }
 }
 
 /// Where a service-level finding points: the `build:` value when the facts come from a local

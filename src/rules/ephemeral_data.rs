@@ -1,6 +1,7 @@
 //! `ephemeral-data`: a stateful image's data path that nothing persists (no mount, no image
 //! `VOLUME`), or that a tmpfs holds.
 
+use super::data_layout;
 use super::data_layout::{Layout, Verdict, add_volumes_hint, code_list, image_loc, subject};
 use super::{Category, Context, FixAvailability, Rule, RuleMeta};
 use crate::compose::model::Mount;
@@ -80,14 +81,21 @@ impl Rule for EphemeralData {
                     code_list(&lost)
                 );
                 if let Some(by) = relocated(analysis) {
-                    message = format!("{message} (the path is set by `{by}`)");
+                    message = format!("{message} (the path is set by {by})");
                 }
                 let help = format!(
                     "mount a named volume on the data path: add {}",
                     add_volumes_hint(ctx, &service.name, loc, &lost)
                 );
                 out.push(
-                    Finding::new(META.id, META.severity, loc, message, help).service(&service.name),
+                    Finding::new(
+                        META.id,
+                        data_layout::data_severity(analysis, META.severity),
+                        loc,
+                        format!("{message}{}", data_layout::not_asked_note(analysis)),
+                        help,
+                    )
+                    .service(&service.name),
                 );
             }
 
@@ -128,7 +136,14 @@ impl Rule for EphemeralData {
                     }
                 };
                 out.push(
-                    Finding::new(META.id, META.severity, loc, message, help).service(&service.name),
+                    Finding::new(
+                        META.id,
+                        data_layout::data_severity(analysis, META.severity),
+                        loc,
+                        format!("{message}{}", data_layout::not_asked_note(analysis)),
+                        help,
+                    )
+                    .service(&service.name),
                 );
             }
         }
@@ -136,5 +151,5 @@ impl Rule for EphemeralData {
 }
 
 fn relocated(analysis: &crate::analysis::ServiceAnalysis) -> Option<&str> {
-    analysis.facts.as_ref()?.relocated_by.as_deref()
+    analysis.placement.as_ref()?.moved_by.as_deref()
 }

@@ -1,6 +1,7 @@
 //! `shadowed-data-path`: a persistent mount on a parent or on the wrong path that leaves an
 //! image's data elsewhere.
 
+use super::data_layout;
 use super::data_layout::{
     Layout, Verdict, code_list, declare_hint, image_loc, shared_place, subject, volume_entries,
 };
@@ -168,8 +169,14 @@ impl Rule for ShadowedDataPath {
                         "; copy what the anonymous volume holds into it first (`docker compose cp` or a throw-away container), or it starts empty",
                     );
                 }
-                let mut finding =
-                    Finding::new(META.id, META.severity, loc, message, help).service(&service.name);
+                let mut finding = Finding::new(
+                    META.id,
+                    data_layout::data_severity(analysis, META.severity),
+                    loc,
+                    format!("{message}{}", data_layout::not_asked_note(analysis)),
+                    help,
+                )
+                .service(&service.name);
                 if let Some(image) = image_loc(service, analysis) {
                     finding = finding.label(image, layout_label(&subject, facts, &datas));
                 }

@@ -250,7 +250,8 @@ impl<'a> Lowering<'a> {
                 })
             });
             let build = v.get("build").and_then(|b| self.lower_build(b));
-            let environment = lower_environment(v.get("environment"), env);
+            let mut environment = self.env_files(v.get("env_file"), env);
+            environment.extend(lower_environment(v.get("environment"), env));
             let mut mounts = Vec::new();
             if let Some(vols) = v.get("volumes") {
                 match &vols.kind {
@@ -354,17 +355,33 @@ impl<'a> Lowering<'a> {
                         .collect()
                 })
                 .unwrap_or_default();
-            let command = v.get("command").and_then(|c| match &c.kind {
-                ValueKind::Scalar { text, .. } => Some(text.to_string()),
-                ValueKind::Seq(items) => Some(
-                    items
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                ),
-                _ => None,
-            });
+            let words = |key: &str| {
+                v.get(key).and_then(|c| match &c.kind {
+                    ValueKind::Scalar { text, .. } => Some(text.to_string()),
+                    // Quoted where needed, so that splitting the text as a shell does gives the
+                    // list back (an empty `""` argument included).
+                    ValueKind::Seq(items) => Some(
+                        items
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .map(shell_quote)
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    ),
+                    _ => None,
+                })
+            };
+            let awaits_completion_of = match v.get("depends_on").map(|d| &d.kind) {
+                Some(ValueKind::Map(m)) => m
+                    .iter()
+                    .filter(|(_, e)| {
+                        e.value.get("condition").and_then(Value::as_str)
+                            == Some("service_completed_successfully")
+                    })
+                    .map(|(k, _)| k.to_string())
+                    .collect(),
+                _ => Vec::new(),
+            };
             out.push(Service {
                 name: name.to_string(),
                 loc: entry.key_loc,
@@ -374,8 +391,45 @@ impl<'a> Lowering<'a> {
                 mounts,
                 volumes_from,
                 profiles,
-                command,
+                command: words("command"),
+                entrypoint: words("entrypoint"),
+                restart: v.get("restart").and_then(Value::as_str).map(str::to_owned),
+                awaits_completion_of,
             });
+        }
+        out
+    }
+
+    /// The variables of a service's `env_file:` files, in order (a later file wins), read as
+    /// compose reads them (dotenv, interpolated from the project environment). A file that cannot
+    /// be read adds nothing here: validation reports a required one that is missing.
+    fn env_files(&self, value: Option<&Value>, env: &ProjectEnv) -> Environment {
+        let items: Vec<&Value> = match value.map(|v| &v.kind) {
+            Some(ValueKind::Seq(items)) => items.iter().collect(),
+            Some(ValueKind::Scalar { .. }) => value.into_iter().collect(),
+            _ => Vec::new(),
+        };
+        let mut out = Environment::default();
+        for item in items {
+            let path = match &item.kind {
+                ValueKind::Scalar { text, .. } => text.as_str(),
+                ValueKind::Map(m) => m.get("path").and_then(|p| p.value.as_str()).unwrap_or(""),
+                _ => continue,
+            };
+            if path.is_empty() {
+                continue;
+            }
+            let dir = self
+                .base_dirs
+                .get(item.loc.file)
+                .cloned()
+                .unwrap_or_default();
+            let Ok(text) = super::read::read_text(&super::abs(&dir, Path::new(path))) else {
+                continue;
+            };
+            if let Ok(vars) = crate::compose::env::parse_dotenv(&text, env) {
+                out.extend(vars.into_iter().map(|(k, v)| (k, Some(v))));
+            }
         }
         out
     }
@@ -623,6 +677,19 @@ impl<'a> Lowering<'a> {
                 None
             }
         }
+    }
+}
+
+/// A word as a POSIX shell reads it back: unchanged when plain, else in single quotes.
+fn shell_quote(word: &str) -> std::borrow::Cow<'_, str> {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,@%+".contains(&b));
+    if plain {
+        word.into()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''")).into()
     }
 }
 

@@ -1,5 +1,10 @@
 //! What each service really mounts at run time: its final mount table plus the anonymous volumes
-//! the engine creates for image `VOLUME`s left unmounted, and what the image is known to store.
+//! the engine creates for image `VOLUME`s left unmounted, what the image is known to store, and
+//! where the service's own configuration puts that data (`configured`).
+
+mod configured;
+
+pub use configured::{Placement, Role};
 
 use std::path::Path;
 
@@ -18,6 +23,8 @@ pub struct ServiceAnalysis {
     pub facts: Option<ImageFacts>,
     /// Where the image `VOLUME`s came from.
     pub volumes_from: VolumeSource,
+    /// Where the service keeps its data and whether it keeps any (None without image facts).
+    pub placement: Option<Placement>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,15 +37,22 @@ pub enum VolumeSource {
 }
 
 pub fn analyse(project: &Project, kb: &KnowledgeBase) -> Vec<ServiceAnalysis> {
+    let waits = configured::waits(project);
     project
         .services
         .iter()
         .enumerate()
-        .map(|(i, s)| analyse_service(i, s, kb))
+        .map(|(i, s)| analyse_service(project, &waits, i, s, kb))
         .collect()
 }
 
-fn analyse_service(index: usize, service: &Service, kb: &KnowledgeBase) -> ServiceAnalysis {
+fn analyse_service(
+    project: &Project,
+    waits: &foldhash::HashMap<&str, &str>,
+    index: usize,
+    service: &Service,
+    kb: &KnowledgeBase,
+) -> ServiceAnalysis {
     let env = |name: &str| service.environment.get(name).cloned().flatten();
     let mut facts = None;
     let mut volume_paths: Vec<String> = Vec::new();
@@ -89,11 +103,15 @@ fn analyse_service(index: usize, service: &Service, kb: &KnowledgeBase) -> Servi
             unresolved: false,
         });
     }
+    let placement = facts
+        .as_ref()
+        .map(|f| configured::place(project, waits, service, f));
     ServiceAnalysis {
         service: index,
         mounts,
         facts,
         volumes_from,
+        placement,
     }
 }
 
