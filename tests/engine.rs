@@ -13,6 +13,9 @@ use std::path::Path;
 use std::process::Command;
 
 use libtest_mimic::{Arguments, Failed, Trial};
+
+#[path = "engine/migrate.rs"]
+mod migrate;
 use serde_json::Value as Json;
 use stowage::compose::mounts::Survives;
 
@@ -130,6 +133,28 @@ fn run(cmd: &mut Command) -> Result<String, Failed> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// Adds the volumes the containers of project `name` mount now to `volumes` (anonymous ones
+/// have no project label: they are removed by name at the end).
+fn note_volumes(name: &str, dir: &Path, volumes: &mut Vec<String>) -> Result<(), Failed> {
+    let ids = run(Command::new("docker")
+        .args(["compose", "-p", name, "ps", "-aq"])
+        .current_dir(dir))?;
+    for id in ids.split_whitespace() {
+        let names = run(Command::new("docker").args([
+            "inspect",
+            "--format",
+            "{{range .Mounts}}{{if .Name}}{{.Name}} {{end}}{{end}}",
+            id,
+        ]))?;
+        for name in names.split_whitespace() {
+            if !volumes.iter().any(|v| v == name) {
+                volumes.push(name.to_owned());
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Why no engine can be used here, or None when `docker compose` works against one.
 fn engine_missing() -> Option<String> {
     let info = Command::new("docker")
@@ -209,20 +234,7 @@ impl Stack {
 
     /// Notes the volumes the service's container uses now.
     fn note_volumes(&mut self) -> Result<(), Failed> {
-        for id in self.compose(&["ps", "-aq"])?.split_whitespace() {
-            let names = run(Command::new("docker").args([
-                "inspect",
-                "--format",
-                "{{range .Mounts}}{{if .Name}}{{.Name}} {{end}}{{end}}",
-                id,
-            ]))?;
-            for name in names.split_whitespace() {
-                if !self.volumes.iter().any(|v| v == name) {
-                    self.volumes.push(name.to_owned());
-                }
-            }
-        }
-        Ok(())
+        note_volumes(&self.name, self.dir.path(), &mut self.volumes)
     }
 
     /// Whether the file written before is still there.
@@ -335,5 +347,6 @@ fn main() {
             );
         }
     }
+    trials.extend(migrate::trials(missing.is_some()));
     libtest_mimic::run(&args, trials).exit();
 }

@@ -675,39 +675,46 @@ fn migrate_script_is_posix_sh_that_stops_copies_and_never_deletes() {
     assert!(script.starts_with("#!/bin/sh\n"));
     assert!(script.contains("\nset -eu\n"));
     let commands = script_commands(&script);
-    // The old volumes are found in the existing containers.
+    // The old volumes are found in the existing containers, checked before anything changes.
     assert!(commands.contains("ps -aq"), "{commands}");
     assert!(commands.contains("docker inspect"), "{commands}");
     assert!(commands.contains("docker compose --project-directory"));
     assert!(commands.contains(&format!("-f '{}'", p.dir.join("compose.yaml").display())));
-    for (service, target, volume) in [
-        ("db", "/var/lib/postgresql/data", "app_db-data"),
-        ("cache", "/data", "app_cache-data"),
+    for (service, target, key) in [
+        ("db", "/var/lib/postgresql/data", "db-data"),
+        ("cache", "/data", "cache-data"),
     ] {
+        // The new volume follows the project name the plan runs under.
         assert!(
-            commands.contains(&format!("$(old_volume '{service}' '{target}')")),
+            commands.contains(&format!(
+                "$(old_volume '{service}' '{target}' \"${{project}}\"_'{key}')"
+            )),
             "{commands}"
         );
-        assert!(commands.contains(&format!(" '{volume}'")), "{commands}");
     }
+    assert!(commands.contains("project=${project_arg:-${COMPOSE_PROJECT_NAME:-'app'}}"));
     assert!(commands.contains(&format!("'{}'", p.dir.join("uploads").display())));
     // Services stop before anything is copied, and start again at the end.
     let at = |needle: &str| {
         commands
-            .find(needle)
+            .rfind(needle)
             .unwrap_or_else(|| panic!("{needle:?} not in\n{commands}"))
     };
-    assert!(at("compose stop 'cache' 'db' 'files'") < at("copy_into \"$old_0\""));
-    assert!(at("compose create") < at("copy_into \"$old_0\""));
-    assert!(at("copy_into \"$old_0\"") < at("compose start"));
+    assert!(at("old_volume 'db'") < at("compose_0 stop 'cache' 'db' 'files'"));
+    assert!(at("compose_0 stop 'cache' 'db' 'files'") < at("new_volume \"$new_0\""));
+    assert!(at("new_volume \"$new_0\"") < at("copy_into \"$old_0\""));
+    assert!(at("copy_into \"$old_0\"") < at("compose_0 up -d --no-deps"));
+    // Compose does not create the volumes (it would seed them from the image).
+    assert!(!commands.contains("compose_0 create"), "{commands}");
     // Never deletes: no `rm` (other than `docker run --rm`), no `volume rm`, no `down`.
     let words: Vec<&str> = commands.split_whitespace().collect();
     for forbidden in ["rm", "rmdir", "prune", "down", "unlink"] {
         assert!(!words.contains(&forbidden), "`{forbidden}` in\n{commands}");
     }
     assert!(!commands.contains("volume rm"));
-    // The count check: every file of the source must arrive.
-    assert!(commands.contains("missing"), "{commands}");
+    // The full listings of the source and the copy are compared.
+    assert!(commands.contains("sha256sum"), "{commands}");
+    assert!(commands.contains("-print0"), "{commands}");
 }
 
 #[test]
@@ -726,9 +733,12 @@ fn migrate_script_for_several_projects_is_one_script() {
     let script = std::fs::read_to_string(&script_path).unwrap();
     assert_eq!(script.matches("#!/bin/sh").count(), 1);
     assert!(
-        script.contains("-p 'one'") && script.contains("-p 'two'"),
+        script.contains("COMPOSE_PROJECT_NAME:-'one'")
+            && script.contains("COMPOSE_PROJECT_NAME:-'two'"),
         "{script}"
     );
+    // `-p` names one project: the plan of two refuses it.
+    assert!(script.contains("-p names one project"), "{script}");
     assert!(r.stdout.contains("a/one/compose.yaml") && r.stdout.contains("a/two/compose.yaml"));
 }
 
@@ -740,12 +750,61 @@ fn a_script_is_not_replaced_by_an_empty_one() {
     p.run(&["migrate", "--write", "--script", script_arg])
         .expect_code(0);
     let plan = std::fs::read_to_string(&script).unwrap();
-    assert!(plan.contains("app_db-data"));
-    // Nothing left to migrate: the plan of the first run stays.
+    assert!(plan.contains("db-data"));
+    // Nothing left to migrate: the plan of the first run stays, and the data is not said to
+    // be where it belongs.
     let r = p.run(&["migrate", "--script", script_arg]);
     r.expect_code(0);
-    assert!(r.stderr.contains("no data to move"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("nothing left to convert in the files, so no new plan"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("no data to move"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("old anonymous volumes are never deleted"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(std::fs::read_to_string(&script).unwrap(), plan);
+}
+
+#[test]
+fn a_write_leaves_its_plan_beside_the_files_and_names_it() {
+    let p = Project::with_compose(DB);
+    let r = p.run(&["migrate", "--write"]);
+    r.expect_code(0);
+    let plan = p.dir.join("stowage-plan-app.sh");
+    assert!(
+        r.stderr.contains(&format!(
+            "data plan for project `app` written to {}",
+            plan.display()
+        )),
+        "{}",
+        r.stderr
+    );
+    assert_sh_clean(&plan);
+    // A later `--script` names it.
+    let r = p.run(&["migrate", "--script", "later.sh"]);
+    r.expect_code(0);
+    assert!(
+        r.stderr.contains(&plan.display().to_string()),
+        "{}",
+        r.stderr
+    );
+    // `check --fix --unsafe-fixes` leaves one too, beside the first rather than over it.
+    let q = Project::with_compose(DB);
+    std::fs::write(q.dir.join("stowage-plan-app.sh"), "earlier").unwrap();
+    let r = q.run(&["check", "--fix", "--unsafe-fixes"]);
+    let second = q.dir.join("stowage-plan-app-2.sh");
+    assert!(
+        r.stderr.contains(&second.display().to_string()),
+        "{}",
+        r.stderr
+    );
+    assert_sh_clean(&second);
+    assert_eq!(q.read("stowage-plan-app.sh"), "earlier");
 }
 
 #[test]
@@ -892,9 +951,10 @@ fn a_read_only_directory_refuses_the_write() {
     let ran = results.iter().flatten().count();
     for (i, r) in results.into_iter().flatten().enumerate() {
         r.expect_code(2);
+        // The plan comes first: it cannot be written either, and the file is left as it was.
         assert!(
-            r.stderr
-                .contains("error: compose.yaml: cannot write: cannot create a file in"),
+            r.stderr.contains("cannot write the data plan")
+                && r.stderr.contains("left as they were"),
             "{}",
             r.stderr
         );

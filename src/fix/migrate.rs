@@ -305,10 +305,247 @@ fn q(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-/// The data plan as a POSIX sh script: find the old data, stop the services, let compose create
-/// the new volumes, copy, check that every file arrived, start again. Nothing is deleted.
-pub fn script(project: &Project, conversions: &[Conversion]) -> String {
+/// The services whose containers see the data of the conversions: the converted services, every
+/// service that reaches one through `volumes_from` (directly or through another), and every
+/// service that binds a host directory a conversion copies from. All of them are stopped while
+/// the data is copied.
+pub fn services_to_stop(project: &Project, conversions: &[Conversion]) -> Vec<String> {
+    let binds: Vec<&str> = conversions
+        .iter()
+        .filter_map(|c| match &c.from {
+            Source::Bind(host) => Some(host.as_str()),
+            _ => None,
+        })
+        .collect();
+    let overlaps = |a: &str, b: &str| {
+        let inside = |x: &str, y: &str| {
+            x == y || x.strip_prefix(y).is_some_and(|rest| rest.starts_with('/'))
+        };
+        inside(a, b) || inside(b, a)
+    };
+    let mut stop: Vec<String> = conversions.iter().map(|c| c.service.clone()).collect();
+    for service in &project.services {
+        let shares = service.mounts.iter().any(|m| {
+            m.kind == MountKind::Bind
+                && m.resolved_source
+                    .as_deref()
+                    .is_some_and(|src| binds.iter().any(|b| overlaps(src, b)))
+        });
+        if shares {
+            stop.push(service.name.clone());
+        }
+    }
+    // `volumes_from: [name]`, `[name:ro]` or `[service:name]`; `container:` names no service.
+    loop {
+        let before = stop.len();
+        for service in &project.services {
+            if stop.contains(&service.name) {
+                continue;
+            }
+            let reaches = service.volumes_from.iter().any(|v| {
+                let v = v.value.strip_prefix("service:").unwrap_or(&v.value);
+                let name = v
+                    .strip_suffix(":ro")
+                    .or_else(|| v.strip_suffix(":rw"))
+                    .unwrap_or(v);
+                !v.starts_with("container:") && stop.iter().any(|s| s == name)
+            });
+            if reaches {
+                stop.push(service.name.clone());
+            }
+        }
+        if stop.len() == before {
+            break;
+        }
+    }
+    stop.sort_unstable();
+    stop.dedup();
+    stop
+}
+
+/// What the plan runs in its helper container to fill the new volume: it must be empty (nothing
+/// merged, nothing seeded), then everything is copied with owners, modes and times (busybox `cp
+/// -a` does not keep a symbolic link's own time, so it is set afterwards).
+const COPY: &str = r#"if [ -n "$(ls -A /to)" ]; then echo "stowage plan: the new volume already holds files; nothing is merged: move them away first" >&2; exit 3; fi
+cp -a /from/. /to/
+cd /from && find . -type l -exec sh -c 'for f; do touch -h -r "/from/$f" "/to/$f"; done' sh {} +"#;
+
+/// The full listing of `/from` and `/to` compared: per entry its name, type and mode, owner,
+/// modification time, and the size and checksum of a file or the target of a link, as records
+/// ending in NUL (any file name survives), sorted. A directory's size depends on the
+/// filesystem's history, not on its contents, and is left out.
+const VERIFY: &str = r#"list() {
+  cd "$1" && find . -print0 | xargs -0 -r sh -c 'for f; do
+    if [ -L "$f" ]; then c=$(readlink "$f" | sha256sum); s=-
+    elif [ -f "$f" ]; then c=$(sha256sum < "$f"); s=$(stat -c %s "$f")
+    else c=-; s=-; fi
+    printf "%s %s %s %s\0" "$(stat -c "%f %u:%g %Y" "$f")" "$s" "${c%% *}" "$f"
+  done' sh | sort -z
+}
+a=$(list /from | sha256sum); b=$(list /to | sha256sum)
+if [ "$a" != "$b" ]; then echo "stowage plan: the listing of the new volume differs from the old data" >&2; exit 4; fi
+echo "$(list /from | tr -cd '\000' | wc -c)""#;
+
+/// The data plan as a POSIX sh script for one or more projects: it finds the old data and checks
+/// that it is the data the files described, stops every service that sees it, creates each new
+/// volume empty (labelled as compose labels its own), copies, compares full listings, and starts
+/// again what was running. It refuses, before changing anything, where it would have to guess.
+/// Nothing is deleted.
+pub fn script(plans: &[(&Project, &[Conversion])]) -> String {
     let mut s = String::new();
+    let all: Vec<&Conversion> = plans.iter().flat_map(|(_, c)| c.iter()).collect();
+    let _ = write!(
+        s,
+        r#"#!/bin/sh
+# Data plan written by `stowage migrate`: it moves the data of the mounts the rewritten compose
+# files turned into named volumes. Run it after the files were rewritten and before anything
+# recreates the containers (`up`, `down`): it reads the old volumes from the existing containers
+# and refuses when they are gone or were already recreated.
+#
+# Usage: sh PLAN [-p PROJECT] [--from SERVICE:TARGET=SOURCE]...
+#   -p PROJECT   the name the stack runs under (default: $COMPOSE_PROJECT_NAME, else the name
+#                compose gives it, below)
+#   --from ...   where the old data of a mount is, when its container is gone: a volume name or
+#                an absolute directory
+# Nothing is deleted: old volumes and host directories stay until you remove them.
+set -eu
+
+die() {{
+  printf 'stowage plan: %s\n' "$*" >&2
+  exit 1
+}}
+helper_image=${{STOWAGE_HELPER_IMAGE:-alpine:3.20}}
+project_arg=
+"#
+    );
+    for i in 0..all.len() {
+        let _ = writeln!(s, "from_{i}=");
+    }
+    // Each `SERVICE:TARGET` once, setting every conversion it names.
+    let mut keys: Vec<(String, Vec<usize>)> = Vec::new();
+    for (i, c) in all.iter().enumerate() {
+        let key = format!("{}:{}=", c.service, c.target);
+        match keys.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, ids)) => ids.push(i),
+            None => keys.push((key, vec![i])),
+        }
+    }
+    let _ = writeln!(s, "set_from() {{\n  case $1 in");
+    for (key, ids) in &keys {
+        let sets: Vec<String> = ids
+            .iter()
+            .map(|i| format!("from_{i}=${{1#{}}}", q(key)))
+            .collect();
+        let _ = writeln!(s, "    {}*) {} ;;", q(key), sets.join("; "));
+    }
+    let names: Vec<&str> = keys.iter().map(|(k, _)| k.trim_end_matches('=')).collect();
+    let _ = writeln!(
+        s,
+        "    *) die {} ;;\n  esac\n}}",
+        q(&format!(
+            "--from names no converted mount; they are: {}",
+            names.join(", ")
+        ))
+    );
+    let _ = write!(
+        s,
+        r#"while [ $# -gt 0 ]; do
+  case $1 in
+    -p | --project-name)
+      [ $# -ge 2 ] || die "$1 needs a project name"
+      project_arg=$2
+      shift 2 ;;
+    --from)
+      [ $# -ge 2 ] || die "--from needs SERVICE:TARGET=SOURCE"
+      set_from "$2"
+      shift 2 ;;
+    *) die "unknown argument $1 (usage: sh PLAN [-p PROJECT] [--from SERVICE:TARGET=SOURCE]...)" ;;
+  esac
+done
+"#
+    );
+    if plans.len() > 1 {
+        let _ = writeln!(
+            s,
+            "[ -z \"$project_arg\" ] || die '-p names one project; this plan moves the data of {} projects'",
+            plans.len()
+        );
+    }
+    let _ = write!(
+        s,
+        r#"
+# The mount at a path of a container as TYPE|NAME (empty when nothing is mounted there).
+mount_at() {{
+  docker inspect --format '{{{{range .Mounts}}}}{{{{.Type}}}}|{{{{.Name}}}}|{{{{.Destination}}}}{{{{println}}}}{{{{end}}}}' "$1" |
+    while IFS='|' read -r type name dest; do
+      if [ "$dest" = "$2" ]; then printf '%s|%s\n' "$type" "$name"; fi
+    done
+}}
+
+# The anonymous volume at TARGET in the one container of SERVICE, checked to be the old one:
+# not the new volume (the container was recreated from the rewritten files), not a named one.
+old_volume() {{
+  ids=$(docker ps -aq --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$1")
+  [ -n "$ids" ] || die "no container of service $1 in project $project, so its old data cannot be found: give the project's name (-p NAME) or the old volume (--from $1:$2=VOLUME)"
+  [ "$(printf '%s\n' "$ids" | wc -l)" -eq 1 ] || die "service $1 has several containers: give the old volume with --from $1:$2=VOLUME"
+  m=$(mount_at "$ids" "$2")
+  case $m in
+    "volume|$3") die "the container of $1 already mounts the new volume $3 at $2: it was recreated from the rewritten files, and the old data is in an anonymous volume no container mounts any more; find it (docker volume ls -f dangling=true) and give it with --from $1:$2=VOLUME" ;;
+    volume\|?*) ;;
+    "") die "the container of $1 mounts nothing at $2: it is not the container the old files made; give the old volume with --from $1:$2=VOLUME" ;;
+    *) die "the container of $1 mounts a ${{m%%|*}} at $2, not an anonymous volume: give the old data with --from $1:$2=SOURCE" ;;
+  esac
+  name=${{m#volume|}}
+  [ -z "$(docker volume inspect --format '{{{{index .Labels "com.docker.compose.volume"}}}}' "$name")" ] ||
+    die "the container of $1 mounts the named volume $name at $2, not an anonymous one: give the old data with --from $1:$2=SOURCE"
+  printf '%s\n' "$name"
+}}
+
+# A source given with --from: an absolute directory or an existing volume.
+given() {{
+  case $1 in
+    /*) [ -d "$1" ] || die "--from $1: no such directory" ;;
+    *) docker volume inspect "$1" >/dev/null 2>&1 || die "--from $1: no such volume" ;;
+  esac
+  printf '%s\n' "$1"
+}}
+
+# Creates the new volume empty, labelled as compose labels the volumes it creates (so compose
+# uses it as its own), unless it exists.
+new_volume() {{
+  docker volume inspect "$1" >/dev/null 2>&1 ||
+    docker volume create --label "com.docker.compose.project=$project" --label "com.docker.compose.volume=$2" "$1" >/dev/null
+}}
+
+# Copies SOURCE into the empty volume NEW and compares the full listings of both.
+copy_into() {{
+  docker run --rm -v "$1":/from:ro -v "$2":/to "$helper_image" sh -c {copy} ||
+    die "copying $1 into $2 failed; the services stay stopped, the old data is untouched"
+  n=$(docker run --rm -v "$1":/from:ro -v "$2":/to:ro "$helper_image" sh -c {verify}) ||
+    die "$2 is not an exact copy of $1; the services stay stopped, the old data is untouched"
+  echo "copied $n entries from $1 to $2 (verified)"
+}}
+"#,
+        copy = q(COPY),
+        verify = q(VERIFY),
+    );
+    let mut next = 0;
+    for (p, (project, conversions)) in plans.iter().enumerate() {
+        let ids: Vec<usize> = (next..next + conversions.len()).collect();
+        next += conversions.len();
+        project_section(&mut s, p, project, conversions, &ids);
+    }
+    s
+}
+
+/// One project's part of the plan; `ids` number its conversions in the whole script.
+fn project_section(
+    s: &mut String,
+    p: usize,
+    project: &Project,
+    conversions: &[Conversion],
+    ids: &[usize],
+) {
     let files: Vec<String> = project
         .main_files
         .iter()
@@ -319,87 +556,106 @@ pub fn script(project: &Project, conversions: &[Conversion]) -> String {
             )
         })
         .collect();
-    let _ = writeln!(s, "#!/bin/sh");
     let _ = writeln!(
         s,
-        "# Data migration for the compose project `{}`, written by `stowage migrate`.",
-        project.name.replace('\n', " ")
+        "\n# Project `{}`.",
+        project.name.replace(['\n', '\r'], " ")
     );
     let _ = writeln!(
         s,
-        "# Run it after the compose files were rewritten (`stowage migrate --write`) and before"
+        "project=${{project_arg:-${{COMPOSE_PROJECT_NAME:-{}}}}}",
+        q(&project.name)
     );
     let _ = writeln!(
         s,
-        "# anything recreated the containers: it reads the old volumes from the existing containers."
-    );
-    let _ = writeln!(
-        s,
-        "# Nothing is deleted: old anonymous volumes and host directories stay until you remove them."
-    );
-    let _ = writeln!(s, "set -eu\n");
-    let _ = writeln!(
-        s,
-        "compose() {{\n  docker compose --project-directory {} -p {} {} \"$@\"\n}}",
+        "compose_{p}() {{\n  docker compose --project-directory {} -p \"$project\" {} \"$@\"\n}}",
         q(&project.directory.display().to_string()),
-        q(&project.name),
         files.join(" ")
     );
-    let _ = writeln!(s, "helper_image=${{STOWAGE_HELPER_IMAGE:-alpine:3.20}}\n");
+    let copies: Vec<(usize, &Conversion)> = ids
+        .iter()
+        .copied()
+        .zip(conversions)
+        .filter(|(_, c)| !c.keeps_path)
+        .collect();
+    // A new volume named after the project follows the name the plan is run with.
+    let prefix = format!("{}_", project.name);
+    let new_name = |c: &Conversion| match c.engine_name.strip_prefix(&prefix) {
+        Some(key) if key == c.volume_key => format!("\"${{project}}\"_{}", q(key)),
+        _ => q(&c.engine_name),
+    };
+    // Without a container of the project, every source must be given: the name is wrong, or
+    // the stack never ran, and nothing may be created under a name it does not run under.
+    let all_given: Vec<String> = copies
+        .iter()
+        .map(|(i, _)| format!("[ -n \"$from_{i}\" ]"))
+        .collect();
     let _ = writeln!(
         s,
-        "# The volume mounted at a path in a service's existing container (empty when there is none)."
+        "if [ -z \"$(docker ps -aq --filter \"label=com.docker.compose.project=$project\")\" ] && ! {{ {}; }}; then\n  die \"no container of project $project exists: give the name the stack runs under (-p NAME), or every old source with --from\"\nfi",
+        if all_given.is_empty() {
+            "true".to_owned()
+        } else {
+            all_given.join(" && ")
+        }
     );
     let _ = writeln!(
         s,
-        "old_volume() {{\n  cid=$(compose ps -aq \"$1\" | head -n 1)\n  if [ -z \"$cid\" ]; then\n    return 0\n  fi\n  docker inspect --format '{{{{range .Mounts}}}}{{{{if eq .Destination \"'\"$2\"'\"}}}}{{{{.Name}}}}{{{{end}}}}{{{{end}}}}' \"$cid\"\n}}\n"
+        "\n# 1. Where the data is now, checked before anything changes."
     );
-    let _ = writeln!(
-        s,
-        "# Copy everything, then check that every file of the source exists in the volume."
-    );
-    let _ = writeln!(
-        s,
-        "copy_into() {{\n  docker run --rm -v \"$1\":/from:ro -v \"$2\":/to \"$helper_image\" sh -c 'cp -a /from/. /to/'\n  missing=$(docker run --rm -v \"$1\":/from:ro -v \"$2\":/to:ro \"$helper_image\" sh -c 'cd /from && find . | while IFS= read -r f; do [ -e \"/to/$f\" ] || [ -L \"/to/$f\" ] || echo \"$f\"; done | wc -l')\n  total=$(docker run --rm -v \"$1\":/from:ro \"$helper_image\" sh -c 'find /from | wc -l')\n  if [ \"$missing\" -ne 0 ]; then\n    echo \"stowage: $missing of $total entries of $1 are missing from $2\" >&2\n    exit 1\n  fi\n  echo \"copied $total entries from $1 to $2\"\n}}\n"
-    );
-    let copies: Vec<&Conversion> = conversions.iter().filter(|c| !c.keeps_path).collect();
-    let mut services: Vec<&str> = conversions.iter().map(|c| c.service.as_str()).collect();
-    services.sort_unstable();
-    services.dedup();
-    let service_args = services.iter().map(|x| q(x)).collect::<Vec<_>>().join(" ");
-    let _ = writeln!(s, "# 1. Where the data is now.");
-    for (i, c) in copies.iter().enumerate() {
+    for (i, c) in &copies {
+        let _ = writeln!(
+            s,
+            "if [ -n \"$from_{i}\" ]; then\n  old_{i}=$(given \"$from_{i}\")"
+        );
         match &c.from {
             Source::Bind(host) => {
-                let _ = writeln!(s, "old_{i}={}", q(host));
+                let _ = writeln!(
+                    s,
+                    "elif [ -d {h} ]; then\n  old_{i}={h}\nelse\n  echo {} >&2\n  old_{i}=\nfi",
+                    q(&format!(
+                        "stowage plan: {host} does not exist: no data to copy for {} {}",
+                        c.service, c.target
+                    )),
+                    h = q(host),
+                );
             }
             _ => {
                 let _ = writeln!(
                     s,
-                    "old_{i}=$(old_volume {} {})",
+                    "else\n  old_{i}=$(old_volume {} {} {})\nfi",
                     q(&c.service),
-                    q(&c.target)
+                    q(&c.target),
+                    new_name(c)
                 );
             }
         }
     }
+    let stop = services_to_stop(project, conversions);
+    let stop_args = stop.iter().map(|x| q(x)).collect::<Vec<_>>().join(" ");
     let _ = writeln!(
         s,
-        "\n# 2. Stop the services, and let compose create the new volumes (containers are not started)."
+        "\n# 2. Stop every service that sees the data (noting which ran), create the new volumes empty."
     );
-    let _ = writeln!(s, "compose stop {service_args}");
-    let _ = writeln!(s, "compose create {service_args}\n");
-    let _ = writeln!(s, "# 3. Copy the data into the new named volumes.");
-    for (i, c) in copies.iter().enumerate() {
-        let _ = writeln!(s, "# {} {} -> {}", c.service, c.target, c.engine_name);
+    let _ = writeln!(
+        s,
+        "running_{p}=$(compose_{p} ps --services --status running)\ncompose_{p} stop {stop_args}"
+    );
+    for (i, c) in &copies {
         let _ = writeln!(
             s,
-            "if [ -n \"$old_{i}\" ]; then\n  copy_into \"$old_{i}\" {}\nelse\n  echo {} >&2\nfi",
-            q(&c.engine_name),
-            q(&format!(
-                "stowage: no existing data found for {} {}; nothing to copy",
-                c.service, c.target
-            ))
+            "new_{i}={}\nnew_volume \"$new_{i}\" {}",
+            new_name(c),
+            q(&c.volume_key)
+        );
+    }
+    let _ = writeln!(s, "\n# 3. Copy, and compare the full listings.");
+    for (i, c) in &copies {
+        let _ = writeln!(
+            s,
+            "# {} {}\n[ -z \"$old_{i}\" ] || copy_into \"$old_{i}\" \"$new_{i}\"",
+            c.service.replace(['\n', '\r'], " "),
+            c.target.replace(['\n', '\r'], " ")
         );
     }
     for c in conversions.iter().filter(|c| c.keeps_path) {
@@ -409,13 +665,14 @@ pub fn script(project: &Project, conversions: &[Conversion]) -> String {
             c.service, c.target, c.engine_name
         );
     }
-    let _ = writeln!(s, "\n# 4. Start the services again.");
-    let _ = writeln!(s, "compose start {service_args}");
-    for (i, _) in copies.iter().enumerate() {
+    let _ = writeln!(
+        s,
+        "\n# 4. Start again, on the new volumes, what was running.\nstart=\nfor service in {stop_args}; do\n  if printf '%s\\n' \"$running_{p}\" | grep -qxF \"$service\"; then start=\"$start $service\"; fi\ndone\n# Service names are single words.\n[ -z \"$start\" ] || compose_{p} up -d --no-deps $start"
+    );
+    for (i, _) in &copies {
         let _ = writeln!(
             s,
             "[ -z \"$old_{i}\" ] || echo \"kept the old data: $old_{i}\""
         );
     }
-    s
 }

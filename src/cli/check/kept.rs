@@ -94,15 +94,34 @@ pub(super) fn check(checking: &Checking) -> i32 {
     let (mut applied, mut unsafe_waiting) = (0, 0);
     // Per project: the fixes applied and the files they changed (to count what was written).
     let mut project_fixes: Vec<(usize, Vec<PathBuf>)> = Vec::new();
-    for outcome in linted {
+    let stdin_paths = stdin_paths(&inventory);
+    for (i, outcome) in linted.into_iter().enumerate() {
         match outcome {
             Ok((findings, threshold, outcome)) => {
                 let fixed = outcome.map(|o| {
-                    applied += o.applied;
+                    // Unsafe fixes change where data lives: the plan that moves it is written
+                    // first, or nothing of the project is.
+                    let (before, before_mounts) = &inventory.projects[i];
+                    // Text from standard input is printed, not written: nothing changes on disk.
+                    let on_disk = o.files.iter().any(|f| !stdin_paths.contains(&f.path));
+                    let planned = match (&o.project, args.fix && args.unsafe_fixes && on_disk) {
+                        (Some(after), true) => {
+                            crate::cli::migrate::plan_fixed(before, before_mounts, after)
+                        }
+                        _ => Ok(()),
+                    };
+                    match planned {
+                        Ok(()) => {
+                            applied += o.applied;
+                            project_fixes.push((
+                                o.applied,
+                                o.files.iter().map(|f| f.path.clone()).collect(),
+                            ));
+                            changes.extend(o.files);
+                        }
+                        Err(e) => failures.push((None, e)),
+                    }
                     unsafe_waiting += o.unsafe_waiting;
-                    project_fixes
-                        .push((o.applied, o.files.iter().map(|f| f.path.clone()).collect()));
-                    changes.extend(o.files);
                     o.project
                 });
                 fixed_projects.push(fixed.flatten());
@@ -149,7 +168,6 @@ pub(super) fn check(checking: &Checking) -> i32 {
             !changes.is_empty(),
         );
     }
-    let stdin_paths = stdin_paths(&inventory);
     let mut printed_stdin = false;
     let mut not_written: Vec<&PathBuf> = Vec::new();
     for change in &changes {
