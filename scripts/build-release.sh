@@ -12,6 +12,9 @@
 #   relocating), a third of checking one file. Where the static link is not available (no
 #   libc.a), the dynamically linked build is used and a note says so.
 #
+# - With STOWAGE_WHEEL_DIR set, also the wheel `stowage-compose` in that directory (maturin, on the
+#   PATH, from packaging/wheel): the same binary, built with the same flags.
+#
 # The flags go to the crates of the target only (`--target`): proc-macros and build scripts run
 # on the host and cannot be built with `crt-static`.
 set -euo pipefail
@@ -57,7 +60,15 @@ fi
 
 build() { # rustc flags…
   local IFS=$'\x1f' # CARGO_ENCODED_RUSTFLAGS: paths with spaces stay whole
-  CARGO_ENCODED_RUSTFLAGS="$*" cargo build --release --quiet --target "$host" --bin stowage >&2
+  CARGO_ENCODED_RUSTFLAGS="$*" cargo build --release --quiet --target "$host" --bin stowage >&2 || return
+  if [ -n "${STOWAGE_WHEEL_DIR:-}" ]; then
+    # A static binary needs no manylinux check (it links nothing); `--compatibility linux` where
+    # the build is not static keeps maturin from refusing the host's glibc.
+    local compat=()
+    [ ${#static[@]} -gt 0 ] || compat=(--compatibility linux)
+    (cd packaging/wheel && CARGO_ENCODED_RUSTFLAGS="$*" maturin build --release --quiet \
+      --target "$host" "${compat[@]}" --out "$STOWAGE_WHEEL_DIR") >&2
+  fi
 }
 if ! build "${profile[@]}" "${static[@]}"; then
   [ ${#static[@]} -gt 0 ] || exit 1

@@ -1,6 +1,6 @@
 //! Differential test against Docker Compose on the shared corpus: for every entry compose accepts,
 //! stowage's mount table (kind, target, read-only, source) must equal compose's; for entries compose
-//! rejects, stowage must report an error. Expected output: `../shared/corpus/expected.jsonl`, made
+//! rejects, stowage must report an error. Expected output: the corpus's `expected.jsonl` (tests/common, `corpus`), made
 //! by docker compose v2.40.3 (see the corpus README for the environment it ran in).
 
 use std::collections::BTreeMap;
@@ -148,12 +148,12 @@ fn check_entry(record: &Json, corpus_files: &Path) -> Outcome {
     }
 }
 
-#[test]
-fn corpus_parity_with_docker_compose() {
-    let corpus = oracle::corpus_dir();
-    let Ok(text) = std::fs::read_to_string(corpus.join("expected.jsonl")) else {
-        panic!("the shared corpus is missing at {}", corpus.display());
-    };
+fn main() {
+    common::corpus::main("corpus_parity_with_docker_compose", parity);
+}
+
+fn parity(corpus: &Path) {
+    let text = std::fs::read_to_string(corpus.join("expected.jsonl")).expect("the corpus");
     let corpus_files = corpus.join("files").canonicalize().unwrap();
     let records: Vec<Json> = text
         .lines()

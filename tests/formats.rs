@@ -1145,7 +1145,12 @@ fn hook_files_pattern_matches_compose_files_at_any_depth() {
     let patterns = hook_patterns();
     assert_eq!(
         patterns.keys().map(String::as_str).collect::<Vec<_>>(),
-        ["stowage", "stowage-migrate"]
+        [
+            "stowage",
+            "stowage-migrate",
+            "stowage-migrate-source",
+            "stowage-source"
+        ]
     );
     for pattern in patterns.values() {
         let re = Regex::new(pattern).expect("a valid pattern");
@@ -1227,8 +1232,11 @@ fn snapshot_repository(into: &Path) {
     git(into, &["commit", "-q", "-m", "snapshot"]);
 }
 
-#[test]
-fn pre_commit_hook_runs_stowage_check() {
+/// `pre-commit try-repo` of this checkout's hook `hook` on a repository with two compose files
+/// (one with a warning), a README, and a compose file under a directory named `--config=x`
+/// beside a planted configuration that turns the rules off (the names must reach stowage as
+/// paths: the hook's `--`).
+fn run_pre_commit_hook(hook: &str, env: &[(&str, std::path::PathBuf)]) {
     let Some(pre_commit) = on_path("pre-commit") else {
         missing_tool("pre-commit", "pip install pre-commit");
         return;
@@ -1246,23 +1254,25 @@ fn pre_commit_hook_runs_stowage_check() {
         "bad/docker-compose.yml",
         "services:\n  web:\n    image: nginx  # stowage: ignore[obsolete-version]\n",
     );
+    write(&user, "--config=x/compose.yaml", CLEAN);
     write(&user, "README.md", "not a compose file\n");
     git(&user, &["init", "-q"]);
     git(&user, &["add", "-A"]);
-    // pre-commit builds the hook with `cargo install`: a shared target directory makes every
-    // build after the first one incremental.
-    let cache = cache_dir("stowage-pre-commit");
+    // Planted, not tracked: pre-commit passes only tracked files.
+    write(
+        &user,
+        "x/compose.yaml",
+        "rules:\n  unused-suppression: \"off\"\n",
+    );
     let out = std::process::Command::new(pre_commit)
         .args([
             "try-repo",
             &snapshot.display().to_string(),
-            "stowage",
-            "--files",
+            hook,
+            "--all-files",
         ])
-        .args(["good/compose.yaml", "bad/docker-compose.yml", "README.md"])
         .current_dir(&user)
-        .env("PRE_COMMIT_HOME", cache.join("home"))
-        .env("CARGO_TARGET_DIR", cache.join("target"))
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .env_remove("PRE_COMMIT")
         .output()
         .expect("pre-commit runs");
@@ -1276,13 +1286,49 @@ fn pre_commit_hook_runs_stowage_check() {
         Some(1),
         "the hook fails on a warning:\n{output}"
     );
-    let status = Regex::new(r"(?m)^stowage\.+Failed$").unwrap();
+    let status = Regex::new(r"(?m)^stowage[^.]*\.+Failed$").unwrap();
     assert!(status.is_match(&output), "{output}");
     assert!(output.contains("bad/docker-compose.yml:3:19"), "{output}");
     assert!(output.contains("unused-suppression"), "{output}");
-    // Both compose files were checked; the README was not passed.
+    // The three compose files were checked (none read as an option); the README was not passed.
     assert!(
-        output.contains("Found 1 finding (1 warning) in 2 files."),
+        output.contains("Found 1 finding (1 warning) in 3 files."),
         "{output}"
+    );
+}
+
+#[test]
+fn pre_commit_hook_built_from_source_runs_stowage_check() {
+    // pre-commit builds the hook with `cargo install`: a shared target directory makes every
+    // build after the first one incremental.
+    let cache = cache_dir("stowage-pre-commit");
+    run_pre_commit_hook(
+        "stowage-source",
+        &[
+            ("PRE_COMMIT_HOME", cache.join("home")),
+            ("CARGO_TARGET_DIR", cache.join("target")),
+        ],
+    );
+}
+
+#[test]
+fn pre_commit_hook_from_the_wheel_runs_stowage_check() {
+    // The wheel is not on PyPI before a release: pip finds it in STOWAGE_WHEEL_DIR (.ci/run
+    // builds it there), and pre-commit gets a home of its own for each run so that it installs
+    // that wheel anew.
+    let Some(wheels) = std::env::var_os("STOWAGE_WHEEL_DIR").filter(|v| !v.is_empty()) else {
+        missing_tool(
+            "the stowage-compose wheel",
+            "STOWAGE_WHEEL_DIR=dir scripts/build-release.sh",
+        );
+        return;
+    };
+    let (_home_dir, home) = tempdir();
+    run_pre_commit_hook(
+        "stowage",
+        &[
+            ("PRE_COMMIT_HOME", home),
+            ("PIP_FIND_LINKS", std::path::PathBuf::from(wheels)),
+        ],
     );
 }

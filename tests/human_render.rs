@@ -17,7 +17,6 @@ use stowage::output::findings::human::{Human, Renderer};
 use stowage::workspace::inventory::{self, Request};
 
 mod common;
-use common::oracle;
 use common::props::config;
 
 /// Findings compared, how many of them the direct drawing covered, and what differed.
@@ -106,14 +105,13 @@ fn check_tally(what: &str, tally: &Tally) {
 
 #[test]
 fn corpus_findings_are_drawn_as_miette_draws_them() {
-    let files = oracle::corpus_dir().join("files");
-    if !files.is_dir() {
-        eprintln!(
-            "skipped: the shared corpus is missing at {}",
-            files.display()
-        );
-        return;
-    }
+    let files = match common::corpus::dir() {
+        Ok(dir) => dir.join("files"),
+        Err(reason) => {
+            eprintln!("skipped: {reason}");
+            return;
+        }
+    };
     let mut tally = Tally::default();
     compare_dir(&files.canonicalize().unwrap(), &mut tally);
     check_tally("corpus", &tally);

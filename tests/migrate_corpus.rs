@@ -85,9 +85,14 @@ fn comment_lines(text: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn migrate_every_accepted_corpus_entry() {
-    let corpus = oracle::corpus_dir();
+fn main() {
+    common::corpus::main(
+        "migrate_every_accepted_corpus_entry",
+        migrate_every_accepted_entry,
+    );
+}
+
+fn migrate_every_accepted_entry(corpus: &Path) {
     let expected =
         std::fs::read_to_string(corpus.join("expected.jsonl")).expect("the shared corpus");
     let oracle = oracle::installed();

@@ -18,9 +18,9 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use common::binary::{self, manifest_dir};
+use common::binary::{self, copy_dir, manifest_dir};
 use serde::Deserialize;
 use serde_json::Value as Json;
 
@@ -80,19 +80,6 @@ fn read_toml<T: serde::de::DeserializeOwned>(name: &str) -> T {
     let path = set_dir().join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create the copy's directory");
-    for entry in std::fs::read_dir(from).expect("read the project directory") {
-        let entry = entry.expect("directory entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy a project file");
-        }
-    }
 }
 
 /// `stowage check --format json` on one project, in a temporary copy prepared as `setup` says.

@@ -1,5 +1,6 @@
 //! Conformance of `stowage::compose::mounts` with compose-go's `ParseVolume` and the reference CLI, row by
-//! row over `shared/knowledge/compose-go-volume-cases.tsv`.
+//! row over `tests/data/compose-go-volume-cases.tsv` (compose-go's own test cases, Apache-2.0, with the
+//! reference CLI's output added; attribution in the file's first line).
 
 use std::collections::HashMap;
 
@@ -9,7 +10,7 @@ use stowage::compose::mounts::{
 
 const CASES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/knowledge/compose-go-volume-cases.tsv"
+    "/tests/data/compose-go-volume-cases.tsv"
 );
 
 /// Rows in the table; checked so that a truncated or misread file cannot pass silently.

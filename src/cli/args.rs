@@ -14,6 +14,26 @@ use crate::output::{findings, volumes};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Colours in the output: `auto` uses them on a terminal unless `NO_COLOR` is set, and
+    /// off a terminal when `FORCE_COLOR` or `CLICOLOR_FORCE` is.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// How `stowage rules` lists the rules.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RulesFormat {
+    /// A table by category.
+    Text,
+    /// One object per rule: id, category, severity, whether it is on by default, fix, summary.
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -26,7 +46,11 @@ pub enum Command {
     /// with a plan that carries the data across (a dry run unless `--write`).
     Migrate(MigrateArgs),
     /// List the rules.
-    Rules,
+    Rules {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
+        format: RulesFormat,
+    },
     /// Print a rule's documentation.
     Explain {
         /// A rule id, e.g. `anonymous-volume`.
@@ -37,8 +61,12 @@ pub enum Command {
         /// The shell to complete for.
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff), e.g. `stowage man | man -l -`.
-    Man,
+    /// Print the manual page (roff), e.g. `stowage man | man -l -`, or a command's page
+    /// (`stowage man check`: stowage-check(1)).
+    Man {
+        /// A command: check, volumes, migrate, rules, explain, completions.
+        command: Option<String>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -81,6 +109,9 @@ pub struct CheckArgs {
     /// Print the fixes as a unified diff instead of writing them (exit 1 when there are changes).
     #[arg(long)]
     pub diff: bool,
+    /// Write the report to FILE (created or emptied) instead of standard output.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Args, Debug)]

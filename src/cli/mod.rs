@@ -8,11 +8,14 @@ mod load;
 mod migrate;
 mod volumes;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-pub use args::{CheckArgs, Cli, Command, LoadArgs, MigrateArgs, SeverityArg, VolumesArgs};
+pub use args::{
+    CheckArgs, Cli, ColorChoice, Command, LoadArgs, MigrateArgs, RulesFormat, SeverityArg,
+    VolumesArgs,
+};
 
 use crate::compose::model::Project;
 use crate::fix;
@@ -27,19 +30,119 @@ pub const EXIT_FAILURE: i32 = 2;
 /// `check` is the default command: `stowage compose.yaml` = `stowage check compose.yaml`.
 /// Subcommands are told by name without building the command (that doubled clap's share of a
 /// one-file run); `default_command_knows_every_subcommand` keeps the two in step.
+/// `--color` may come first (`stowage --color never compose.yaml`): the command is told after it.
 fn with_default_command(mut args: Vec<String>) -> Vec<String> {
-    let explicit = args.get(1).is_some_and(|a| {
+    let first = command_index(&args);
+    let explicit = args.get(first).is_some_and(|a| {
         matches!(a.as_str(), "help" | "-h" | "--help" | "-V" | "--version")
             || <Command as Subcommand>::has_subcommand(a)
     });
     if !explicit {
-        args.insert(1, "check".into());
+        args.insert(first, "check".into());
     }
     args
 }
 
+/// Where the command (or the first path) is in `args`: after the program and a leading `--color`.
+fn command_index(args: &[String]) -> usize {
+    match args.get(1).map(String::as_str) {
+        Some("--color") => 3,
+        Some(a) if a.starts_with("--color=") => 2,
+        _ => 1,
+    }
+}
+
+/// A first argument that is neither a command nor a path that exists but is one or two letters
+/// away from a command's name (`stowage chek`): the command it probably meant.
+fn mistyped_command(args: &[String]) -> Option<String> {
+    let first = args.get(command_index(args))?;
+    if first.len() < 3
+        || first.starts_with('-')
+        || first.contains(['.', '/', '\\'])
+        || <Command as Subcommand>::has_subcommand(first)
+        || std::path::Path::new(first).exists()
+    {
+        return None;
+    }
+    // Only on this error path is clap's whole command built.
+    let command = Cli::command();
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .chain(["help".to_owned()])
+        .collect();
+    names
+        .into_iter()
+        .find(|name| (1..=2).contains(&strsim::levenshtein(first, name)))
+}
+
+/// Whether the findings are coloured: `--color`, else `FORCE_COLOR` / `CLICOLOR_FORCE` (set and
+/// not `0`), else `NO_COLOR` (set and not empty), else whether they go to standard output
+/// (`to_stdout`) and it is a terminal.
+fn use_colour(choice: ColorChoice, to_stdout: bool) -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0");
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto if set("FORCE_COLOR") || set("CLICOLOR_FORCE") => true,
+        ColorChoice::Auto if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) => false,
+        ColorChoice::Auto => to_stdout && std::io::stdout().is_terminal(),
+    }
+}
+
+/// `stowage rules --format json`: the registry as data (for editors and for tools that wrap
+/// stowage).
+fn rules_json() -> String {
+    let rules: Vec<serde_json::Value> = rules::RULES
+        .iter()
+        .map(|r| {
+            let m = r.meta();
+            serde_json::json!({
+                "id": m.id,
+                "category": m.category,
+                "severity": m.severity,
+                "enabled_by_default": !m.off_by_default,
+                "fix": m.fix,
+                "summary": m.summary,
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&rules).expect("JSON values serialise") + "\n"
+}
+
+/// The manual page of stowage, or of one of its commands as `stowage-COMMAND(1)`.
+fn man_page(command: Option<&str>) -> Result<String, String> {
+    let cli = Cli::command();
+    let page = match command {
+        None => cli,
+        Some(name) => {
+            let sub = cli
+                .find_subcommand(name)
+                .ok_or_else(|| format!("unknown command `{name}` (see `stowage --help`)"))?;
+            let full = format!("stowage-{}", sub.get_name());
+            sub.clone()
+                .name(full.clone())
+                .bin_name(full)
+                .version(env!("CARGO_PKG_VERSION"))
+        }
+    };
+    let mut roff = Vec::new();
+    clap_mangen::Man::new(page)
+        .render(&mut roff)
+        .map_err(|e| format!("cannot render the manual page: {e}"))?;
+    Ok(String::from_utf8_lossy(&roff).into_owned())
+}
+
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse_from(with_default_command(std::env::args().collect())) {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(meant) = mistyped_command(&args) {
+        eprintln!(
+            "error: no such command or file: `{}`\n\n  tip: did you mean `{meant}`?",
+            args[command_index(&args)]
+        );
+        return EXIT_FAILURE;
+    }
+    let cli = match Cli::try_parse_from(with_default_command(args)) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -51,11 +154,17 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
-        Command::Check(args) => check::run(args),
+        Command::Check(args) => {
+            let colour = use_colour(cli.color, args.output_file.is_none());
+            check::run(args, colour)
+        }
         Command::Volumes(args) => volumes::run(args),
         Command::Migrate(args) => migrate::run(args),
-        Command::Rules => {
-            print(&output::rules_doc::list());
+        Command::Rules { format } => {
+            print(&match format {
+                RulesFormat::Text => output::rules_doc::list(),
+                RulesFormat::Json => rules_json(),
+            });
             EXIT_OK
         }
         Command::Explain { rule } => match rules::find(&rule) {
@@ -74,19 +183,16 @@ pub fn main() -> i32 {
             print(&String::from_utf8_lossy(&script));
             EXIT_OK
         }
-        Command::Man => {
-            let mut page = Vec::new();
-            match clap_mangen::Man::new(Cli::command()).render(&mut page) {
-                Ok(()) => {
-                    print(&String::from_utf8_lossy(&page));
-                    EXIT_OK
-                }
-                Err(e) => {
-                    eprintln!("error: cannot render the manual page: {e}");
-                    EXIT_FAILURE
-                }
+        Command::Man { command } => match man_page(command.as_deref()) {
+            Ok(page) => {
+                print(&page);
+                EXIT_OK
             }
-        }
+            Err(e) => {
+                eprintln!("error: {e}");
+                EXIT_FAILURE
+            }
+        },
     }
 }
 
@@ -187,5 +293,17 @@ mod tests {
         }
         let args = with_default_command(vec!["stowage".into(), "compose.yaml".into()]);
         assert_eq!(args[1..], ["check", "compose.yaml"]);
+        let args = with_default_command(
+            ["stowage", "--color", "never", "compose.yaml"]
+                .map(String::from)
+                .to_vec(),
+        );
+        assert_eq!(args[1..], ["--color", "never", "check", "compose.yaml"]);
+        let args = with_default_command(
+            ["stowage", "--color=never", "rules"]
+                .map(String::from)
+                .to_vec(),
+        );
+        assert_eq!(args[1..], ["--color=never", "rules"]);
     }
 }

@@ -91,6 +91,20 @@ pub mod binary {
         std::fs::write(path, text).expect("write");
     }
 
+    /// Copies the directory `from` to `to`, recursively.
+    pub fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).expect("create the copy's directory");
+        for entry in std::fs::read_dir(from).expect("read the directory") {
+            let entry = entry.expect("directory entry");
+            let target = to.join(entry.file_name());
+            if entry.file_type().expect("file type").is_dir() {
+                copy_dir(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), &target).expect("copy a file");
+            }
+        }
+    }
+
     pub fn str_of(v: &Json) -> &str {
         v.as_str()
             .unwrap_or_else(|| panic!("expected a string, got {v}"))
@@ -126,12 +140,6 @@ pub mod oracle {
             "CI must set STOWAGE_ORACLE (.ci/run installs it)"
         );
         oracle
-    }
-
-    /// The shared corpus (`../shared/corpus`): compose files and what docker compose made of them
-    /// (`expected.jsonl`).
-    pub fn corpus_dir() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
     }
 
     /// Loading `files` as the reference CLI does: the scrubbed environment is the process
@@ -203,6 +211,56 @@ pub mod oracle {
         }
         rows.extend(tmpfs);
         Some(rows)
+    }
+}
+
+/// The shared corpus of real compose files and what docker compose made of them
+/// (`expected.jsonl`): 1,594 files kept outside the repository, in `STOWAGE_CORPUS` or
+/// `../shared/corpus` beside the checkout (tests/corpus.rs, tests/migrate_corpus.rs,
+/// tests/human_render.rs). A clone without it runs those tests as ignored, with the reason.
+#[allow(dead_code)]
+pub mod corpus {
+    use std::path::{Path, PathBuf};
+
+    use libtest_mimic::{Arguments, Completion, Trial};
+
+    /// The corpus directory, or why there is none. `STOWAGE_CORPUS` set to a directory without
+    /// the corpus is a mistake (CI sets it to run these tests) and panics.
+    pub fn dir() -> Result<PathBuf, String> {
+        if let Some(dir) = std::env::var_os("STOWAGE_CORPUS").filter(|v| !v.is_empty()) {
+            let dir = PathBuf::from(dir);
+            assert!(
+                dir.join("expected.jsonl").is_file(),
+                "STOWAGE_CORPUS={} holds no expected.jsonl",
+                dir.display()
+            );
+            return Ok(dir);
+        }
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+        if dir.join("expected.jsonl").is_file() {
+            Ok(dir)
+        } else {
+            Err(format!(
+                "the shared corpus is not beside the checkout ({}) and STOWAGE_CORPUS is not set",
+                dir.display()
+            ))
+        }
+    }
+
+    /// The `main` of a test binary without libtest's harness whose one test, `name`, runs over
+    /// the corpus: reported as ignored with the reason when there is none, failed when `test`
+    /// panics.
+    pub fn main(name: &str, test: fn(&Path)) -> ! {
+        let trial = Trial::ignorable_test(name, move || {
+            Ok(match dir() {
+                Ok(dir) => {
+                    test(&dir);
+                    Completion::Completed
+                }
+                Err(reason) => Completion::ignored_with(reason),
+            })
+        });
+        libtest_mimic::run(&Arguments::from_args(), vec![trial]).exit()
     }
 }
 

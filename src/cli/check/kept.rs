@@ -14,8 +14,8 @@ use crate::fix;
 use crate::images::KnowledgeBase;
 use crate::lint;
 use crate::output;
+use crate::output::findings::Failure;
 use crate::output::findings::summary::{Fixed, Tally, unsafe_note};
-use crate::output::findings::{Failure, Out};
 use crate::workspace::inventory;
 
 /// One project's findings, the severity that fails the run, and what fixing it did.
@@ -235,5 +235,11 @@ pub(super) fn check(checking: &Checking) -> i32 {
         }),
     };
     // `check --fix -` printed the fixed text: the report goes to stderr.
-    report(args, reporter, Out::new(printed_stdin), run, &inventory.cwd)
+    report(
+        args,
+        reporter,
+        checking.out(printed_stdin),
+        run,
+        &inventory.cwd,
+    )
 }

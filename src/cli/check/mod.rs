@@ -7,7 +7,6 @@
 mod kept;
 mod streamed;
 
-use std::io::IsTerminal;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::Mutex;
@@ -59,9 +58,20 @@ struct Checking<'a> {
     /// The rules selected and ignored.
     base: RuleSettings,
     reporter: Box<dyn Reporter>,
+    /// `--output-file`, created before the check; taken by the one [`Out`] of the run.
+    output: Mutex<Option<std::fs::File>>,
 }
 
 impl Checking<'_> {
+    /// Where the report goes: the `--output-file`, else standard output (or standard error,
+    /// held, when `to_stderr`).
+    fn out(&self, to_stderr: bool) -> Out {
+        match self.output.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            Some(file) => Out::to_file(file),
+            None => Out::new(to_stderr),
+        }
+    }
+
     fn parts(&self) -> (&CheckArgs, &Configs, &Request, &RuleSettings, &dyn Reporter) {
         (
             self.args,
@@ -73,7 +83,7 @@ impl Checking<'_> {
     }
 }
 
-pub(super) fn run(args: CheckArgs) -> i32 {
+pub(super) fn run(args: CheckArgs, colour: bool) -> i32 {
     for id in args.select.iter().chain(&args.ignore) {
         if rules::find(id).is_none() {
             eprintln!("error: unknown rule `{id}` (see `stowage rules`)");
@@ -86,8 +96,16 @@ pub(super) fn run(args: CheckArgs) -> i32 {
     let Some(request) = or_report(request(args.load.clone())) else {
         return EXIT_FAILURE;
     };
-    let colour = std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let output = match &args.output_file {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(file) => Some(file),
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                return EXIT_FAILURE;
+            }
+        },
+        None => None,
+    };
     let reporter = output::findings::reporter(args.format, colour);
     let base = RuleSettings {
         select: args.select.clone(),
@@ -100,6 +118,7 @@ pub(super) fn run(args: CheckArgs) -> i32 {
         request,
         base,
         reporter,
+        output: Mutex::new(output),
     };
     if args.fix || args.diff || checking.reporter.whole_document() {
         kept::check(&checking)
@@ -232,9 +251,12 @@ fn report(args: &CheckArgs, reporter: &dyn Reporter, mut out: Out, run: Run, cwd
         );
     })
     .is_err();
-    out.flush();
+    let unwritten = out
+        .finish()
+        .map_err(|e| eprintln!("error: cannot write the report: {e}"))
+        .is_err();
     exit_code(
-        unreadable || !failures.is_empty() || cut_short,
+        unreadable || !failures.is_empty() || cut_short || unwritten,
         !args.exit_zero && failing,
     )
 }

@@ -10,8 +10,8 @@ use crate::cli::load::Progress;
 use crate::cli::{EXIT_FAILURE, main_file};
 use crate::images::KnowledgeBase;
 use crate::lint;
+use crate::output::findings::Failure;
 use crate::output::findings::summary::Tally;
-use crate::output::findings::{Failure, Out};
 use crate::workspace::inventory;
 
 /// One project as [`check`] leaves it.
@@ -32,7 +32,7 @@ pub(super) fn check(checking: &Checking) -> i32 {
     // One project is written as it is rendered, a part at a time: memory stays small however
     // many findings it has. Several are checked side by side, each one's text kept until the
     // projects before it are written.
-    let direct = (planned.len() <= 1).then(|| Mutex::new(Out::new(false)));
+    let direct = (planned.len() <= 1).then(|| Mutex::new(checking.out(false)));
     // Results come back in project order.
     let check_one = |set: &crate::workspace::discover::ProjectFiles| {
         let (project, analysis) = match inventory::load(&inventory::options(request, set), kb) {
@@ -90,7 +90,7 @@ pub(super) fn check(checking: &Checking) -> i32 {
     }
     let out = match direct {
         Some(out) => out.into_inner().unwrap_or_else(|e| e.into_inner()),
-        None => Out::new(false),
+        None => checking.out(false),
     };
     let run = Run {
         unreadable: unreadable || !failed_loads.is_empty(),

@@ -160,6 +160,9 @@ fn in_parts(
 /// before it). A closed pipe (`stowage check | head`) is not an error worth reporting.
 pub(crate) struct Out {
     out: std::io::BufWriter<Box<dyn std::io::Write + Send>>,
+    /// Written to a file (`--output-file`): a failed write there is an error, where a closed
+    /// pipe is not.
+    to_file: bool,
     /// The findings written, and those with a fix.
     findings: usize,
     fixable: usize,
@@ -188,11 +191,27 @@ impl Out {
         } else {
             Box::new(std::io::stdout())
         };
+        Out::writing(out, false)
+    }
+
+    /// The report written to `file` instead of standard output.
+    pub(crate) fn to_file(file: std::fs::File) -> Out {
+        Out::writing(Box::new(file), true)
+    }
+
+    fn writing(out: Box<dyn std::io::Write + Send>, to_file: bool) -> Out {
         Out {
             out: std::io::BufWriter::with_capacity(1 << 16, out),
+            to_file,
             findings: 0,
             fixable: 0,
         }
+    }
+
+    /// Flushes what is left; for a file, whether everything reached it.
+    pub(crate) fn finish(mut self) -> std::io::Result<()> {
+        let flushed = self.out.flush();
+        if self.to_file { flushed } else { Ok(()) }
     }
 
     pub(crate) fn write(&mut self, text: &str) {
@@ -208,9 +227,5 @@ impl Out {
     /// What a whole document is written to.
     fn writer(&mut self) -> &mut dyn std::io::Write {
         &mut self.out
-    }
-
-    pub(crate) fn flush(&mut self) {
-        let _ = self.out.flush();
     }
 }

@@ -34,7 +34,7 @@ pub fn information_uri() -> &'static str {
     .into_iter()
     .flatten()
     .find(|u| !u.is_empty())
-    .unwrap_or("https://crates.io/crates/stowage")
+    .unwrap_or(concat!("https://crates.io/crates/", env!("CARGO_PKG_NAME")))
 }
 
 /// One stable fingerprint per finding, in the same order: a hash of the rule, the file as shown,
