@@ -390,11 +390,13 @@ impl<'a> Loader<'a> {
             self.errors
                 .push(Problem::new(Some(start), Issue::EmptyFile));
         }
+        // The variables used without a value, now the project's: entries built from them are
+        // marked unresolved while lowering.
         let mut lowering = Lowering::new(
             &self.opts.profiles,
             &self.base_dirs,
             &self.home,
-            &self.unset,
+            &project.unset_variables,
             &mut self.errors,
             &mut self.warnings,
         );
