@@ -5,11 +5,11 @@
 
 use foldhash::{HashMap, HashMapExt, HashSet};
 
-use super::Context;
+use super::{Context, RuleMeta};
 use crate::analysis::{Role, ServiceAnalysis, VolumeSource, covers};
 use crate::compose::model::{Mount, MountSyntax, Project, Service};
 use crate::compose::mounts::{MountKind, VolumeBacking};
-use crate::finding::Severity;
+use crate::finding::{Finding, Severity};
 use crate::images::{ImageFacts, parse_image_ref};
 use crate::rules::convert;
 use crate::yaml::value::Loc;
@@ -220,24 +220,28 @@ fn effective_mounts<'a>(
     Some(mounts)
 }
 
-/// The severity of a finding about the service's data: the rule's, or information when the
-/// image's data counts only when asked for and nothing in the project asks (a cache whose
-/// persistence nobody configured). `lint::run` applies a configured severity over either.
-pub(super) fn data_severity(analysis: &ServiceAnalysis, rule: Severity) -> Severity {
-    match analysis.placement.as_ref().map(|p| &p.role) {
-        Some(Role::NotAskedFor) => Severity::Info,
-        _ => rule,
-    }
-}
-
-/// What a message adds when nothing asks for the data to be kept.
-pub(super) fn not_asked_note(analysis: &ServiceAnalysis) -> &'static str {
-    match analysis.placement.as_ref().map(|p| &p.role) {
-        Some(Role::NotAskedFor) => {
-            " (nothing in the project asks it to persist: if it is only a cache, this costs nothing)"
-        }
-        _ => "",
-    }
+/// A finding about the service's data, in service `service`. It keeps the rule's severity,
+/// unless the image's data counts only when asked for and nothing in the project asks (a cache
+/// whose persistence nobody configured): then it is information and the message says why.
+/// `lint::run` applies a configured severity over either.
+pub(super) fn data_finding(
+    rule: &RuleMeta,
+    analysis: &ServiceAnalysis,
+    service: &Service,
+    loc: Loc,
+    message: String,
+    help: String,
+) -> Finding {
+    let (severity, message) = match analysis.placement.as_ref().map(|p| &p.role) {
+        Some(Role::NotAskedFor) => (
+            Severity::Info,
+            format!(
+                "{message} (nothing in the project asks it to persist: if it is only a cache, this costs nothing)"
+            ),
+        ),
+        _ => (rule.severity, message),
+    };
+    Finding::new(rule.id, severity, loc, message, help).service(&service.name)
 }
 
 /// Where a service-level finding points: the `build:` value when the facts come from a local

@@ -87,16 +87,9 @@ impl Rule for EphemeralData {
                     "mount a named volume on the data path: add {}",
                     add_volumes_hint(ctx, &service.name, loc, &lost)
                 );
-                out.push(
-                    Finding::new(
-                        META.id,
-                        data_layout::data_severity(analysis, META.severity),
-                        loc,
-                        format!("{message}{}", data_layout::not_asked_note(analysis)),
-                        help,
-                    )
-                    .service(&service.name),
-                );
+                out.push(data_layout::data_finding(
+                    &META, analysis, service, loc, message, help,
+                ));
             }
 
             for (mount, paths) in tmpfs {
@@ -135,16 +128,9 @@ impl Rule for EphemeralData {
                         )
                     }
                 };
-                out.push(
-                    Finding::new(
-                        META.id,
-                        data_layout::data_severity(analysis, META.severity),
-                        loc,
-                        format!("{message}{}", data_layout::not_asked_note(analysis)),
-                        help,
-                    )
-                    .service(&service.name),
-                );
+                out.push(data_layout::data_finding(
+                    &META, analysis, service, loc, message, help,
+                ));
             }
         }
     }

@@ -126,14 +126,8 @@ impl Rule for ImplicitVolume {
                 add_volumes_hint(ctx, &service.name, loc, &paths),
                 origins.join(" and ")
             );
-            let mut finding = Finding::new(
-                META.id,
-                data_layout::data_severity(analysis, META.severity),
-                loc,
-                format!("{message}{}", data_layout::not_asked_note(analysis)),
-                help,
-            )
-            .service(&service.name);
+            let mut finding =
+                data_layout::data_finding(&META, analysis, service, loc, message, help);
             // A place several services share (an image in an anchor) gets no fix: one edit
             // could not give each service its own volume.
             if !data_layout::shared_place(ctx, loc) {

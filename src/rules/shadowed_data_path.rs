@@ -169,14 +169,8 @@ impl Rule for ShadowedDataPath {
                         "; copy what the anonymous volume holds into it first (`docker compose cp` or a throw-away container), or it starts empty",
                     );
                 }
-                let mut finding = Finding::new(
-                    META.id,
-                    data_layout::data_severity(analysis, META.severity),
-                    loc,
-                    format!("{message}{}", data_layout::not_asked_note(analysis)),
-                    help,
-                )
-                .service(&service.name);
+                let mut finding =
+                    data_layout::data_finding(&META, analysis, service, loc, message, help);
                 if let Some(image) = image_loc(service, analysis) {
                     finding = finding.label(image, layout_label(&subject, facts, &datas));
                 }
