@@ -6,7 +6,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use super::args::MigrateArgs;
 use super::load::{Configs, request};
-use super::{EXIT_FAILURE, dedup_changes, exit_code, main_file, or_report, print, stdin_paths};
+use super::{
+    EXIT_FAILURE, dedup_changes, exit_code, main_file, or_report, print, print_text, stdin_paths,
+};
 use crate::fix;
 use crate::fix::migrate;
 use crate::images::KnowledgeBase;
@@ -47,8 +49,8 @@ pub(super) fn run(args: MigrateArgs) -> i32 {
             )
         })
         .collect();
-    let mut plan = String::new();
-    let mut script = String::new();
+    // Per project migrated: the files it changes, its plan and its script.
+    let mut migrated_projects: Vec<(Vec<std::path::PathBuf>, String, String)> = Vec::new();
     let mut changes = Vec::new();
     for (i, (project, analysis)) in inventory.projects.iter().enumerate() {
         if project.is_rejected() {
@@ -122,32 +124,53 @@ pub(super) fn run(args: MigrateArgs) -> i32 {
                 continue;
             }
         };
-        plan.push_str(&project_plan);
-        if !body.is_empty() {
-            script.push_str(if script.is_empty() {
-                &body
-            } else {
-                body.trim_start_matches("#!/bin/sh\n")
-            });
-        }
+        migrated_projects.push((
+            files.iter().map(|f| f.path.clone()).collect(),
+            project_plan,
+            body,
+        ));
         changes.extend(files);
     }
     dedup_changes(&mut changes);
     let stdin_paths = stdin_paths(&inventory);
+    // The files not written, by what they really are.
+    let mut not_written = Vec::new();
     if args.write {
         for change in &changes {
-            if stdin_paths.contains(&change.path) {
+            let outcome = if stdin_paths.contains(&change.path) {
                 // `migrate --write -` prints the migrated text, as `check --fix -` does.
-                print(&change.fixed);
-                continue;
-            }
-            if let Err(e) = fix::write::atomic_write(&change.path, &change.original, &change.fixed)
-            {
-                failures.push(format!("{}: {}", change.display, e.reason()));
+                print_text(&change.fixed, &change.display)
+            } else {
+                fix::write::atomic_write(&change.path, &change.original, &change.fixed)
+                    .map_err(|e| format!("{}: {}", change.display, e.reason()))
+            };
+            if let Err(message) = outcome {
+                failures.push(message);
+                not_written.push(fix::write::real_target(&change.path));
             }
         }
-    } else {
-        print(&output::diff::unified(&changes));
+    } else if !print(&output::diff::unified(&changes)) {
+        failures.push("the diff could not be written to standard output".into());
+    }
+    // The plan and the script of what reached the disk: a project with a file that could not be
+    // written was not migrated, and its data must not be moved.
+    let mut plan = String::new();
+    let mut script = String::new();
+    for (paths, project_plan, body) in &migrated_projects {
+        if paths
+            .iter()
+            .any(|p| not_written.contains(&fix::write::real_target(p)))
+        {
+            continue;
+        }
+        plan.push_str(project_plan);
+        if !body.is_empty() {
+            script.push_str(if script.is_empty() {
+                body
+            } else {
+                body.trim_start_matches("#!/bin/sh\n")
+            });
+        }
     }
     if !plan.is_empty() {
         // Service names and paths come from the files: no control character reaches the terminal.
@@ -158,8 +181,12 @@ pub(super) fn run(args: MigrateArgs) -> i32 {
             // Do not replace the plan of an earlier run (`--write` first, `--script` after)
             // with nothing.
             eprintln!("no data to move: {} not written", path.display());
-        } else if let Err(e) = std::fs::write(path, &script) {
-            failures.push(format!("{}: cannot write the script: {e}", path.display()));
+        } else if let Err(e) = fix::write::write_new(path, &script, &project_files(&inventory)) {
+            failures.push(format!(
+                "{}: cannot write the script: {}",
+                path.display(),
+                e.reason()
+            ));
         } else {
             eprintln!("data plan written to {}", path.display());
         }
@@ -170,4 +197,20 @@ pub(super) fn run(args: MigrateArgs) -> i32 {
         eprintln!("error: {}", output::escape::terminal(f));
     }
     exit_code(!failures.is_empty(), !args.write && !changes.is_empty())
+}
+
+/// Every file the projects read (compose files, included and extended ones): what `--script`
+/// must never replace.
+fn project_files(inventory: &inventory::Inventory) -> Vec<std::path::PathBuf> {
+    inventory
+        .projects
+        .iter()
+        .flat_map(|(project, _)| project.files.iter().map(|f| f.source.path.clone()))
+        .chain(
+            inventory
+                .options
+                .iter()
+                .flat_map(|o| o.files.iter().cloned()),
+        )
+        .collect()
 }

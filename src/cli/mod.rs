@@ -8,6 +8,7 @@ mod load;
 mod migrate;
 mod volumes;
 
+use std::ffi::OsString;
 use std::io::Write;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -27,9 +28,11 @@ pub const EXIT_FAILURE: i32 = 2;
 /// `check` is the default command: `stowage compose.yaml` = `stowage check compose.yaml`.
 /// Subcommands are told by name without building the command (that doubled clap's share of a
 /// one-file run); `default_command_knows_every_subcommand` keeps the two in step.
-fn with_default_command(mut args: Vec<String>) -> Vec<String> {
-    let explicit = args.get(1).is_some_and(|a| {
-        matches!(a.as_str(), "help" | "-h" | "--help" | "-V" | "--version")
+/// Arguments are taken as the system gives them: one that is not UTF-8 is a path clap keeps as is,
+/// or an error clap reports, never a panic.
+fn with_default_command(mut args: Vec<OsString>) -> Vec<OsString> {
+    let explicit = args.get(1).and_then(|a| a.to_str()).is_some_and(|a| {
+        matches!(a, "help" | "-h" | "--help" | "-V" | "--version")
             || <Command as Subcommand>::has_subcommand(a)
     });
     if !explicit {
@@ -39,7 +42,7 @@ fn with_default_command(mut args: Vec<String>) -> Vec<String> {
 }
 
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse_from(with_default_command(std::env::args().collect())) {
+    let cli = match Cli::try_parse_from(with_default_command(std::env::args_os().collect())) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -54,15 +57,9 @@ pub fn main() -> i32 {
         Command::Check(args) => check::run(args),
         Command::Volumes(args) => volumes::run(args),
         Command::Migrate(args) => migrate::run(args),
-        Command::Rules => {
-            print(&output::rules_doc::list());
-            EXIT_OK
-        }
+        Command::Rules => printed(&output::rules_doc::list()),
         Command::Explain { rule } => match rules::find(&rule) {
-            Some(r) => {
-                print(&output::rules_doc::explain(r.meta()));
-                EXIT_OK
-            }
+            Some(r) => printed(&output::rules_doc::explain(r.meta())),
             None => {
                 eprintln!("error: unknown rule `{rule}` (see `stowage rules`)");
                 EXIT_FAILURE
@@ -71,16 +68,12 @@ pub fn main() -> i32 {
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "stowage", &mut script);
-            print(&String::from_utf8_lossy(&script));
-            EXIT_OK
+            printed(&String::from_utf8_lossy(&script))
         }
         Command::Man => {
             let mut page = Vec::new();
             match clap_mangen::Man::new(Cli::command()).render(&mut page) {
-                Ok(()) => {
-                    print(&String::from_utf8_lossy(&page));
-                    EXIT_OK
-                }
+                Ok(()) => printed(&String::from_utf8_lossy(&page)),
                 Err(e) => {
                     eprintln!("error: cannot render the manual page: {e}");
                     EXIT_FAILURE
@@ -90,9 +83,35 @@ pub fn main() -> i32 {
     }
 }
 
-fn print(text: &str) {
-    // A closed pipe (`stowage rules | head`) is not an error worth reporting.
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+/// Writes `text` to standard output, flushed: an error is one the system gave (a full disk,
+/// `/dev/full`, a closed pipe).
+fn write_stdout(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes()).and_then(|()| out.flush())
+}
+
+/// A report on standard output; false (said on standard error) when it could not be written. A
+/// closed pipe (`stowage rules | head`) is not such a failure: the reader wanted no more.
+fn print(text: &str) -> bool {
+    match write_stdout(text) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("error: cannot write to standard output: {e}");
+            false
+        }
+        _ => true,
+    }
+}
+
+/// Exit 0 once `text` is on standard output, 2 when it could not be written.
+fn printed(text: &str) -> i32 {
+    if print(text) { EXIT_OK } else { EXIT_FAILURE }
+}
+
+/// A file's new text on standard output in place of the file (`check --fix -`, `migrate
+/// --write -`): every error is a failure, a closed pipe too (the text was lost).
+fn print_text(text: &str, display: &str) -> Result<(), String> {
+    write_stdout(text)
+        .map_err(|e| format!("{display}: cannot write the new text to standard output: {e}"))
 }
 
 /// Exit 2 when stowage could not do its job (`failed`), else 1 when it found something, else 0.
@@ -164,10 +183,17 @@ fn main_file(project: &Project) -> String {
 fn dedup_changes(changes: &mut Vec<fix::FixedFile>) {
     // Indexed, and borrowed: thousands of projects must not compare (or copy) every text with
     // every other.
+    // A file is known by what it really is: a second name (a symlink) of a file fixed alike is
+    // written once too.
+    let real: Vec<std::path::PathBuf> = changes
+        .iter()
+        .map(|c| fix::write::real_target(&c.path))
+        .collect();
     let mut seen = foldhash::HashSet::default();
     let fresh: Vec<bool> = changes
         .iter()
-        .map(|c| seen.insert((c.path.as_path(), c.fixed.as_str())))
+        .zip(&real)
+        .map(|(c, real)| seen.insert((real.as_path(), c.fixed.as_str())))
         .collect();
     let mut fresh = fresh.into_iter();
     changes.retain(|_| fresh.next().unwrap_or(true));
@@ -187,5 +213,12 @@ mod tests {
         }
         let args = with_default_command(vec!["stowage".into(), "compose.yaml".into()]);
         assert_eq!(args[1..], ["check", "compose.yaml"]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStringExt;
+            let odd = OsString::from_vec(b"compose\xff.yaml".to_vec());
+            let args = with_default_command(vec!["stowage".into(), odd.clone()]);
+            assert_eq!(args[1..], [OsString::from("check"), odd]);
+        }
     }
 }

@@ -157,12 +157,14 @@ fn in_parts(
 
 /// Where the report goes: standard output, or standard error held until the end (`check --fix -`
 /// prints the fixed text on standard output; the report follows what went to standard error
-/// before it). A closed pipe (`stowage check | head`) is not an error worth reporting.
+/// before it). The first error writing it is kept ([`Out::error`]: the command then exits 2),
+/// except a closed pipe (`stowage check | head`): the reader wanted no more.
 pub(crate) struct Out {
     out: std::io::BufWriter<Box<dyn std::io::Write + Send>>,
     /// The findings written, and those with a fix.
     findings: usize,
     fixable: usize,
+    error: Option<std::io::Error>,
 }
 
 /// Standard error, written when flushed.
@@ -192,11 +194,28 @@ impl Out {
             out: std::io::BufWriter::with_capacity(1 << 16, out),
             findings: 0,
             fixable: 0,
+            error: None,
         }
     }
 
+    /// Keeps the first error of `result` that is not a closed pipe.
+    pub(crate) fn record(&mut self, result: std::io::Result<()>) {
+        if let Err(e) = result
+            && e.kind() != std::io::ErrorKind::BrokenPipe
+            && self.error.is_none()
+        {
+            self.error = Some(e);
+        }
+    }
+
+    /// The first error writing the report (a full disk): the report is not whole.
+    pub(crate) fn error(&self) -> Option<&std::io::Error> {
+        self.error.as_ref()
+    }
+
     pub(crate) fn write(&mut self, text: &str) {
-        let _ = self.out.write_all(text.as_bytes());
+        let result = self.out.write_all(text.as_bytes());
+        self.record(result);
     }
 
     fn chunk(&mut self, chunk: &Chunk) {
@@ -211,6 +230,7 @@ impl Out {
     }
 
     pub(crate) fn flush(&mut self) {
-        let _ = self.out.flush();
+        let result = self.out.flush();
+        self.record(result);
     }
 }
