@@ -636,3 +636,19 @@ fn a_remote_include_is_named_as_unsupported_where_it_stands() {
     assert!(r.stdout.contains("compose.yaml:2:5:"), "{}", r.stdout);
     assert!(r.stdout.contains("compose.yaml:3:11:"), "{}", r.stdout);
 }
+
+#[test]
+#[cfg(unix)]
+fn a_directory_whose_name_is_not_utf8_is_read() {
+    use std::os::unix::ffi::OsStrExt;
+    let (_t, dir) = tempdir();
+    let odd = dir.join(std::ffi::OsStr::from_bytes(b"app-\xff"));
+    std::fs::create_dir(&odd).unwrap();
+    std::fs::write(odd.join("compose.yaml"), format!("name: app\n{FIXED}")).unwrap();
+    for args in [vec!["check", "."], vec!["volumes", "."]] {
+        let r = run(&dir, &args);
+        assert!(!r.stdout.contains("no such file"), "{}", r.stdout);
+        assert!(!r.stderr.contains("no such file"), "{}", r.stderr);
+        assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    }
+}
