@@ -242,7 +242,8 @@ fn report(args: &CheckArgs, reporter: &dyn Reporter, mut out: Out, run: Run, cwd
     // A whole document is written as it is made (it can be several times larger than the
     // findings): what the probe did not catch cuts it short, and says so.
     let cut_short = catch_unwind(AssertUnwindSafe(|| {
-        let _ = reporter.end(&mut out, &end);
+        let result = reporter.end(&mut out, &end);
+        out.record(result);
     }))
     .map_err(|panic| {
         output::eprint_failure(
@@ -251,12 +252,12 @@ fn report(args: &CheckArgs, reporter: &dyn Reporter, mut out: Out, run: Run, cwd
         );
     })
     .is_err();
-    let unwritten = out
-        .finish()
-        .map_err(|e| eprintln!("error: cannot write the report: {e}"))
-        .is_err();
+    out.flush();
+    let unwritten = out.error().map(|e| {
+        output::eprint_failure(None, &format!("cannot write the report: {e}"));
+    });
     exit_code(
-        unreadable || !failures.is_empty() || cut_short || unwritten,
+        unreadable || !failures.is_empty() || cut_short || unwritten.is_some(),
         !args.exit_zero && failing,
     )
 }
