@@ -59,9 +59,37 @@ pub fn real_target(path: &Path) -> PathBuf {
 /// Replaces the file at `path` with `text` if it still holds `expected`. Every error names
 /// `path` (the file being written), whichever step failed.
 pub fn atomic_write(path: &Path, expected: &str, text: &str) -> Result<(), WriteError> {
+    replace(path, expected.as_bytes(), text)
+}
+
+/// Writes `text` to `path`, a file stowage owns (a baseline): created when missing (with the
+/// permissions a new file gets), else replaced whatever it holds, atomically as [`atomic_write`].
+pub fn write_owned(path: &Path, text: &str) -> Result<(), WriteError> {
+    match std::fs::read(real_target(path)) {
+        Ok(current) => replace(path, &current, text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // An empty file first: the rename then keeps the permissions it was created with.
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .map_err(|e| io(path, e))?;
+            replace(path, b"", text).inspect_err(|_| {
+                // Nothing is left behind, unless another program wrote there meanwhile.
+                if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
+                    let _ = std::fs::remove_file(path);
+                }
+            })
+        }
+        Err(e) => Err(io(path, e)),
+    }
+}
+
+/// [`atomic_write`] of a file that holds `expected` bytes.
+fn replace(path: &Path, expected: &[u8], text: &str) -> Result<(), WriteError> {
     let target = real_target(path);
     let current = std::fs::read(&target).map_err(|e| io(path, e))?;
-    if current != expected.as_bytes() {
+    if current != expected {
         return Err(WriteError::Changed(path.display().to_string()));
     }
     let dir = target.parent().unwrap_or(Path::new("."));
@@ -113,7 +141,7 @@ pub fn atomic_write(path: &Path, expected: &str, text: &str) -> Result<(), Write
     }
     // Last look before replacing: a concurrent edit wins over ours.
     let again = std::fs::read(&target).map_err(|e| io(path, e))?;
-    if again != expected.as_bytes() {
+    if again != expected {
         return Err(WriteError::Changed(path.display().to_string()));
     }
     if fault("rename") {

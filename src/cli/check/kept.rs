@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use rayon::prelude::*;
 
-use super::{Checked, Checking, Run, files_read, lint_safely, project_settings, render, report};
+use super::{
+    Baselining, Checked, Checking, Run, files_read, lint_safely, project_settings, render, report,
+};
 use crate::cli::load::Progress;
 use crate::cli::{EXIT_FAILURE, dedup_changes, exit_code, print, stdin_paths};
 use crate::compose::model::Project;
@@ -55,6 +57,13 @@ pub(super) fn check(checking: &Checking) -> i32 {
                             &base,
                             config,
                         )
+                        .map(|mut findings| {
+                            // Only reported findings are fixed.
+                            if let Baselining::Match(matcher) = &checking.baseline {
+                                matcher.without_baselined_fixes(p, &mut findings);
+                            }
+                            findings
+                        })
                         .unwrap_or_default()
                     };
                     fix::fix_project(opts, &lint, args.unsafe_fixes)
@@ -139,7 +148,10 @@ pub(super) fn check(checking: &Checking) -> i32 {
             .as_ref()
             .unwrap_or(&inventory.projects[i].0);
         match outcome {
-            Ok((findings, threshold)) => results.push((project, findings, threshold)),
+            Ok((findings, threshold)) => {
+                let findings = checking.baseline.reported(project, findings);
+                results.push((project, findings, threshold));
+            }
             Err(message) => failures.push((
                 project
                     .main_files
@@ -235,11 +247,5 @@ pub(super) fn check(checking: &Checking) -> i32 {
         }),
     };
     // `check --fix -` printed the fixed text: the report goes to stderr.
-    report(
-        args,
-        reporter,
-        checking.out(printed_stdin),
-        run,
-        &inventory.cwd,
-    )
+    report(checking, checking.out(printed_stdin), run, &inventory.cwd)
 }
