@@ -163,7 +163,7 @@ fn script_never_replaces_a_project_file_by_any_name() {
     for target in ["compose.yaml", "plan.sh", "./compose.yaml"] {
         run(&dir, &["migrate", "--script", target])
             .expect_code(2)
-            .expect_stderr("is a file of the project being migrated");
+            .expect_stderr("is a file the projects read");
         assert_eq!(
             std::fs::read_to_string(dir.join("compose.yaml")).unwrap(),
             MIGRATABLE

@@ -268,7 +268,7 @@ fn swap(path: &Path, target: &Path, tmp: Temp, expected: &str) -> Result<(), Wri
     std::fs::rename(tmp.path(), target).map_err(|e| io(path, e))
 }
 
-/// Writes `text` to `path`, a file stowage makes (`migrate --script`), in the same safe way:
+/// Writes `text` to `path`, a file stowage makes (a data plan, a baseline), in the same safe way:
 /// never over one of `protected` (the project's own files, whatever name reaches them), never
 /// into something that is not a regular file, and never halfway.
 pub fn write_new(path: &Path, text: &str, protected: &[PathBuf]) -> Result<(), WriteError> {
@@ -277,7 +277,7 @@ pub fn write_new(path: &Path, text: &str, protected: &[PathBuf]) -> Result<(), W
     if protected_target {
         return Err(refused(
             path,
-            "is a file of the project being migrated; name another file for the script".into(),
+            "is a file the projects read; name another file".into(),
         ));
     }
     let dir = match target.parent() {
@@ -289,7 +289,7 @@ pub fn write_new(path: &Path, text: &str, protected: &[PathBuf]) -> Result<(), W
             if !metadata.is_file() {
                 return Err(refused(
                     path,
-                    "is not a regular file (a directory, device, FIFO or socket); name a file for the script"
+                    "is not a regular file (a directory, device, FIFO or socket); name a regular file"
                         .into(),
                 ));
             }

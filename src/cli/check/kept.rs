@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use rayon::prelude::*;
 
-use super::{Checked, Checking, Run, files_read, lint_safely, project_settings, render, report};
+use super::{
+    Baselining, Checked, Checking, Run, files_read, lint_safely, project_settings, render, report,
+};
 use crate::cli::load::Progress;
 use crate::cli::{
     EXIT_FAILURE, dedup_changes, exit_code, main_file, print, print_text, stdin_paths,
@@ -57,6 +59,13 @@ pub(super) fn check(checking: &Checking) -> i32 {
                             &base,
                             config,
                         )
+                        .map(|mut findings| {
+                            // Only reported findings are fixed.
+                            if let Baselining::Match(matcher) = &checking.baseline {
+                                matcher.without_baselined_fixes(p, &mut findings);
+                            }
+                            findings
+                        })
                         .unwrap_or_default()
                     };
                     fix::fix_project(opts, &lint, args.unsafe_fixes)
@@ -159,7 +168,10 @@ pub(super) fn check(checking: &Checking) -> i32 {
             .as_ref()
             .unwrap_or(&inventory.projects[i].0);
         match outcome {
-            Ok((findings, threshold)) => results.push((i, project, findings, threshold)),
+            Ok((findings, threshold)) => {
+                let findings = checking.baseline.reported(project, findings);
+                results.push((i, project, findings, threshold));
+            }
             Err(message) => failures.push((
                 project
                     .main_files
@@ -285,11 +297,5 @@ pub(super) fn check(checking: &Checking) -> i32 {
         }),
     };
     // `check --fix -` printed the fixed text: the report goes to stderr.
-    report(
-        args,
-        reporter,
-        checking.out(printed_stdin),
-        run,
-        &inventory.cwd,
-    )
+    report(checking, checking.out(printed_stdin), run, &inventory.cwd)
 }

@@ -69,6 +69,8 @@ pub(crate) struct End<'a> {
     pub results: &'a [(&'a Project, Vec<Finding>)],
     /// The working directory (SARIF's `%SRCROOT%`).
     pub cwd: &'a std::path::Path,
+    /// `--baseline`: what it matched.
+    pub baseline: Option<summary::Baselined>,
 }
 
 /// A format of `check`'s report.
