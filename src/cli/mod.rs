@@ -105,6 +105,7 @@ fn rules_json() -> String {
                 "category": m.category,
                 "severity": m.severity,
                 "enabled_by_default": !m.off_by_default,
+                "kind": m.kind().as_str(),
                 "fix": m.fix,
                 "summary": m.summary,
             })

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::rules::{Category, FixAvailability, RULES, RuleMeta};
+use crate::rules::{Category, FixAvailability, Kind, RULES, RuleMeta};
 
 fn fix_word(f: FixAvailability) -> &'static str {
     match f {
@@ -13,7 +13,9 @@ fn fix_word(f: FixAvailability) -> &'static str {
 }
 
 pub fn list() -> String {
-    let mut out = String::new();
+    let mut out = String::from(
+        "A risk fails CI by default: data a service needs is lost by a normal lifecycle command, or\ncompose refuses the file. A recommendation is `info` or off by default.\n\n",
+    );
     for category in [Category::Persistence, Category::Correctness] {
         let _ = writeln!(
             out,
@@ -36,8 +38,9 @@ pub fn list() -> String {
             };
             let _ = writeln!(
                 out,
-                "  {:<24} {:<14} {:<16} {}",
+                "  {:<24} {:<15} {:<14} {:<16} {}",
                 r.id,
+                r.kind().as_str(),
                 default,
                 fix_word(r.fix),
                 r.summary
@@ -65,8 +68,12 @@ pub fn explain(m: &RuleMeta) -> String {
     };
     let _ = writeln!(
         out,
-        "Default severity: {}{default}. Category: {category}.\n",
-        m.severity.as_str()
+        "Default severity: {}{default}. Category: {category}. Kind: {}.\n",
+        m.severity.as_str(),
+        match m.kind() {
+            Kind::Risk => "risk (fails CI by default)",
+            Kind::Recommendation => "recommendation (does not fail CI by default)",
+        }
     );
     let _ = writeln!(out, "## What it does\n\n{}\n", m.what_it_does.trim());
     let _ = writeln!(out, "## Why it matters\n\n{}\n", m.why_it_matters.trim());
@@ -84,7 +91,8 @@ pub fn markdown() -> String {
     let mut out = String::from(
         "# Rules\n\n<!-- Generated from the rule definitions in src/rules/ (`STOWAGE_UPDATE_DOCS=1 cargo test --test docs` rewrites it; the test fails when it is stale). -->\n\n",
     );
-    out.push_str("| rule | category | default | fix | what |\n|---|---|---|---|---|\n");
+    out.push_str("A **risk** fails CI by default: data a service needs is lost by a normal lifecycle command, or compose refuses the file. A **recommendation** is `info` or off by default.\n\n");
+    out.push_str("| rule | kind | category | default | fix | what |\n|---|---|---|---|---|---|\n");
     for m in RULES.iter().map(|r| r.meta()) {
         let category = if m.category == Category::Persistence {
             "persistence"
@@ -103,9 +111,10 @@ pub fn markdown() -> String {
         };
         let _ = writeln!(
             out,
-            "| [`{}`](#{}) | {category} | {default} | {fix} | {} |",
+            "| [`{}`](#{}) | {} | {category} | {default} | {fix} | {} |",
             m.id,
             m.id,
+            m.kind().as_str(),
             m.summary.replace('|', "\\|")
         );
     }

@@ -83,6 +83,35 @@ pub struct RuleMeta {
     pub fix_safety: &'static str,
 }
 
+/// What a rule is for, by the severity policy (docs/design.md): a risk fails CI by default (data a
+/// service needs is lost by a normal lifecycle command, or compose refuses the file); a
+/// recommendation is `info` or off by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Risk,
+    Recommendation,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Risk => "risk",
+            Kind::Recommendation => "recommendation",
+        }
+    }
+}
+
+impl RuleMeta {
+    /// Whether the rule's findings fail CI by default.
+    pub fn kind(&self) -> Kind {
+        if !self.off_by_default && self.severity >= Severity::Warning {
+            Kind::Risk
+        } else {
+            Kind::Recommendation
+        }
+    }
+}
+
 /// What rules see: one loaded project and its mount analysis.
 pub struct Context<'a> {
     pub project: &'a Project,
