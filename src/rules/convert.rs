@@ -299,20 +299,48 @@ pub fn is_shared(ctx: &Context, mount: &Mount) -> bool {
 
 /// The name to suggest for a named volume at a data path that no mount holds yet: the
 /// template of [`volume_name`] for `service` (None: a volume the services sharing an entry
-/// share), sanitised, unique against the declared volumes.
+/// share), sanitised, unique in the project: against the declared volumes, the names
+/// conversions give, and every other path's suggestion (`influxdb` keeps data in two paths both
+/// called `influxdb2`). One path of one service is always given the same name, and a path a
+/// conversion covers the name of its volume.
 pub fn name_for_path(ctx: &Context, service: Option<&str>, path: &str) -> String {
+    let key = (service.map(str::to_owned), path.to_owned());
+    let mut names = ctx
+        .memo
+        .path_names
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(name) = names.assigned.get(&key) {
+        return name.clone();
+    }
+    // A mount the fix converts at that path: the help names the volume the fix creates.
+    if let Some((s, m)) = candidates(ctx)
+        .into_iter()
+        .find(|(s, m)| service == Some(s.name.as_str()) && m.target == path)
+    {
+        return volume_name(ctx, s, m);
+    }
     let template = template(ctx, service.is_none());
     let base = sanitise(&fill(ctx, &template, service.unwrap_or(""), path));
-    let declared = ctx
-        .memo
-        .volume_keys
-        .get_or_init(|| ctx.project.volumes.iter().map(|v| v.key.clone()).collect());
+    let taken = names.taken.get_or_insert_with(|| {
+        let converted = candidates(ctx)
+            .into_iter()
+            .map(|(s, m)| volume_name(ctx, s, m));
+        ctx.project
+            .volumes
+            .iter()
+            .map(|v| v.key.clone())
+            .chain(converted)
+            .collect()
+    });
     let mut name = base.clone();
     let mut n = 2;
-    while declared.contains(&name) {
+    while taken.contains(&name) {
         name = format!("{base}-{n}");
         n += 1;
     }
+    taken.insert(name.clone());
+    names.assigned.insert(key, name.clone());
     name
 }
 
@@ -610,7 +638,7 @@ mod tests {
 
     #[test]
     fn names_for_paths_follow_the_template() {
-        let text = "x-site: &site\n  - v:/srv/html\nservices:\n  db:\n    image: postgres:16\n  mysql:\n    image: mysql:8\n  web:\n    image: nginx:1.27\n    volumes: *site\n  preview:\n    image: nginx:1.27\n    volumes: *site\nvolumes:\n  db-data: {}\n  db-data-2: {}\n";
+        let text = "x-site: &site\n  - site:/srv/html\nservices:\n  db:\n    image: postgres:16\n  mysql:\n    image: mysql:8\n  web:\n    image: nginx:1.27\n    volumes: *site\n  preview:\n    image: nginx:1.27\n    volumes: *site\nvolumes:\n  db-data: {}\n  db-data-2: {}\n";
         with_context(text, None, |ctx| {
             let db = Some("db");
             assert_eq!(
@@ -629,9 +657,12 @@ mod tests {
             assert!(is_shared(ctx, &web.mounts[0]));
         });
         with_context(text, Some("{project}-{service}-{basename}"), |ctx| {
-            assert_eq!(name_for_path(ctx, Some("db"), "/data"), "app-db-data");
+            // The conversion of db's image VOLUME is `app-db-data`: no suggestion takes a name
+            // twice, and one path of one service keeps its name.
+            assert_eq!(name_for_path(ctx, Some("db"), "/data"), "app-db-data-2");
             assert_eq!(name_for_path(ctx, Some("data"), "/data"), "app-data");
-            assert_eq!(name_for_path(ctx, None, "/data"), "app-data");
+            assert_eq!(name_for_path(ctx, None, "/data"), "app-data-2");
+            assert_eq!(name_for_path(ctx, Some("data"), "/data"), "app-data");
             assert_eq!(name_pattern_for_path(ctx, "/data"), "app-<service>-data");
         });
     }

@@ -135,8 +135,17 @@ pub struct Memo {
     /// How many services each place written belongs to, as an image or a mount
     /// (`data_layout::shared_place`).
     pub places: OnceLock<HashMap<Loc, usize>>,
-    /// The keys of the top-level volumes.
-    pub volume_keys: OnceLock<HashSet<String>>,
+    /// The names suggested for data paths no mount holds yet (`convert::name_for_path`).
+    pub path_names: std::sync::Mutex<PathNames>,
+}
+
+/// The names suggested for volumes at data paths, by service (None: shared) and path, and every
+/// name taken in the project (declared volumes, conversions, earlier suggestions): two
+/// suggestions never share a name.
+#[derive(Debug, Default)]
+pub struct PathNames {
+    pub taken: Option<HashSet<String>>,
+    pub assigned: HashMap<(Option<String>, String), String>,
 }
 
 /// A mount as `fix::convert::volume_name` tells them apart: the place it was written, or the

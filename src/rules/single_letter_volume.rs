@@ -64,7 +64,11 @@ impl Rule for SingleLetterVolume {
                 // an entry services share through an anchor keeps one volume for all of them.
                 let path = trap.rest.split(':').next().unwrap_or("");
                 let owner = (!convert::is_shared(ctx, mount)).then_some(service.name.as_str());
-                let new_name = convert::name_for_path(ctx, owner, path);
+                // An anonymous volume is what `migrate` converts: the name it gives.
+                let new_name = match mount.kind {
+                    MountKind::Anonymous => convert::volume_name(ctx, service, mount),
+                    _ => convert::name_for_path(ctx, owner, path),
+                };
                 let declared = project.volume(&letter);
                 let help = match declared {
                     Some(_) => format!(
