@@ -148,6 +148,34 @@ impl Client {
         }
     }
 
+    /// Diagnostics published for `path` until `done` holds for them.
+    fn diagnostics_until(&mut self, path: &Path, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        loop {
+            let diagnostics = self.diagnostics(path);
+            if done(&diagnostics) {
+                return diagnostics;
+            }
+        }
+    }
+
+    /// The code actions at a position of `path`.
+    fn actions(&mut self, path: &Path, line: u64, character: u64) -> Vec<Value> {
+        let result = self.request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": uri(path)}, "range": range(line, character, line, character), "context": {"diagnostics": []}}),
+        );
+        result.as_array().cloned().unwrap_or_default()
+    }
+
+    /// `action`'s one edit of `path`, applied to `text`.
+    fn applied(action: &Value, path: &Path, text: &str) -> String {
+        let edits = action["edit"]["changes"][uri(path)]
+            .as_array()
+            .expect("edits of the file");
+        assert_eq!(edits.len(), 1, "{action}");
+        apply(text, &edits[0])
+    }
+
     fn open(&mut self, path: &Path, text: &str) {
         self.notify(
             "textDocument/didOpen",
@@ -179,6 +207,21 @@ impl Client {
             std::thread::sleep(Duration::from_millis(10));
         }
     }
+}
+
+/// A scratch directory (removed when the first value is dropped) and its absolute path.
+fn scratch() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let root = dir.path().canonicalize().expect("an absolute path");
+    (dir, root)
+}
+
+/// Writes `text` at `path`, creating its directory.
+fn write(path: &Path, text: &str) {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("a directory");
+    }
+    std::fs::write(path, text).expect("written");
 }
 
 fn uri(path: &Path) -> String {
@@ -239,12 +282,11 @@ const OVERRIDE: &str =
 
 #[test]
 fn an_editor_session_from_open_to_exit() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let root = dir.path().canonicalize().expect("an absolute path");
+    let (_dir, root) = scratch();
     let base = root.join("compose.yaml");
     let over = root.join("compose.override.yaml");
-    std::fs::write(&base, BASE_ON_DISK).expect("written");
-    std::fs::write(&over, OVERRIDE).expect("written");
+    write(&base, BASE_ON_DISK);
+    write(&over, OVERRIDE);
     let mut client = Client::start(&root, Value::Null);
 
     // The editor's unsaved text decides (the file on disk has no `version:`), and the whole
@@ -271,49 +313,27 @@ fn an_editor_session_from_open_to_exit() {
     client.open(&over, OVERRIDE);
     let plain_override = "services:\n  db:\n    restart: always\n";
     client.change(&over, 2, plain_override);
-    let mut over_now = client.diagnostics(&over);
-    while !over_now.is_empty() {
-        over_now = client.diagnostics(&over);
-    }
-    let mut base_now = client.diagnostics(&base);
-    while base_now.len() < 2 {
-        base_now = client.diagnostics(&base);
-    }
+    client.diagnostics_until(&over, |d| d.is_empty());
+    let base_now = client.diagnostics_until(&base, |d| d.len() == 2);
     assert_eq!(codes(&base_now), ["obsolete-version", "anonymous-volume"]);
     let anonymous = find(&base_now, "anonymous-volume");
     assert_eq!(anonymous["range"], range(5, 8, 5, 32));
     assert_eq!(anonymous["severity"], 2);
 
     // The safe fix is a preferred quick fix; applied and sent back, its diagnostic is gone.
-    let actions = client.request(
-        "textDocument/codeAction",
-        json!({"textDocument": {"uri": uri(&base)}, "range": range(0, 2, 0, 2), "context": {"diagnostics": []}}),
-    );
-    let actions = actions.as_array().expect("a list");
+    let actions = client.actions(&base, 0, 2);
     assert_eq!(actions.len(), 1, "{actions:?}");
     let action = &actions[0];
     assert_eq!(action["kind"], "quickfix");
     assert_eq!(action["isPreferred"], true);
     assert_eq!(action["diagnostics"][0]["code"], "obsolete-version");
-    let edits = action["edit"]["changes"][uri(&base)]
-        .as_array()
-        .expect("edits of the base");
-    assert_eq!(edits.len(), 1);
-    let fixed = apply(&unsaved, &edits[0]);
+    let fixed = Client::applied(action, &base, &unsaved);
     assert_eq!(fixed, BASE_ON_DISK);
     client.change(&base, 2, &fixed);
-    let mut after = client.diagnostics(&base);
-    while codes(&after).contains(&"obsolete-version".to_owned()) {
-        after = client.diagnostics(&base);
-    }
-    assert_eq!(codes(&after), ["anonymous-volume"]);
+    client.diagnostics_until(&base, |d| codes(d) == ["anonymous-volume"]);
 
     // The unsafe fix (a named volume: the data moves) is offered, said so, not preferred.
-    let actions = client.request(
-        "textDocument/codeAction",
-        json!({"textDocument": {"uri": uri(&base)}, "range": range(4, 10, 4, 12), "context": {"diagnostics": []}}),
-    );
-    let action = &actions.as_array().expect("a list")[0];
+    let action = &client.actions(&base, 4, 10)[0];
     assert!(
         action["title"]
             .as_str()
@@ -322,16 +342,10 @@ fn an_editor_session_from_open_to_exit() {
         "{action}"
     );
     assert_eq!(action["isPreferred"], false);
-    let edits = action["edit"]["changes"][uri(&base)]
-        .as_array()
-        .expect("edits of the base");
-    let migrated = apply(&fixed, &edits[0]);
+    let migrated = Client::applied(action, &base, &fixed);
     assert!(migrated.contains("volumes:\n  "), "{migrated}");
     client.change(&base, 3, &migrated);
-    let mut after = client.diagnostics(&base);
-    while !after.is_empty() {
-        after = client.diagnostics(&base);
-    }
+    client.diagnostics_until(&base, |d| d.is_empty());
 
     // Hover on the mount: what it survives.
     let hover = client.request(
@@ -358,17 +372,14 @@ fn an_editor_session_from_open_to_exit() {
 
 #[test]
 fn a_file_that_a_project_extends_is_linted_as_part_of_it() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let root = dir.path().canonicalize().expect("an absolute path");
-    std::fs::write(
-        root.join("compose.yaml"),
+    let (_dir, root) = scratch();
+    write(
+        &root.join("compose.yaml"),
         "services:\n  app:\n    extends:\n      file: common/base.yaml\n      service: base\n",
-    )
-    .expect("written");
-    std::fs::create_dir(root.join("common")).expect("created");
+    );
     let base = root.join("common/base.yaml");
     let text = "services:\n  base:\n    image: postgres:16\n    volumes:\n      - /var/lib/postgresql/data\n";
-    std::fs::write(&base, text).expect("written");
+    write(&base, text);
     let mut client = Client::start(&root, Value::Null);
     client.open(&base, text);
     let diagnostics = client.diagnostics(&base);
@@ -379,11 +390,10 @@ fn a_file_that_a_project_extends_is_linted_as_part_of_it() {
 
 #[test]
 fn settings_come_from_initialization_options_and_configuration_changes() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let root = dir.path().canonicalize().expect("an absolute path");
+    let (_dir, root) = scratch();
     let base = root.join("compose.yaml");
     let text = format!("version: \"3\"\n{BASE_ON_DISK}");
-    std::fs::write(&base, &text).expect("written");
+    write(&base, &text);
     let mut client = Client::start(&root, json!({"ignore": ["obsolete-version"]}));
     client.open(&base, &text);
     assert_eq!(codes(&client.diagnostics(&base)), ["anonymous-volume"]);
@@ -402,7 +412,7 @@ fn settings_come_from_initialization_options_and_configuration_changes() {
         ["obsolete-version", "anonymous-volume"]
     );
     let config = root.join(".stowage.yaml");
-    std::fs::write(&config, "rules:\n  anonymous-volume: off\n").expect("written");
+    write(&config, "rules:\n  anonymous-volume: off\n");
     client.open(&config, "rules:\n  obsolete-version: off\n");
     client.change(&base, 2, &text);
     assert_eq!(codes(&client.diagnostics(&base)), ["anonymous-volume"]);
@@ -411,8 +421,7 @@ fn settings_come_from_initialization_options_and_configuration_changes() {
 
 #[test]
 fn malformed_messages_are_skipped_and_exit_without_shutdown_is_1() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let root = dir.path().canonicalize().expect("an absolute path");
+    let (_dir, root) = scratch();
     let mut client = Client::start(&root, Value::Null);
     client.send_raw(&frame("{not json"));
     client.send(
@@ -434,8 +443,7 @@ fn median(mut runs: Vec<Duration>) -> Duration {
 
 #[test]
 fn two_hundred_services_a_diagnostic_at_the_right_line_and_relint_time() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let root = dir.path().canonicalize().expect("an absolute path");
+    let (_dir, root) = scratch();
     let base = root.join("compose.yaml");
     let mut text = String::from("services:\n");
     let mut line_of_volume = 0;
@@ -455,7 +463,7 @@ fn two_hundred_services_a_diagnostic_at_the_right_line_and_relint_time() {
         "  s137:\n    image: postgres:16",
         1,
     );
-    std::fs::write(&base, &text).expect("written");
+    write(&base, &text);
     let mut client = Client::start(&root, Value::Null);
     client.open(&base, &text);
     let diagnostics = client.diagnostics(&base);
@@ -466,8 +474,9 @@ fn two_hundred_services_a_diagnostic_at_the_right_line_and_relint_time() {
     // a one-shot `stowage check` of the same project. Printed, not asserted: timings depend on
     // the machine's load.
     let mut relint = Vec::new();
+    let mut edited = text.clone();
     for version in 2..17 {
-        let edited = format!("{text}# edit {version}\n");
+        edited = format!("{text}# edit {version}\n");
         let start = Instant::now();
         client.change(&base, version, &edited);
         assert_eq!(codes(&client.diagnostics(&base)), ["anonymous-volume"]);
@@ -490,5 +499,32 @@ fn two_hundred_services_a_diagnostic_at_the_right_line_and_relint_time() {
         median(relint),
         median(cli)
     );
+
+    // The fix, applied as the editor would, clears the diagnostic.
+    let line = line_of_volume as u64;
+    let fixed = Client::applied(&client.actions(&base, line, 10)[0], &base, &edited);
+    assert!(fixed.ends_with("# edit 16\n"), "{fixed}");
+    client.change(&base, 17, &fixed);
+    client.diagnostics_until(&base, |d| d.is_empty());
+    assert_eq!(client.finish(), 0);
+}
+
+#[test]
+fn an_unsaved_env_file_sets_the_variables() {
+    let (_dir, root) = scratch();
+    let base = root.join("compose.yaml");
+    let text = "services:\n  db:\n    image: postgres:16\n    volumes:\n      - ${DATA_DIR}:/var/lib/postgresql/data\n";
+    write(&base, text);
+    let mut client = Client::start(&root, Value::Null);
+    client.open(&base, text);
+    let diagnostics = client.diagnostics(&base);
+    assert!(
+        codes(&diagnostics).contains(&"unresolved-variable".to_owned()),
+        "{diagnostics:?}"
+    );
+    // Not on disk: only in the editor.
+    let env = root.join(".env");
+    client.open(&env, "DATA_DIR=./pgdata\n");
+    assert_eq!(codes(&client.diagnostics(&base)), Vec::<String>::new());
     assert_eq!(client.finish(), 0);
 }

@@ -364,21 +364,21 @@ fn on_notification(session: &mut Session, n: Notification) -> Result<(), String>
                 serde_json::from_value(n.params.clone()).map_err(bad)?;
             let doc = p.text_document;
             if let Some(path) = uri_path(&doc.uri) {
-                session.set_text(path, doc.uri, doc.text, &doc.language_id);
+                session.open(path, doc.uri, doc.text, &doc.language_id);
             }
         }
         note::DidChangeTextDocument::METHOD => {
             let p: lsp_types::DidChangeTextDocumentParams =
                 serde_json::from_value(n.params.clone()).map_err(bad)?;
-            let uri = p.text_document.uri;
-            let Some(path) = uri_path(&uri) else {
+            let Some(path) = uri_path(&p.text_document.uri) else {
                 return Ok(());
             };
             let Some(doc) = session.document(&path) else {
-                return Err(format!("`{}`: {} is not open", n.method, uri.as_str()));
+                let uri = p.text_document.uri.as_str();
+                return Err(format!("`{}`: {uri} is not open", n.method));
             };
             let text = apply_changes(&doc.text, p.content_changes);
-            session.set_text(path, uri, text, "");
+            session.change(path, text)?;
         }
         note::DidCloseTextDocument::METHOD => {
             let p: lsp_types::DidCloseTextDocumentParams =

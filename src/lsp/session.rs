@@ -55,8 +55,6 @@ pub(crate) struct Document {
     /// As the editor named it (it expects diagnostics under that very URI).
     pub(crate) uri: Uri,
     pub(crate) text: Arc<str>,
-    /// Whether it was opened as a compose file (`languageId`), whatever its name.
-    compose: bool,
 }
 
 /// A configuration and the knowledge base it makes, loaded once (until its file changes).
@@ -102,8 +100,6 @@ pub(crate) struct Session {
     /// The workspace folders: where projects that include a document are looked for.
     roots: Vec<PathBuf>,
     process_env: Arc<IndexMap<String, String>>,
-    /// Lints run, for the log.
-    pub(crate) lints: usize,
 }
 
 /// How many directories above a document projects are looked for when there is no workspace.
@@ -125,7 +121,6 @@ impl Session {
                     .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
                     .collect(),
             ),
-            lints: 0,
         }
     }
 
@@ -137,16 +132,27 @@ impl Session {
         self.docs.get(path)
     }
 
-    /// The editor opened a document (or changed it: `text` is the whole of it now).
-    pub(crate) fn set_text(&mut self, path: PathBuf, uri: Uri, text: String, language: &str) {
-        let compose = self
-            .docs
-            .get(&path)
-            .map_or_else(|| language.contains("compose"), |d| d.compose);
+    /// The editor opened a document: the projects that read it are linted again, or found
+    /// when none does yet.
+    pub(crate) fn open(&mut self, path: PathBuf, uri: Uri, text: String, language: &str) {
+        let compose = language.contains("compose");
         let text: Arc<str> = Arc::from(text);
-        self.docs
-            .insert(path.clone(), Document { uri, text, compose });
+        self.docs.insert(path.clone(), Document { uri, text });
+        if !self.touched(&path) {
+            self.track(&path, compose);
+        }
+    }
+
+    /// The editor changed an open document (`text` is the whole of it now). Projects are looked
+    /// for when it is opened, not at every keystroke.
+    pub(crate) fn change(&mut self, path: PathBuf, text: String) -> Result<(), String> {
+        let doc = self
+            .docs
+            .get_mut(&path)
+            .ok_or_else(|| format!("{} is not open", path.display()))?;
+        doc.text = Arc::from(text);
         self.touched(&path);
+        Ok(())
     }
 
     /// The editor closed a document: the file on disk decides again.
@@ -168,9 +174,9 @@ impl Session {
         self.dirty.extend(0..self.projects.len());
     }
 
-    /// Marks the projects `path` decides as dirty, and tracks those of a compose document that
-    /// no project holds yet.
-    fn touched(&mut self, path: &Path) {
+    /// Marks the projects `path` decides as dirty (a configuration file is loaded again);
+    /// whether there are any.
+    fn touched(&mut self, path: &Path) -> bool {
         let is_config = config::FILE_NAMES.iter().any(|n| path.ends_with(n));
         if self.configs.remove(path).is_some() || is_config {
             self.nearest
@@ -181,14 +187,8 @@ impl Session {
         let holding: Vec<usize> = (0..self.projects.len())
             .filter(|&i| self.projects[i].members.contains(path))
             .collect();
-        if !holding.is_empty() {
-            self.dirty.extend(holding);
-            return;
-        }
-        if let Some(doc) = self.docs.get(path) {
-            let compose = doc.compose;
-            self.track(path, compose);
-        }
+        self.dirty.extend(&holding);
+        !holding.is_empty()
     }
 
     /// Finds the projects an opened document belongs to: its directory's project (base and
@@ -349,7 +349,6 @@ impl Session {
     /// Loads, analyses and lints one project with the documents' text; a configuration that
     /// cannot be used becomes a diagnostic of its file.
     fn lint_project(&mut self, index: usize) {
-        self.lints += 1;
         let files = self.projects[index].files.clone();
         let dir = files
             .first()
