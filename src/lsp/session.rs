@@ -208,8 +208,10 @@ impl Session {
             if !inside {
                 break;
             }
+            // A project tracked already does not read the document (`touched` said so).
             if let Some(files) = discover::default_files(dir)
                 && !candidates.contains(&files)
+                && !self.projects.iter().any(|t| t.files == files)
             {
                 candidates.push(files);
             }
