@@ -9,6 +9,7 @@ pub mod finding;
 pub mod fix;
 pub mod images;
 pub mod lint;
+pub(crate) mod lsp;
 pub mod output;
 pub mod rules;
 pub mod workspace;

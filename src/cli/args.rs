@@ -45,6 +45,9 @@ pub enum Command {
     /// Rewrite anonymous volumes, image volumes and (on request) bind mounts into named volumes,
     /// with a plan that carries the data across (a dry run unless `--write`).
     Migrate(MigrateArgs),
+    /// Run the Language Server Protocol server over standard input and output (for editors:
+    /// diagnostics of the whole project, fixes as code actions, what a mount survives on hover).
+    Server,
     /// List the rules.
     Rules {
         /// Output format.

@@ -164,6 +164,7 @@ pub fn main() -> i32 {
         }
         Command::Volumes(args) => volumes::run(args),
         Command::Migrate(args) => migrate::run(args),
+        Command::Server => crate::lsp::run(),
         Command::Rules { format } => printed(&match format {
             RulesFormat::Text => output::rules_doc::list(),
             RulesFormat::Json => rules_json(),

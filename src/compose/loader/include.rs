@@ -90,7 +90,7 @@ impl Loader<'_> {
             let mut inc_env = env.clone();
             let env_files = if env_files.is_empty() {
                 let dotenv = inc_dir.join(".env");
-                if dotenv.is_file() {
+                if dotenv.is_file() || self.opts.overlay.contains_key(&dotenv) {
                     vec![dotenv]
                 } else {
                     Vec::new()
@@ -99,7 +99,7 @@ impl Loader<'_> {
                 env_files
             };
             for path in env_files {
-                match read_text(&path) {
+                match read_text(&self.opts.overlay, &path) {
                     Ok(text) => {
                         if let Err(e) = inc_env.add_env_file_under(&path, &text) {
                             let issue = Issue::EnvFileInvalid {

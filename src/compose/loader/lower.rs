@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use foldhash::{HashMap, HashMapExt, HashSet};
 
 use super::keys::LONG_VOLUME_KEYS;
-use super::{abs, article, normalize_project_name};
+use super::{Overlay, abs, article, normalize_project_name};
 use crate::compose::env::ProjectEnv;
 use crate::compose::merge;
 use crate::compose::model::*;
@@ -18,6 +18,8 @@ use crate::yaml::value::{FileId, Loc, Value, ValueKind};
 pub(super) struct Lowering<'a> {
     /// Active profiles; empty = every service.
     profiles: &'a [String],
+    /// Texts read instead of the files on disk (`env_file:` files an editor has open).
+    overlay: &'a Overlay,
     /// Directory relative paths of each file resolve against.
     base_dirs: &'a [PathBuf],
     home: &'a str,
@@ -79,6 +81,7 @@ impl<'a> Lowering<'a> {
     /// `unset`: the variables used without a value, and where.
     pub(super) fn new(
         profiles: &'a [String],
+        overlay: &'a Overlay,
         base_dirs: &'a [PathBuf],
         home: &'a str,
         unset: &[(String, Loc)],
@@ -97,6 +100,7 @@ impl<'a> Lowering<'a> {
         }
         Lowering {
             profiles,
+            overlay,
             base_dirs,
             home,
             errors,
@@ -424,7 +428,8 @@ impl<'a> Lowering<'a> {
                 .get(item.loc.file)
                 .cloned()
                 .unwrap_or_default();
-            let Ok(text) = super::read::read_text(&super::abs(&dir, Path::new(path))) else {
+            let Ok(text) = super::read::read_text(self.overlay, &super::abs(&dir, Path::new(path)))
+            else {
                 continue;
             };
             if let Ok(vars) = crate::compose::env::parse_dotenv(&text, env) {

@@ -50,9 +50,13 @@ pub struct LoadOptions {
     pub process_env: Arc<IndexMap<String, String>>,
     /// Base for relative paths given on the command line and for displayed paths.
     pub cwd: PathBuf,
-    /// File contents to use instead of what is on disk (the fix loop re-loads edited text).
-    pub overlay: foldhash::HashMap<PathBuf, Arc<str>>,
+    /// File contents to use instead of what is on disk (the fix loop re-loads edited text, the
+    /// language server an editor's unsaved text): compose files and env files.
+    pub overlay: Overlay,
 }
+
+/// Texts by absolute path, read instead of the files on disk.
+pub type Overlay = foldhash::HashMap<PathBuf, Arc<str>>;
 
 pub fn load(opts: &LoadOptions) -> Project {
     let mut loader = Loader::new(opts);
@@ -200,7 +204,7 @@ impl<'a> Loader<'a> {
         let mut env = ProjectEnv::new(self.opts.process_env.clone());
         let env_files: Vec<PathBuf> = if self.opts.env_files.is_empty() {
             let dotenv = directory.join(".env");
-            if dotenv.is_file() {
+            if dotenv.is_file() || self.opts.overlay.contains_key(&dotenv) {
                 vec![dotenv]
             } else {
                 Vec::new()
@@ -215,7 +219,7 @@ impl<'a> Loader<'a> {
         // Errors inside env files, registered once the main files are (they come first).
         let mut env_errors = Vec::new();
         for path in &env_files {
-            match read_text(path) {
+            match read_text(&self.opts.overlay, path) {
                 Ok(text) => {
                     if let Err(e) = env.add_env_file(path, &text) {
                         env_errors.push((path.clone(), text, e));
@@ -418,6 +422,7 @@ impl<'a> Loader<'a> {
         // marked unresolved while lowering.
         let mut lowering = Lowering::new(
             &self.opts.profiles,
+            &self.opts.overlay,
             &self.base_dirs,
             &self.home,
             &project.unset_variables,

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::Loader;
+use super::{Loader, Overlay};
 use crate::compose::env::ProjectEnv;
 use crate::compose::interpolate::{self, InterpolateError};
 use crate::compose::model::*;
@@ -304,8 +304,12 @@ pub(super) fn value_size(value: &Value) -> (usize, usize) {
     (nodes, bytes)
 }
 
-/// An env file's text: a regular file of bounded size, in UTF-8 (the reason otherwise).
-pub(super) fn read_text(path: &Path) -> Result<String, String> {
+/// An env file's text: the overlay's (an editor's unsaved text), else a regular file of bounded
+/// size, in UTF-8 (the reason otherwise).
+pub(super) fn read_text(overlay: &Overlay, path: &Path) -> Result<String, String> {
+    if let Some(text) = overlay.get(path) {
+        return Ok(text.to_string());
+    }
     let bytes = source::read_file(path).map_err(|e| e.to_string())?;
     SourceFile::decode(bytes).map_err(|e| e.to_string())
 }

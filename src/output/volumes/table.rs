@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::compose::model::MountSyntax;
+use crate::compose::model::{Mount, MountSyntax};
 use crate::compose::mounts::MountKind;
 use crate::output::escape::{one_line, terminal};
 use crate::workspace::inventory::Inventory;
@@ -14,6 +14,27 @@ const HEADER: [&str; 9] = [
 /// A table cell from a file: on one line, without control characters.
 fn cell(text: &str) -> String {
     one_line(text).into_owned()
+}
+
+/// A mount's kind, `(image)` for one an image `VOLUME` creates.
+pub(crate) fn kind(m: &Mount) -> String {
+    if m.syntax == MountSyntax::Implicit {
+        format!("{} (image)", m.kind.as_str())
+    } else {
+        m.kind.as_str().to_owned()
+    }
+}
+
+/// A mount's source as written (relative paths stay relative); a named volume with its engine
+/// name.
+pub(crate) fn source(m: &Mount) -> Option<String> {
+    match (m.kind, &m.source, &m.resolved_source) {
+        (MountKind::Named, Some(key), Some(engine)) if key != engine => {
+            Some(format!("{key} ({engine})"))
+        }
+        (_, Some(source), _) => Some(source.clone()),
+        _ => None,
+    }
 }
 
 pub fn render(inventory: &Inventory) -> String {
@@ -59,19 +80,8 @@ pub fn render(inventory: &Inventory) -> String {
             for m in &a.mounts {
                 let s = project.survives(m);
                 let yn = |b: bool| if b { "yes" } else { "no" }.to_owned();
-                let kind = if m.syntax == MountSyntax::Implicit {
-                    format!("{} (image)", m.kind.as_str())
-                } else {
-                    m.kind.as_str().to_owned()
-                };
-                // As written (relative paths stay relative); a named volume with its engine name.
-                let source = match (m.kind, &m.source, &m.resolved_source) {
-                    (MountKind::Named, Some(key), Some(engine)) if key != engine => {
-                        format!("{key} ({engine})")
-                    }
-                    (_, Some(source), _) => source.clone(),
-                    _ => "-".into(),
-                };
+                let kind = kind(m);
+                let source = source(m).unwrap_or_else(|| "-".into());
                 rows.push([
                     cell(&service.name),
                     kind,
