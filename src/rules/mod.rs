@@ -108,6 +108,8 @@ pub struct Memo {
     pub places: OnceLock<HashMap<Loc, usize>>,
     /// The keys of the top-level volumes.
     pub volume_keys: OnceLock<HashSet<String>>,
+    /// The bind mounts a migration converts together, by host directory (`convert::bind_group`).
+    pub bind_groups: OnceLock<HashMap<String, Option<crate::rules::convert::BindGroup>>>,
 }
 
 /// A mount as `fix::convert::volume_name` tells them apart: the place it was written, or the
