@@ -45,6 +45,8 @@ pub fn migrate_project(
     fixes: FixSettings,
 ) -> Result<Migration, String> {
     let binds = fixes.binds;
+    // What was not asked for (`--service`) is not "left".
+    let chosen = fixes.services.clone();
     let candidates = before_mounts
         .iter()
         .flat_map(|a| &a.mounts)
@@ -117,6 +119,7 @@ pub fn migrate_project(
         .remaining
         .iter()
         .filter(|f| f.rule != "bind-mount" || binds != BindStrategy::Skip)
+        .filter(|f| chosen.is_empty() || f.services.iter().any(|s| chosen.contains(s)))
         .cloned()
         .collect();
     // The same findings in the project as it was (rule, message and services name one), from

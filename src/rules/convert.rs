@@ -45,6 +45,23 @@ pub struct FixSettings {
     pub binds: BindStrategy,
     /// `{service}`, `{basename}` and `{project}` are replaced; default `{service}-{basename}`.
     pub name_template: Option<String>,
+    /// Only the mounts of these services are converted (`--service`; empty: all).
+    pub services: Vec<String>,
+    /// Only the mounts at these container paths are converted (`--target`; empty: all).
+    pub targets: Vec<String>,
+}
+
+impl FixSettings {
+    /// Whether the mount at `target` of `service` is among those asked to be converted.
+    pub fn wants(&self, service: &str, target: &str) -> bool {
+        let target = target.trim_end_matches('/');
+        (self.services.is_empty() || self.services.iter().any(|s| s == service))
+            && (self.targets.is_empty()
+                || self
+                    .targets
+                    .iter()
+                    .any(|t| t.trim_end_matches('/') == target))
+    }
 }
 
 pub const DEFAULT_TEMPLATE: &str = "{service}-{basename}";
@@ -210,6 +227,9 @@ pub struct BindGroup {
     pub locs: Vec<Loc>,
     /// How many services mount the directory.
     pub services: usize,
+    /// Whether every entry is among those asked to be converted (`--service`, `--target`):
+    /// converting only some would split what the services share.
+    pub wanted: bool,
 }
 
 /// The group of the bind of host directory `source`, or None when the directory cannot become
@@ -233,9 +253,11 @@ fn bind_group<'a>(ctx: &'a Context, source: &str) -> Option<&'a BindGroup> {
                 Some(BindGroup {
                     locs: Vec::new(),
                     services: 0,
+                    wanted: true,
                 })
             });
             let Some(group) = group else { continue };
+            group.wanted &= ctx.fixes.wants(&s.name, &m.target);
             if seen.insert(loc) {
                 group.locs.push(loc);
             }
@@ -468,6 +490,7 @@ fn finish(
 pub fn convert_anonymous(ctx: &Context, service: &Service, mount: &Mount) -> Option<Fix> {
     if mount.kind != MountKind::Anonymous
         || mount.syntax == MountSyntax::Implicit
+        || !ctx.fixes.wants(&service.name, &mount.target)
         || !convertible(ctx)
     {
         return None;
@@ -513,7 +536,15 @@ pub fn convert_anonymous(ctx: &Context, service: &Service, mount: &Mount) -> Opt
 /// Image `VOLUME`s nothing is mounted on → named volumes mounted there explicitly (one fix for
 /// all of a service's, so its `volumes:` list is created once).
 pub fn add_implicit(ctx: &Context, service: &Service, implicit: &[&Mount]) -> Option<Fix> {
-    if implicit.is_empty() || implicit.iter().any(|m| m.syntax != MountSyntax::Implicit) {
+    if implicit.iter().any(|m| m.syntax != MountSyntax::Implicit) {
+        return None;
+    }
+    let implicit: Vec<&Mount> = implicit
+        .iter()
+        .copied()
+        .filter(|m| ctx.fixes.wants(&service.name, &m.target))
+        .collect();
+    if implicit.is_empty() {
         return None;
     }
     let names: Vec<String> = implicit
@@ -528,11 +559,16 @@ pub fn add_implicit(ctx: &Context, service: &Service, implicit: &[&Mount]) -> Op
 /// mounted there, named as the finding's help names them. Not for an `image:` several services
 /// share through an anchor: each would need a volume of its own.
 pub fn add_layer_volumes(ctx: &Context, service: &Service, paths: &[&str]) -> Option<Fix> {
+    let paths: Vec<&str> = paths
+        .iter()
+        .copied()
+        .filter(|p| ctx.fixes.wants(&service.name, p))
+        .collect();
     if paths.is_empty() {
         return None;
     }
     let mut names: Vec<String> = Vec::with_capacity(paths.len());
-    for path in paths {
+    for path in &paths {
         let base = name_for_path(ctx, Some(&service.name), path);
         let mut name = base.clone();
         let mut n = 2;
@@ -542,7 +578,7 @@ pub fn add_layer_volumes(ctx: &Context, service: &Service, paths: &[&str]) -> Op
         }
         names.push(name);
     }
-    add_named(ctx, service, &names, paths, "the data paths")
+    add_named(ctx, service, &names, &paths, "the data paths")
 }
 
 /// Appends `name:target` entries to the service's `volumes:` (creating the list) and declares
@@ -641,7 +677,7 @@ pub fn convert_bind(ctx: &Context, service: &Service, mount: &Mount) -> Option<F
         return None;
     }
     let loc = mount.loc?;
-    let group = bind_group(ctx, mount.resolved_source.as_deref()?)?;
+    let group = bind_group(ctx, mount.resolved_source.as_deref()?).filter(|g| g.wanted)?;
     // One fix edits one file.
     if group.locs.iter().any(|l| l.file != loc.file) {
         return None;

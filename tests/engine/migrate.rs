@@ -494,6 +494,34 @@ fn layer_data_too_late_refuses() -> Result<(), Failed> {
     Ok(())
 }
 
+/// `--service a` converts a's mount only: b keeps its anonymous volume, untouched, and the
+/// plan moves a's data.
+fn only_the_chosen_service() -> Result<(), Failed> {
+    let compose = format!(
+        "services:\n  a:\n{}  b:\n{}",
+        service(BUSYBOX, "    volumes:\n      - /data\n"),
+        service(BUSYBOX, "    volumes:\n      - /data\n")
+    );
+    let mut stack = Stack::new("chosen", &compose)?;
+    stack.up()?;
+    stack.seed("a", "")?;
+    stack.seed("b", "")?;
+    let (want_a, want_b) = (stack.listing("a")?, stack.listing("b")?);
+    let old_b = stack.volume_of("b")?;
+    let plan = rewrite(&stack, &["migrate", "--write", "--service", "a", "."], true)?;
+    let written =
+        std::fs::read_to_string(stack.path().join("compose.yaml")).map_err(|e| e.to_string())?;
+    if !written.contains("  b:\n") || written.matches("      - /data\n").count() != 1 {
+        return Err(format!("--service a changed b:\n{written}").into());
+    }
+    expect_ok(&stack.plan(&plan, &["-p", &stack.name]), "the plan")?;
+    stack.note_volumes()?;
+    if stack.volume_of("b")? != old_b || stack.listing("b")? != want_b {
+        return Err("the plan touched b".into());
+    }
+    holds(&mut stack, &["a"], &want_a)
+}
+
 type Case = fn() -> Result<(), Failed>;
 
 const CASES: &[(&str, Case)] = &[
@@ -519,6 +547,7 @@ const CASES: &[(&str, Case)] = &[
     ("keep_path_stays_relative", keep_path_stays_relative),
     ("layer_data_copied_out_first", layer_data_copied_out_first),
     ("layer_data_too_late_refuses", layer_data_too_late_refuses),
+    ("only_the_chosen_service", only_the_chosen_service),
 ];
 
 /// The migration cases, ignored when no engine can be had.
