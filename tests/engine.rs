@@ -192,7 +192,8 @@ struct Stack {
 
 impl Stack {
     fn new(case: &MountCase, suffix: &str) -> Result<Stack, Failed> {
-        let name = format!("stowage-e2e-{}-{suffix}", case.name);
+        // Unique per run: other checkouts may run these tests on the same engine.
+        let name = format!("stowage-e2e-{}-{suffix}-{}", case.name, std::process::id());
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         std::fs::create_dir(dir.path().join("host")).map_err(|e| e.to_string())?;
         let external = case.external.then(|| format!("{name}-ext"));

@@ -720,7 +720,7 @@ proptest! {
         std::fs::write(dir.join("compose.yaml"), &text).unwrap();
         let kb = KnowledgeBase::builtin();
         let mounts = analysis::analyse(&before, kb);
-        let settings = FixSettings { binds: BindStrategy::Volume, name_template: None };
+        let settings = FixSettings { binds: BindStrategy::Volume, ..FixSettings::default() };
         let m = migrate::migrate_project(&opts, &before, &mounts, kb, settings.clone());
         prop_assert!(m.is_ok(), "migration refused: {:?}\n{}", m.err(), text);
         let m = m.unwrap();

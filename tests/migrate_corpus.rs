@@ -122,7 +122,7 @@ fn migrate_every_accepted_entry(corpus: &Path) {
         let before_compose = oracle.as_deref().map(|o| compose_mounts(o, &dir, &file));
         let fixes = FixSettings {
             binds: BindStrategy::Volume,
-            name_template: None,
+            ..FixSettings::default()
         };
         let m = match migrate::migrate_project(&opts, &before, &before_mounts, kb, fixes.clone()) {
             Ok(m) => m,

@@ -142,6 +142,12 @@ pub struct MigrateArgs {
     /// Write the data plan as a POSIX sh script to FILE.
     #[arg(long, value_name = "FILE")]
     pub script: Option<PathBuf>,
+    /// Convert only the mounts of this service (repeatable; default: every service).
+    #[arg(long = "service", value_name = "NAME")]
+    pub services: Vec<String>,
+    /// Convert only the mounts at this container path (repeatable; default: every path).
+    #[arg(long = "target", value_name = "PATH")]
+    pub targets: Vec<String>,
     /// Configuration file (default: `.stowage.yaml` found upward from each project).
     #[arg(long, conflicts_with = "no_config")]
     pub config: Option<PathBuf>,

@@ -92,6 +92,8 @@ pub(super) fn run(args: MigrateArgs) -> i32 {
         let fixes = FixSettings {
             binds,
             name_template,
+            services: args.services.clone(),
+            targets: args.targets.clone(),
         };
         // The migration and what is printed of it: a bug in either is an error for this project.
         let migrated = catch_unwind(AssertUnwindSafe(|| {

@@ -45,6 +45,8 @@ pub fn migrate_project(
     fixes: FixSettings,
 ) -> Result<Migration, String> {
     let binds = fixes.binds;
+    // What was not asked for (`--service`) is not "left".
+    let chosen = fixes.services.clone();
     let candidates = before_mounts
         .iter()
         .flat_map(|a| &a.mounts)
@@ -96,14 +98,17 @@ pub fn migrate_project(
         .first()
         .map(|&f| before.file(f).source.display.clone())
         .unwrap_or_default();
-    if let Some(lost) = lost_target(before, before_mounts, &after, &after_mounts) {
+    let none = HashSet::default();
+    if let Some(lost) = lost_target(before, before_mounts, &after, &after_mounts, &none) {
         return Err(format!(
             "{shown}: refusing to migrate: {lost} would no longer be mounted"
         ));
     }
     // The other direction catches an edit that landed in the wrong place: `a:/x` and `b:/y`
     // run together into one entry mount something at a path nothing was mounted on before.
-    if let Some(gained) = lost_target(&after, &after_mounts, before, before_mounts) {
+    // Only a data path that nothing persisted (`ephemeral-data`) may gain a mount.
+    let layer = layer_paths(before, before_mounts);
+    if let Some(gained) = lost_target(&after, &after_mounts, before, before_mounts, &layer) {
         return Err(format!(
             "{shown}: refusing to migrate: {gained} would be mounted where nothing was before"
         ));
@@ -114,6 +119,7 @@ pub fn migrate_project(
         .remaining
         .iter()
         .filter(|f| f.rule != "bind-mount" || binds != BindStrategy::Skip)
+        .filter(|f| chosen.is_empty() || f.services.iter().any(|s| chosen.contains(s)))
         .cloned()
         .collect();
     // The same findings in the project as it was (rule, message and services name one), from
@@ -143,13 +149,35 @@ pub fn migrate_project(
     })
 }
 
-/// A service target mounted in `before` and not in `after` (a migration changes the kind of
-/// mount, never what is mounted where). Linear: `after`'s targets are indexed by service.
+/// The data paths of each service that no mount holds or covers: their data is in the
+/// container's own layer, as (service, path).
+fn layer_paths<'a>(
+    project: &'a Project,
+    mounts: &'a [ServiceAnalysis],
+) -> HashSet<(&'a str, &'a str)> {
+    let mut out = HashSet::default();
+    for a in mounts {
+        let Some(placement) = &a.placement else {
+            continue;
+        };
+        for path in &placement.paths {
+            if !a.mounts.iter().any(|m| analysis::covers(&m.target, path)) {
+                out.insert((project.services[a.service].name.as_str(), path.as_str()));
+            }
+        }
+    }
+    out
+}
+
+/// A service target mounted in `before` and not in `after`, other than those in `allowed` (a
+/// migration changes the kind of mount, never what is mounted where). Linear: `after`'s
+/// targets are indexed by service.
 fn lost_target(
     before: &Project,
     before_mounts: &[ServiceAnalysis],
     after: &Project,
     after_mounts: &[ServiceAnalysis],
+    allowed: &HashSet<(&str, &str)>,
 ) -> Option<String> {
     // The first service of a name, as a scan would find it.
     let mut now: HashMap<&str, HashSet<&str>> = HashMap::new();
@@ -161,7 +189,9 @@ fn lost_target(
         let name = &before.services[a.service].name;
         let targets = now.get(name.as_str());
         for m in &a.mounts {
-            if !targets.is_some_and(|t| t.contains(m.target.as_str())) {
+            if !targets.is_some_and(|t| t.contains(m.target.as_str()))
+                && !allowed.contains(&(name.as_str(), m.target.as_str()))
+            {
                 return Some(format!("`{}` of service `{name}`", m.target));
             }
         }
@@ -182,7 +212,7 @@ pub struct Conversion {
     pub keeps_path: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Source {
     /// An anonymous volume written in the file.
     Anonymous,
@@ -190,6 +220,8 @@ pub enum Source {
     ImageVolume,
     /// A host directory (absolute path).
     Bind(String),
+    /// The container's own writable layer: nothing was mounted there.
+    ContainerLayer,
 }
 
 /// The conversions between a project before and after migration: every service target that was
@@ -220,11 +252,29 @@ pub fn conversions(
         .rev()
         .map(|v| (v.key.as_str(), v))
         .collect();
+    let layer = layer_paths(before, before_mounts);
     for a in before_mounts {
         let service = &before.services[a.service];
         let Some(new) = named.get(service.name.as_str()) else {
             continue;
         };
+        // Data paths nothing held before, now on a named volume: the data is in the old
+        // container's own layer.
+        for path in a.placement.iter().flat_map(|p| &p.paths) {
+            if !layer.contains(&(service.name.as_str(), path.as_str())) {
+                continue;
+            }
+            if let Some(now) = new.get(path.as_str()) {
+                out.push(Conversion {
+                    service: service.name.clone(),
+                    target: path.clone(),
+                    from: Source::ContainerLayer,
+                    volume_key: now.volume_key.clone().unwrap_or_default(),
+                    engine_name: now.resolved_source.clone().unwrap_or_default(),
+                    keeps_path: false,
+                });
+            }
+        }
         for m in &a.mounts {
             let from = match (m.kind, m.syntax) {
                 (MountKind::Anonymous, MountSyntax::Implicit) => Source::ImageVolume,
@@ -265,6 +315,7 @@ pub fn summary(project: &Project, conversions: &[Conversion]) -> String {
             Source::Anonymous => "anonymous volume".to_owned(),
             Source::ImageVolume => "anonymous volume (image VOLUME)".to_owned(),
             Source::Bind(host) => format!("host directory {host}"),
+            Source::ContainerLayer => "the container's own layer (no mount)".to_owned(),
         };
         let how = if c.keeps_path {
             "data stays in place"
@@ -386,6 +437,14 @@ a=$(list /from | sha256sum); b=$(list /to | sha256sum)
 if [ "$a" != "$b" ]; then echo "stowage plan: the listing of the new volume differs from the old data" >&2; exit 4; fi
 echo "$(list /from | tr -cd '\000' | wc -c)""#;
 
+/// What the plan runs in its helper container after `docker cp` put the directory of a
+/// container's own layer into the new volume (`/to`) and, whole, into `/stowage/NAME` for
+/// reference: the volume's root takes the directory's owner, mode and time (the copy fills it
+/// but does not set it), then the full listings are compared ([`VERIFY`]).
+const LAYER_VERIFY: &str = r#"r=/stowage/$1
+chown "$(stat -c %u:%g "$r")" /to && chmod "$(stat -c %a "$r")" /to && touch -r "$r" /to
+ln -s "$r" /from"#;
+
 /// The data plan as a POSIX sh script for one or more projects: it finds the old data and checks
 /// that it is the data the files described, stops every service that sees it, creates each new
 /// volume empty (labelled as compose labels its own), copies, compares full listings, and starts
@@ -421,13 +480,26 @@ project_arg=
     for i in 0..all.len() {
         let _ = writeln!(s, "from_{i}=");
     }
+    // The conversion that copies for each: the first of its project with the same source and
+    // new volume (the services sharing a host directory share the volume: one copy).
+    let mut rep: Vec<usize> = Vec::with_capacity(all.len());
+    let mut first: HashMap<(usize, &str, &Source, bool), usize> = HashMap::new();
+    let mut i = 0;
+    for (p, (_, conversions)) in plans.iter().enumerate() {
+        for c in conversions.iter() {
+            let key = (p, c.engine_name.as_str(), &c.from, c.keeps_path);
+            rep.push(*first.entry(key).or_insert(i));
+            i += 1;
+        }
+    }
     // Each `SERVICE:TARGET` once, setting every conversion it names.
     let mut keys: Vec<(String, Vec<usize>)> = Vec::new();
     for (i, c) in all.iter().enumerate() {
         let key = format!("{}:{}=", c.service, c.target);
         match keys.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, ids)) => ids.push(i),
-            None => keys.push((key, vec![i])),
+            Some((_, ids)) if !ids.contains(&rep[i]) => ids.push(rep[i]),
+            Some(_) => {}
+            None => keys.push((key, vec![rep[i]])),
         }
     }
     let _ = writeln!(s, "set_from() {{\n  case $1 in");
@@ -482,13 +554,18 @@ mount_at() {{
     done
 }}
 
+# The one container of SERVICE (as `ids`) and what it mounts at TARGET (as `m`).
+one_container() {{
+  ids=$(docker ps -aq --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$1")
+  [ -n "$ids" ] || die "no container of service $1 in project $project, so its old data cannot be found: give the project's name (-p NAME) or the old data (--from $1:$2=SOURCE)"
+  [ "$(printf '%s\n' "$ids" | wc -l)" -eq 1 ] || die "service $1 has several containers: give the old data with --from $1:$2=SOURCE"
+  m=$(mount_at "$ids" "$2")
+}}
+
 # The anonymous volume at TARGET in the one container of SERVICE, checked to be the old one:
 # not the new volume (the container was recreated from the rewritten files), not a named one.
 old_volume() {{
-  ids=$(docker ps -aq --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$1")
-  [ -n "$ids" ] || die "no container of service $1 in project $project, so its old data cannot be found: give the project's name (-p NAME) or the old volume (--from $1:$2=VOLUME)"
-  [ "$(printf '%s\n' "$ids" | wc -l)" -eq 1 ] || die "service $1 has several containers: give the old volume with --from $1:$2=VOLUME"
-  m=$(mount_at "$ids" "$2")
+  one_container "$1" "$2"
   case $m in
     "volume|$3") die "the container of $1 already mounts the new volume $3 at $2: it was recreated from the rewritten files, and the old data is in an anonymous volume no container mounts any more; find it (docker volume ls -f dangling=true) and give it with --from $1:$2=VOLUME" ;;
     volume\|?*) ;;
@@ -499,6 +576,43 @@ old_volume() {{
   [ -z "$(docker volume inspect --format '{{{{index .Labels "com.docker.compose.volume"}}}}' "$name")" ] ||
     die "the container of $1 mounts the named volume $name at $2, not an anonymous one: give the old data with --from $1:$2=SOURCE"
   printf '%s\n' "$name"
+}}
+
+# The one container of SERVICE, checked to be the old one: nothing is mounted at TARGET (the
+# data is in its own layer), which is not the new volume.
+layer_container() {{
+  one_container "$1" "$2"
+  case $m in
+    "") ;;
+    "volume|$3") die "the container of $1 already mounts the new volume $3 at $2: it was recreated from the rewritten files, and the data of its own layer went with the old container; if a copy is kept elsewhere, give it with --from $1:$2=SOURCE" ;;
+    *) die "the container of $1 mounts a ${{m%%|*}} at $2: it is not the container the old files made; give the old data with --from $1:$2=SOURCE" ;;
+  esac
+  printf '%s\n' "$ids"
+}}
+
+# Copies TARGET out of the own layer of the stopped container C into the empty volume NEW
+# (docker cp keeps owners, modes, times and links), compares the full listings, and keeps the
+# old container's files as an image, since recreating the container removes them.
+copy_layer() {{
+  if [ "$(docker cp "$1:$2/." - 2>/dev/null | dd bs=1 count=1 2>/dev/null | wc -c)" -eq 0 ]; then
+    echo "stowage plan: the container $1 has nothing at $2: no data to copy" >&2
+    return
+  fi
+  docker run --rm -v "$3":/to "$helper_image" sh -c '[ -z "$(ls -A /to)" ]' ||
+    die "the new volume $3 already holds files; nothing is merged: move them away first"
+  # The helper and its scratch volume go when it exits (`--rm`), even after a failed copy.
+  h=$(docker create --rm -v "$3":/to -v /stowage "$helper_image" sh -c {layer_verify} sh "${{2##*/}}")
+  if ! {{ docker cp "$1:$2/." - | docker cp -a - "$h:/to" && docker cp "$1:$2" - | docker cp -a - "$h:/stowage"; }}; then
+    docker start "$h" >/dev/null 2>&1 || true
+    die "copying $2 out of the container $1 into $3 failed; the services stay stopped, the container is untouched"
+  fi
+  n=$(docker start -a "$h") ||
+    die "$3 is not an exact copy of $2 in the container $1; the services stay stopped, the container is untouched"
+  kept="stowage-kept-layer:$(printf '%s' "$1" | cut -c1-12)"
+  docker commit "$1" "$kept" >/dev/null ||
+    die "$3 holds a verified copy, but the container's files could not be kept as an image; the services stay stopped"
+  echo "copied $n entries from $2 of the container $1 to $3 (verified)"
+  echo "kept the old container's files: image $kept"
 }}
 
 # A source given with --from: an absolute directory or an existing volume.
@@ -513,8 +627,10 @@ given() {{
 # Creates the new volume empty, labelled as compose labels the volumes it creates (so compose
 # uses it as its own), unless it exists.
 new_volume() {{
-  docker volume inspect "$1" >/dev/null 2>&1 ||
-    docker volume create --label "com.docker.compose.project=$project" --label "com.docker.compose.volume=$2" "$1" >/dev/null
+  docker volume inspect "$1" >/dev/null 2>&1 && return
+  version=$(docker compose version --short 2>/dev/null) || version=
+  docker volume create --label "com.docker.compose.project=$project" --label "com.docker.compose.volume=$2" \
+    ${{version:+--label "com.docker.compose.version=$version"}} "$1" >/dev/null
 }}
 
 # Copies SOURCE into the empty volume NEW and compares the full listings of both.
@@ -528,23 +644,26 @@ copy_into() {{
 "#,
         copy = q(COPY),
         verify = q(VERIFY),
+        layer_verify = q(&format!("{LAYER_VERIFY}\n{VERIFY}")),
     );
     let mut next = 0;
     for (p, (project, conversions)) in plans.iter().enumerate() {
         let ids: Vec<usize> = (next..next + conversions.len()).collect();
         next += conversions.len();
-        project_section(&mut s, p, project, conversions, &ids);
+        project_section(&mut s, p, project, conversions, &ids, &rep);
     }
     s
 }
 
-/// One project's part of the plan; `ids` number its conversions in the whole script.
+/// One project's part of the plan; `ids` number its conversions in the whole script, `rep` says
+/// which conversion copies for each.
 fn project_section(
     s: &mut String,
     p: usize,
     project: &Project,
     conversions: &[Conversion],
     ids: &[usize],
+    rep: &[usize],
 ) {
     let files: Vec<String> = project
         .main_files
@@ -576,7 +695,7 @@ fn project_section(
         .iter()
         .copied()
         .zip(conversions)
-        .filter(|(_, c)| !c.keeps_path)
+        .filter(|&(i, c)| !c.keeps_path && rep[i] == i)
         .collect();
     // A new volume named after the project follows the name the plan is run with.
     let prefix = format!("{}_", project.name);
@@ -620,6 +739,15 @@ fn project_section(
                     h = q(host),
                 );
             }
+            Source::ContainerLayer => {
+                let _ = writeln!(
+                    s,
+                    "  layer_{i}=\nelse\n  old_{i}=$(layer_container {} {} {})\n  layer_{i}=1\nfi",
+                    q(&c.service),
+                    q(&c.target),
+                    new_name(c)
+                );
+            }
             _ => {
                 let _ = writeln!(
                     s,
@@ -653,10 +781,22 @@ fn project_section(
     for (i, c) in &copies {
         let _ = writeln!(
             s,
-            "# {} {}\n[ -z \"$old_{i}\" ] || copy_into \"$old_{i}\" \"$new_{i}\"",
+            "# {} {}",
             c.service.replace(['\n', '\r'], " "),
             c.target.replace(['\n', '\r'], " ")
         );
+        if c.from == Source::ContainerLayer {
+            let _ = writeln!(
+                s,
+                "if [ -n \"$layer_{i}\" ]; then\n  copy_layer \"$old_{i}\" {} \"$new_{i}\"\n  old_{i}=\nelse\n  copy_into \"$old_{i}\" \"$new_{i}\"\nfi",
+                q(&c.target)
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "[ -z \"$old_{i}\" ] || copy_into \"$old_{i}\" \"$new_{i}\""
+            );
+        }
     }
     for c in conversions.iter().filter(|c| c.keeps_path) {
         let _ = writeln!(

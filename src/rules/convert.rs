@@ -45,6 +45,23 @@ pub struct FixSettings {
     pub binds: BindStrategy,
     /// `{service}`, `{basename}` and `{project}` are replaced; default `{service}-{basename}`.
     pub name_template: Option<String>,
+    /// Only the mounts of these services are converted (`--service`; empty: all).
+    pub services: Vec<String>,
+    /// Only the mounts at these container paths are converted (`--target`; empty: all).
+    pub targets: Vec<String>,
+}
+
+impl FixSettings {
+    /// Whether the mount at `target` of `service` is among those asked to be converted.
+    pub fn wants(&self, service: &str, target: &str) -> bool {
+        let target = target.trim_end_matches('/');
+        (self.services.is_empty() || self.services.iter().any(|s| s == service))
+            && (self.targets.is_empty()
+                || self
+                    .targets
+                    .iter()
+                    .any(|t| t.trim_end_matches('/') == target))
+    }
 }
 
 pub const DEFAULT_TEMPLATE: &str = "{service}-{basename}";
@@ -202,6 +219,86 @@ fn candidates<'a>(ctx: &'a Context) -> Vec<(&'a Service, &'a Mount)> {
     out
 }
 
+/// The entries of one host directory that a migration converts together into one named volume
+/// (several services binding one directory keep sharing their files).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindGroup {
+    /// Where each entry was written, once each, in a stable order.
+    pub locs: Vec<Loc>,
+    /// How many services mount the directory.
+    pub services: usize,
+    /// Whether every entry is among those asked to be converted (`--service`, `--target`):
+    /// converting only some would split what the services share.
+    pub wanted: bool,
+}
+
+/// The group of the bind of host directory `source`, or None when the directory cannot become
+/// one volume: another mount that is no candidate binds it (read-only, long syntax, …), a bind
+/// reaches inside it, or it lies inside another directory being converted — converting it would
+/// split what those containers see. Computed once per project (`Memo::bind_groups`).
+fn bind_group<'a>(ctx: &'a Context, source: &str) -> Option<&'a BindGroup> {
+    let groups = ctx.memo.bind_groups.get_or_init(|| {
+        let mut groups: HashMap<String, Option<BindGroup>> = HashMap::new();
+        let mut seen: HashSet<Loc> = HashSet::new();
+        let mut services: HashSet<(&str, &str)> = HashSet::new();
+        let mut candidate_places: HashSet<(&str, Loc)> = HashSet::new();
+        for (s, m) in candidates(ctx) {
+            let (MountKind::Bind, Some(src), Some(loc)) =
+                (m.kind, m.resolved_source.as_deref(), m.loc)
+            else {
+                continue;
+            };
+            candidate_places.insert((s.name.as_str(), loc));
+            let group = groups.entry(src.to_owned()).or_insert_with(|| {
+                Some(BindGroup {
+                    locs: Vec::new(),
+                    services: 0,
+                    wanted: true,
+                })
+            });
+            let Some(group) = group else { continue };
+            group.wanted &= ctx.fixes.wants(&s.name, &m.target);
+            if seen.insert(loc) {
+                group.locs.push(loc);
+            }
+            if services.insert((s.name.as_str(), src)) {
+                group.services += 1;
+            }
+        }
+        let mut sources = std::collections::BTreeSet::new();
+        for (s, a) in ctx.services() {
+            for m in a.mounts.iter().filter(|m| m.kind == MountKind::Bind) {
+                let Some(src) = m.resolved_source.as_deref() else {
+                    continue;
+                };
+                sources.insert(src);
+                let candidate = m
+                    .loc
+                    .is_some_and(|l| candidate_places.contains(&(s.name.as_str(), l)));
+                if !candidate && let Some(g) = groups.get_mut(src) {
+                    *g = None;
+                }
+            }
+        }
+        let keys: Vec<String> = groups.keys().cloned().collect();
+        for key in keys {
+            let nested = sources
+                .range(format!("{key}/").as_str()..format!("{key}0").as_str())
+                .next()
+                .is_some();
+            let inside = Path::new(&key)
+                .ancestors()
+                .skip(1)
+                .any(|a| a.to_str().is_some_and(|a| groups.contains_key(a)));
+            if nested || inside {
+                groups.insert(key, None);
+            }
+        }
+        groups
+    });
+    groups.get(source)?.as_ref()
+}
+
 /// How many services mount the place a mount was written (more than one: an anchor several
 /// services use). Counted once per project (`Memo::sharing`).
 fn sharing(ctx: &Context, m: &Mount) -> usize {
@@ -225,14 +322,25 @@ fn sharing(ctx: &Context, m: &Mount) -> usize {
 /// volume and every other candidate of this project (so fixes of one pass never collide).
 /// Every candidate is named once per project (`Memo::volume_names`).
 pub fn volume_name(ctx: &Context, service: &Service, mount: &Mount) -> String {
+    fn converted_bind<'m>(ctx: &Context, m: &'m Mount) -> Option<&'m str> {
+        (m.kind == MountKind::Bind && ctx.fixes.binds != BindStrategy::Skip)
+            .then_some(m.resolved_source.as_deref())
+            .flatten()
+    }
     let raw_name = |service: &str, m: &Mount| {
-        let t = template(ctx, sharing(ctx, m) > 1);
+        let shared = match converted_bind(ctx, m).and_then(|src| bind_group(ctx, src)) {
+            Some(group) => group.services > 1,
+            None => sharing(ctx, m) > 1,
+        };
+        let t = template(ctx, shared);
         sanitise(&fill(ctx, &t, service, &m.target))
     };
-    // One conversion per place written (an anchor is converted once), implicit ones per service.
-    let key_of = |s: &Service, m: &Mount| match m.loc {
-        Some(loc) => (Some(loc), String::new(), String::new()),
-        None => (None, s.name.clone(), m.target.clone()),
+    // One conversion per place written (an anchor is converted once), one per host directory
+    // for binds (the services sharing it share the volume), implicit ones per service.
+    let key_of = |s: &Service, m: &Mount| match (converted_bind(ctx, m), m.loc) {
+        (Some(src), _) => (None, String::new(), src.to_owned()),
+        (None, Some(loc)) => (Some(loc), String::new(), String::new()),
+        (None, None) => (None, s.name.clone(), m.target.clone()),
     };
     let assigned = ctx.memo.volume_names.get_or_init(|| {
         let mut taken: HashSet<String> =
@@ -410,6 +518,7 @@ fn finish(
 pub fn convert_anonymous(ctx: &Context, service: &Service, mount: &Mount) -> Option<Fix> {
     if mount.kind != MountKind::Anonymous
         || mount.syntax == MountSyntax::Implicit
+        || !ctx.fixes.wants(&service.name, &mount.target)
         || !convertible(ctx)
     {
         return None;
@@ -455,10 +564,61 @@ pub fn convert_anonymous(ctx: &Context, service: &Service, mount: &Mount) -> Opt
 /// Image `VOLUME`s nothing is mounted on → named volumes mounted there explicitly (one fix for
 /// all of a service's, so its `volumes:` list is created once).
 pub fn add_implicit(ctx: &Context, service: &Service, implicit: &[&Mount]) -> Option<Fix> {
-    if implicit.is_empty()
-        || implicit.iter().any(|m| m.syntax != MountSyntax::Implicit)
-        || !convertible(ctx)
-    {
+    if implicit.iter().any(|m| m.syntax != MountSyntax::Implicit) {
+        return None;
+    }
+    let implicit: Vec<&Mount> = implicit
+        .iter()
+        .copied()
+        .filter(|m| ctx.fixes.wants(&service.name, &m.target))
+        .collect();
+    if implicit.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = implicit
+        .iter()
+        .map(|m| volume_name(ctx, service, m))
+        .collect();
+    let targets: Vec<&str> = implicit.iter().map(|m| m.target.as_str()).collect();
+    add_named(ctx, service, &names, &targets, "the image's `VOLUME` paths")
+}
+
+/// Data paths nothing persists (the data is in the container's own layer) → named volumes
+/// mounted there, named as the finding's help names them. Not for an `image:` several services
+/// share through an anchor: each would need a volume of its own.
+pub fn add_layer_volumes(ctx: &Context, service: &Service, paths: &[&str]) -> Option<Fix> {
+    let paths: Vec<&str> = paths
+        .iter()
+        .copied()
+        .filter(|p| ctx.fixes.wants(&service.name, p))
+        .collect();
+    if paths.is_empty() {
+        return None;
+    }
+    let mut names: Vec<String> = Vec::with_capacity(paths.len());
+    for path in &paths {
+        let base = name_for_path(ctx, Some(&service.name), path);
+        let mut name = base.clone();
+        let mut n = 2;
+        while names.contains(&name) {
+            name = format!("{base}-{n}");
+            n += 1;
+        }
+        names.push(name);
+    }
+    add_named(ctx, service, &names, &paths, "the data paths")
+}
+
+/// Appends `name:target` entries to the service's `volumes:` (creating the list) and declares
+/// the names at top level; the fix's title says they are mounted on `what`.
+fn add_named(
+    ctx: &Context,
+    service: &Service,
+    names: &[String],
+    targets: &[&str],
+    what: &str,
+) -> Option<Fix> {
+    if !convertible(ctx) {
         return None;
     }
     let v = view(ctx, service.loc.file)?;
@@ -487,14 +647,10 @@ pub fn add_implicit(ctx: &Context, service: &Service, implicit: &[&Mount]) -> Op
     let Kind::Map { entries, .. } = &v.tree.nodes[service_map].kind else {
         return None;
     };
-    let names: Vec<String> = implicit
+    let items: Vec<String> = names
         .iter()
-        .map(|m| volume_name(ctx, service, m))
-        .collect();
-    let items: Vec<String> = implicit
-        .iter()
-        .zip(&names)
-        .map(|(m, name)| format!("{name}:{}", m.target))
+        .zip(targets)
+        .map(|(name, target)| format!("{name}:{target}"))
         .collect();
     let own_volumes = entries
         .iter()
@@ -533,41 +689,59 @@ pub fn add_implicit(ctx: &Context, service: &Service, implicit: &[&Mount]) -> Op
         .join(", ");
     Some(Fix {
         applicability: Applicability::Unsafe,
-        title: format!("mount the named volume(s) {listed} on the image's `VOLUME` paths"),
+        title: format!("mount the named volume(s) {listed} on {what}"),
         edits,
     })
 }
 
 /// A read-write directory bind → a named volume (`--binds volume`) or a named volume bound to the
-/// same directory (`--binds keep-path`).
+/// same directory (`--binds keep-path`). Every entry that binds the directory is converted by the
+/// one fix, into the one volume, so the services that shared the directory share the volume.
 pub fn convert_bind(ctx: &Context, service: &Service, mount: &Mount) -> Option<Fix> {
     if ctx.fixes.binds == BindStrategy::Skip
         || !is_data_bind(ctx.project, service, mount)
-        || mount.syntax != MountSyntax::Short
         || !convertible(ctx)
     {
         return None;
     }
     let loc = mount.loc?;
+    let group = bind_group(ctx, mount.resolved_source.as_deref()?).filter(|g| g.wanted)?;
+    // One fix edits one file.
+    if group.locs.iter().any(|l| l.file != loc.file) {
+        return None;
+    }
     let v = view(ctx, loc.file)?;
-    let node = v.node_at(loc)?;
-    let raw = raw_scalar(v, node)?;
-    if raw.contains('$') {
-        return None;
-    }
-    let parsed = crate::compose::mounts::parse_short(raw).ok()?;
-    if parsed.ignored_options.iter().any(|o| !o.is_empty())
-        || parsed.propagation.is_some()
-        || parsed.selinux.is_some()
-    {
-        return None;
-    }
     let name = volume_name(ctx, service, mount);
-    let target = &raw[parsed.target_range.clone()];
-    let edit = edit::replace_scalar(v, node, &format!("{name}:{target}"))?;
-    let device = (ctx.fixes.binds == BindStrategy::KeepPath)
-        .then(|| mount.resolved_source.clone())
-        .flatten();
+    let mut edits = Vec::with_capacity(group.locs.len());
+    let mut written_source = None;
+    for &at in &group.locs {
+        let node = v.node_at(at)?;
+        // Short syntax only: a long entry or a variable is left, and the group with it.
+        let raw = raw_scalar(v, node)?;
+        if raw.contains('$') {
+            return None;
+        }
+        let parsed = crate::compose::mounts::parse_short(raw).ok()?;
+        if parsed.ignored_options.iter().any(|o| !o.is_empty())
+            || parsed.propagation.is_some()
+            || parsed.selinux.is_some()
+        {
+            return None;
+        }
+        let target = &raw[parsed.target_range.clone()];
+        edits.push(edit::replace_scalar(v, node, &format!("{name}:{target}"))?);
+        if at == loc {
+            written_source = parsed.source_range.clone().map(|r| raw[r].to_owned());
+        }
+    }
+    edits.sort_by_key(|e| e.start);
+    // `keep-path`: the directory as the file wrote it when relative (compose resolves a relative
+    // `device` of a `local` bind volume against the project directory, as it does a bind's
+    // source), so the file does not tie the project to one machine's path.
+    let device = (ctx.fixes.binds == BindStrategy::KeepPath).then(|| match written_source {
+        Some(w) if w.starts_with("./") || w.starts_with("../") || w == "." || w == ".." => w,
+        _ => mount.resolved_source.clone().unwrap_or_default(),
+    });
     let title = match device {
         Some(_) => format!("keep the data in place behind the named volume `{name}`"),
         None => format!("move the data into the named volume `{name}`"),
@@ -575,7 +749,7 @@ pub fn convert_bind(ctx: &Context, service: &Service, mount: &Mount) -> Option<F
     finish(
         v,
         loc.start,
-        vec![edit],
+        edits,
         Declaration {
             name,
             bind_device: device,

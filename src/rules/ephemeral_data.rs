@@ -1,6 +1,7 @@
 //! `ephemeral-data`: a stateful image's data path that nothing persists (no mount, no image
 //! `VOLUME`), or that a tmpfs holds.
 
+use super::convert;
 use super::data_layout;
 use super::data_layout::{Layout, Verdict, add_volumes_hint, code_list, image_loc, subject};
 use super::{Category, Context, FixAvailability, Rule, RuleMeta};
@@ -15,8 +16,8 @@ static META: RuleMeta = RuleMeta {
     category: Category::Persistence,
     severity: Severity::Error,
     off_by_default: false,
-    fix: FixAvailability::None,
-    migrates: false,
+    fix: FixAvailability::Sometimes,
+    migrates: true,
     summary: "a stateful image's data path is not persisted, or sits on a tmpfs",
     what_it_does: "For images the knowledge base knows to keep state (databases, search engines, \
 queues, self-hosted apps — or the base image of a local Dockerfile), checks every data path of \
@@ -34,9 +35,11 @@ the service or a new image, `up --force-recreate`, `down` then `up`, `rm`. The d
 empty. A tmpfs is worse: it lives in memory and is emptied by every `restart`, even by a host \
 reboot.",
     example: "services:\n  search:\n    image: elasticsearch:8.15.0   # indices in /usr/share/elasticsearch/data\n    environment:\n      discovery.type: single-node\n",
-    fix_safety: "No fix: stowage cannot know which volume name you want and whether existing \
-data must be copied out of the running container first (`docker compose cp`). Add a named volume \
-at the data path.",
+    fix_safety: "Unsafe fix (`--unsafe-fixes`, or `stowage migrate`), for a data path nothing \
+persists: mounts a named volume there. The data in the container's own layer is not in the new \
+volume: the data plan written beside the compose file copies it out of the existing container \
+(`docker cp`) before anything recreates it. No fix for a tmpfs, nor for an `image:` several \
+services share through an anchor.",
 };
 
 impl Rule for EphemeralData {
@@ -87,9 +90,12 @@ impl Rule for EphemeralData {
                     "mount a named volume on the data path: add {}",
                     add_volumes_hint(ctx, &service.name, loc, &lost)
                 );
-                out.push(data_layout::data_finding(
-                    &META, analysis, service, loc, message, help,
-                ));
+                let mut finding =
+                    data_layout::data_finding(&META, analysis, service, loc, message, help);
+                if !data_layout::shared_place(ctx, loc) {
+                    finding.fix = convert::add_layer_volumes(ctx, service, &lost);
+                }
+                out.push(finding);
             }
 
             for (mount, paths) in tmpfs {

@@ -137,6 +137,8 @@ pub struct Memo {
     pub places: OnceLock<HashMap<Loc, usize>>,
     /// The names suggested for data paths no mount holds yet (`convert::name_for_path`).
     pub path_names: std::sync::Mutex<PathNames>,
+    /// The bind mounts a migration converts together, by host directory (`convert::bind_group`).
+    pub bind_groups: OnceLock<HashMap<String, Option<crate::rules::convert::BindGroup>>>,
 }
 
 /// The names suggested for volumes at data paths, by service (None: shared) and path, and every

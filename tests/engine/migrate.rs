@@ -52,12 +52,18 @@ struct Stack {
 
 impl Stack {
     fn new(case: &str, compose: &str) -> Result<Stack, Failed> {
+        Stack::with_knowledge(case, compose, KNOWLEDGE)
+    }
+
+    /// A stack whose `.stowage.yaml` is `knowledge`.
+    fn with_knowledge(case: &str, compose: &str, knowledge: &str) -> Result<Stack, Failed> {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         std::fs::write(dir.path().join("compose.yaml"), compose).map_err(|e| e.to_string())?;
-        std::fs::write(dir.path().join(".stowage.yaml"), KNOWLEDGE).map_err(|e| e.to_string())?;
+        std::fs::write(dir.path().join(".stowage.yaml"), knowledge).map_err(|e| e.to_string())?;
         Ok(Stack {
             dir,
-            name: format!("stowage-mig-{case}"),
+            // Unique per run: other checkouts may run these tests on the same engine.
+            name: format!("stowage-mig-{case}-{}", std::process::id()),
             volumes: Vec::new(),
         })
     }
@@ -363,6 +369,159 @@ fn volumes_from_follows() -> Result<(), Failed> {
     holds(&mut stack, &["s", "r"], &want)
 }
 
+/// Two services binding one host directory (`--binds volume`): they share one new volume after
+/// the plan, which copied the directory once.
+fn shared_bind_becomes_one_volume() -> Result<(), Failed> {
+    let compose = format!(
+        "services:\n  a:\n{}  b:\n{}",
+        service(BUSYBOX, "    volumes:\n      - ./host:/data\n"),
+        service(BUSYBOX, "    volumes:\n      - ./host:/data\n")
+    );
+    let mut stack = Stack::new("shared", &compose)?;
+    stack.up()?;
+    stack.seed("a", "")?;
+    let want = stack.listing("b")?;
+    let plan = rewrite(
+        &stack,
+        &["migrate", "--write", "--binds", "volume", "."],
+        true,
+    )?;
+    let out = stack.plan(&plan, &["-p", &stack.name]);
+    expect_ok(&out, "the plan")?;
+    let copies = text(&out).matches("(verified)").count();
+    if copies != 1 {
+        return Err(format!("the plan copied {copies} times:\n{}", text(&out)).into());
+    }
+    stack.note_volumes()?;
+    let (a, b) = (stack.volume_of("a")?, stack.volume_of("b")?);
+    if a != b || a.is_empty() {
+        return Err(format!("after the plan a mounts `{a}`, b mounts `{b}`").into());
+    }
+    holds(&mut stack, &["a", "b"], &want)?;
+    // They still share: what one writes the other sees.
+    stack.compose(&["exec", "-T", "a", "sh", "-c", "echo new > /data/from-a"])?;
+    stack.compose(&["exec", "-T", "b", "cat", "/data/from-a"])?;
+    Ok(())
+}
+
+/// `--binds keep-path` writes the directory as the file did (relative), which compose resolves
+/// against the project directory: the data stays in place, and a copy of the project elsewhere
+/// (another checkout with its data directory) runs on its own directory.
+fn keep_path_stays_relative() -> Result<(), Failed> {
+    let compose = format!(
+        "services:\n  s:\n{}",
+        service(BUSYBOX, "    volumes:\n      - ./host:/data\n")
+    );
+    let mut stack = Stack::new("keep", &compose)?;
+    stack.up()?;
+    stack.seed("s", "")?;
+    let want = stack.listing("s")?;
+    let plan = rewrite(
+        &stack,
+        &["migrate", "--write", "--binds", "keep-path", "."],
+        true,
+    )?;
+    let written =
+        std::fs::read_to_string(stack.path().join("compose.yaml")).map_err(|e| e.to_string())?;
+    if !written.contains("device: ./host") {
+        return Err(format!("keep-path did not write a relative device:\n{written}").into());
+    }
+    expect_ok(&stack.plan(&plan, &["-p", &stack.name]), "the plan")?;
+    stack.note_volumes()?;
+    holds(&mut stack, &["s"], &want)?;
+    // Another checkout: the files and its own data directory, under another project name.
+    let mut other = Stack::new("keep-other", &written)?;
+    run(Command::new("cp")
+        .args(["-a", "host"])
+        .arg(other.path())
+        .current_dir(stack.path()))?;
+    other.up()?;
+    if other.listing("s")? != want {
+        return Err("the copied checkout does not see its own data directory".into());
+    }
+    stack.compose(&["exec", "-T", "s", "sh", "-c", "echo mine > /data/only-here"])?;
+    if other.listing("s")?.iter().any(|r| r.contains("only-here")) {
+        return Err("the copied checkout mounts the first checkout's directory".into());
+    }
+    Ok(())
+}
+
+/// Tells stowage that the plain test image keeps its data in /data (nothing mounted there: the
+/// data is in the container's own layer).
+const LAYER_KNOWLEDGE: &str = "images:\n  stowage-test-busybox:\n    repos: [docker.io/stowage-test/busybox]\n    data_paths: [/data]\n";
+
+/// Data in the container's own layer (`ephemeral-data`): the plan copies it out of the existing
+/// container into the new volume before anything recreates the container.
+fn layer_data_copied_out_first() -> Result<(), Failed> {
+    let compose = format!("services:\n  s:\n{}", service(BUSYBOX, ""));
+    let mut stack = Stack::with_knowledge("layer", &compose, LAYER_KNOWLEDGE)?;
+    stack.up()?;
+    stack.seed("s", "mkdir -p /data\n")?;
+    let want = stack.listing("s")?;
+    let plan = rewrite(&stack, &["migrate", "--write", "."], true)?;
+    let out = stack.plan(&plan, &["-p", &stack.name]);
+    expect_ok(&out, "the plan")?;
+    if let Some(kept) = text(&out)
+        .lines()
+        .find_map(|l| l.strip_prefix("kept the old container's files: image "))
+    {
+        let _ = Command::new("docker").args(["image", "rm", kept]).output();
+    }
+    stack.note_volumes()?;
+    if stack.volume_of("s")?.is_empty() {
+        return Err("after the plan nothing is mounted at /data".into());
+    }
+    holds(&mut stack, &["s"], &want)
+}
+
+/// Run after `up` recreated the container, the data of its own layer is gone: the plan says so
+/// and changes nothing.
+fn layer_data_too_late_refuses() -> Result<(), Failed> {
+    let compose = format!("services:\n  s:\n{}", service(BUSYBOX, ""));
+    let mut stack = Stack::with_knowledge("layer-late", &compose, LAYER_KNOWLEDGE)?;
+    stack.up()?;
+    stack.seed("s", "mkdir -p /data\n")?;
+    let plan = rewrite(&stack, &["migrate", "--write", "."], true)?;
+    stack.up()?;
+    let out = stack.plan(&plan, &["-p", &stack.name]);
+    if out.status.success() || !text(&out).contains("went with the old container") {
+        return Err(format!(
+            "the plan did not refuse a recreated container:\n{}",
+            text(&out)
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// `--service a` converts a's mount only: b keeps its anonymous volume, untouched, and the
+/// plan moves a's data.
+fn only_the_chosen_service() -> Result<(), Failed> {
+    let compose = format!(
+        "services:\n  a:\n{}  b:\n{}",
+        service(BUSYBOX, "    volumes:\n      - /data\n"),
+        service(BUSYBOX, "    volumes:\n      - /data\n")
+    );
+    let mut stack = Stack::new("chosen", &compose)?;
+    stack.up()?;
+    stack.seed("a", "")?;
+    stack.seed("b", "")?;
+    let (want_a, want_b) = (stack.listing("a")?, stack.listing("b")?);
+    let old_b = stack.volume_of("b")?;
+    let plan = rewrite(&stack, &["migrate", "--write", "--service", "a", "."], true)?;
+    let written =
+        std::fs::read_to_string(stack.path().join("compose.yaml")).map_err(|e| e.to_string())?;
+    if !written.contains("  b:\n") || written.matches("      - /data\n").count() != 1 {
+        return Err(format!("--service a changed b:\n{written}").into());
+    }
+    expect_ok(&stack.plan(&plan, &["-p", &stack.name]), "the plan")?;
+    stack.note_volumes()?;
+    if stack.volume_of("b")? != old_b || stack.listing("b")? != want_b {
+        return Err("the plan touched b".into());
+    }
+    holds(&mut stack, &["a"], &want_a)
+}
+
 type Case = fn() -> Result<(), Failed>;
 
 const CASES: &[(&str, Case)] = &[
@@ -381,6 +540,14 @@ const CASES: &[(&str, Case)] = &[
         another_project_name_is_refused,
     ),
     ("volumes_from_follows", volumes_from_follows),
+    (
+        "shared_bind_becomes_one_volume",
+        shared_bind_becomes_one_volume,
+    ),
+    ("keep_path_stays_relative", keep_path_stays_relative),
+    ("layer_data_copied_out_first", layer_data_copied_out_first),
+    ("layer_data_too_late_refuses", layer_data_too_late_refuses),
+    ("only_the_chosen_service", only_the_chosen_service),
 ];
 
 /// The migration cases, ignored when no engine can be had.
