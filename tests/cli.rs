@@ -209,6 +209,78 @@ fn demo_table_snapshot() {
     insta::assert_snapshot!("demo_table", redact_table(&r.stdout));
 }
 
+/// A mount shared through `volumes_from` is the producer's (not an anonymous volume of the
+/// consumer's own image), and a data path nothing holds has a row: the container's layer.
+#[test]
+fn volumes_show_shared_mounts_and_the_container_layer() {
+    let dir = "fixtures/volumes/shared-and-layer";
+    let r = stowage_run(&manifest_dir(), &["volumes", dir]);
+    r.expect_code(0);
+    let rows: Vec<Vec<&str>> = r
+        .stdout
+        .lines()
+        .skip(2)
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            vec![
+                "db",
+                "anonymous (image)",
+                "-",
+                "/var/lib/postgresql/data",
+                "yes",
+                "yes",
+                "no",
+                "no"
+            ],
+            vec![
+                "app",
+                "anonymous (from db)",
+                "-",
+                "/var/lib/postgresql/data",
+                "yes",
+                "yes",
+                "no",
+                "no"
+            ],
+            vec![
+                "search",
+                "container layer",
+                "-",
+                "/usr/share/elasticsearch/data",
+                "yes",
+                "no",
+                "no",
+                "no"
+            ],
+        ],
+        "{}",
+        r.stdout
+    );
+    let r = stowage_run(&manifest_dir(), &["volumes", "--format", "json", dir]);
+    r.expect_code(0);
+    let doc: Json = serde_json::from_str(&r.stdout).expect("JSON");
+    let services = &doc["projects"][0]["services"];
+    assert_eq!(services[1]["mounts"][0]["from"], "db");
+    assert!(services[0]["mounts"][0].get("from").is_none());
+    assert_eq!(
+        services[2]["container_layer"][0]["path"],
+        "/usr/share/elasticsearch/data"
+    );
+    assert_eq!(
+        services[2]["container_layer"][0]["survives"]["recreate"],
+        false
+    );
+    assert!(services[0].get("container_layer").is_none());
+}
+
 #[test]
 fn demo_json_snapshot() {
     let r = demo_run(&["--format", "json"]);
@@ -224,7 +296,9 @@ fn demo_table_and_json_agree_on_rows() {
     let p = project(&json, "shop");
     let mut expected_rows = 0;
     for s in p["services"].as_array().unwrap() {
-        expected_rows += s["mounts"].as_array().unwrap().len().max(1);
+        // One row per mount and per data path in the container's layer, or one for nothing.
+        let layer = s["container_layer"].as_array().map_or(0, Vec::len);
+        expected_rows += (s["mounts"].as_array().unwrap().len() + layer).max(1);
         for m in s["mounts"].as_array().unwrap() {
             let name = str_of(&s["name"]);
             let target = str_of(&m["target"]);
@@ -294,7 +368,20 @@ fn demo_json_shape_and_values() {
         "image",
     ];
     for s in p["services"].as_array().unwrap() {
-        assert_eq!(keys(s), sorted(&["name", "image", "mounts"]), "{s:#}");
+        // `container_layer` only where a data path is in the container's own layer (search).
+        if s["name"] == "search" {
+            assert_eq!(
+                keys(s),
+                sorted(&["name", "image", "mounts", "container_layer"]),
+                "{s:#}"
+            );
+            assert_eq!(
+                s["container_layer"],
+                serde_json::json!([{"path": "/usr/share/elasticsearch/data", "survives": {"restart": true, "recreate": false, "down_up": false, "down_volumes": false, "up_renew": false, "rm_up": false, "rm_volumes_up": false}}])
+            );
+        } else {
+            assert_eq!(keys(s), sorted(&["name", "image", "mounts"]), "{s:#}");
+        }
         assert!(s["image"].is_string() || s["image"].is_null());
         for m in s["mounts"].as_array().unwrap() {
             assert_eq!(

@@ -138,3 +138,75 @@ pub fn covers(target: &str, path: &str) -> bool {
             .strip_prefix(target)
             .is_some_and(|rest| rest.starts_with('/'))
 }
+
+/// One mount of a service's table as the engine builds it.
+#[derive(Debug, Clone, Copy)]
+pub struct Effective<'a> {
+    pub mount: &'a Mount,
+    /// The service it comes from through `volumes_from` (None: the service's own).
+    pub from: Option<&'a str>,
+}
+
+/// The mount table the engine builds for `analysis`'s service: written mounts win,
+/// `volumes_from` mounts fill targets that are still free (tmpfs is never shared), and image
+/// `VOLUME`s only get an anonymous volume where nothing at all is mounted at exactly their path.
+/// None when it cannot be known statically (`volumes_from` a container or an unknown service).
+pub fn effective_mounts<'a>(
+    project: &'a Project,
+    analyses: &'a [ServiceAnalysis],
+    analysis: &'a ServiceAnalysis,
+) -> Option<Vec<Effective<'a>>> {
+    let own = |mount| Effective { mount, from: None };
+    let mut mounts: Vec<Effective<'a>> = analysis
+        .mounts
+        .iter()
+        .filter(|m| m.syntax != MountSyntax::Implicit)
+        .map(own)
+        .collect();
+    for from in &project.services[analysis.service].volumes_from {
+        let name = from
+            .value
+            .strip_suffix(":ro")
+            .or_else(|| from.value.strip_suffix(":rw"))
+            .unwrap_or(&from.value);
+        if name.starts_with("container:") {
+            return None;
+        }
+        let other = analyses
+            .iter()
+            .find(|a| project.services[a.service].name == name)?;
+        let from = Some(project.services[other.service].name.as_str());
+        for m in &other.mounts {
+            if m.kind != MountKind::Tmpfs && !mounts.iter().any(|x| x.mount.target == m.target) {
+                mounts.push(Effective { mount: m, from });
+            }
+        }
+    }
+    for m in analysis
+        .mounts
+        .iter()
+        .filter(|m| m.syntax == MountSyntax::Implicit)
+    {
+        if !mounts.iter().any(|x| x.mount.target == m.target) {
+            mounts.push(own(m));
+        }
+    }
+    Some(mounts)
+}
+
+/// The data paths of a stateful service that nothing in `mounts` holds: they are in the
+/// container's own writable layer, lost whenever the container is recreated.
+pub fn layer_paths<'a>(analysis: &'a ServiceAnalysis, mounts: &[Effective]) -> Vec<&'a str> {
+    let (Some(facts), Some(placement)) = (&analysis.facts, &analysis.placement) else {
+        return Vec::new();
+    };
+    if !facts.stateful || !matches!(placement.role, Role::Server | Role::NotAskedFor) {
+        return Vec::new();
+    }
+    placement
+        .paths
+        .iter()
+        .filter(|p| !mounts.iter().any(|m| covers(&m.mount.target, p)))
+        .map(String::as_str)
+        .collect()
+}

@@ -421,26 +421,27 @@ pub fn name_for_path(ctx: &Context, service: Option<&str>, path: &str) -> String
     if let Some(name) = names.assigned.get(&key) {
         return name.clone();
     }
+    if names.taken.is_none() {
+        // Once per project: the names conversions give, by service and target.
+        let converted: HashMap<(String, String), String> = candidates(ctx)
+            .into_iter()
+            .map(|(s, m)| ((s.name.clone(), m.target.clone()), volume_name(ctx, s, m)))
+            .collect();
+        let declared = ctx.project.volumes.iter().map(|v| v.key.clone());
+        names.taken = Some(declared.chain(converted.values().cloned()).collect());
+        names.converted = converted;
+    }
     // A mount the fix converts at that path: the help names the volume the fix creates.
-    if let Some((s, m)) = candidates(ctx)
-        .into_iter()
-        .find(|(s, m)| service == Some(s.name.as_str()) && m.target == path)
+    if let Some(name) = service.and_then(|s| names.converted.get(&(s.to_owned(), path.to_owned())))
     {
-        return volume_name(ctx, s, m);
+        return name.clone();
     }
     let template = template(ctx, service.is_none());
     let base = sanitise(&fill(ctx, &template, service.unwrap_or(""), path));
-    let taken = names.taken.get_or_insert_with(|| {
-        let converted = candidates(ctx)
-            .into_iter()
-            .map(|(s, m)| volume_name(ctx, s, m));
-        ctx.project
-            .volumes
-            .iter()
-            .map(|v| v.key.clone())
-            .chain(converted)
-            .collect()
-    });
+    let taken = names
+        .taken
+        .as_mut()
+        .expect("filled above, once per project");
     let mut name = base.clone();
     let mut n = 2;
     while taken.contains(&name) {
@@ -595,17 +596,11 @@ pub fn add_layer_volumes(ctx: &Context, service: &Service, paths: &[&str]) -> Op
     if paths.is_empty() {
         return None;
     }
-    let mut names: Vec<String> = Vec::with_capacity(paths.len());
-    for path in &paths {
-        let base = name_for_path(ctx, Some(&service.name), path);
-        let mut name = base.clone();
-        let mut n = 2;
-        while names.contains(&name) {
-            name = format!("{base}-{n}");
-            n += 1;
-        }
-        names.push(name);
-    }
+    // Unique in the project, and the names the help gives.
+    let names: Vec<String> = paths
+        .iter()
+        .map(|p| name_for_path(ctx, Some(&service.name), p))
+        .collect();
     add_named(ctx, service, &names, &paths, "the data paths")
 }
 

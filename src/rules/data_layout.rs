@@ -60,8 +60,11 @@ impl<'a> Layout<'a> {
     /// None when the mount table cannot be known statically (`volumes_from` a container or an
     /// unknown service).
     pub(super) fn of(ctx: &Context<'a>, analysis: &'a ServiceAnalysis) -> Option<Layout<'a>> {
-        let service = &ctx.project.services[analysis.service];
-        let mounts = effective_mounts(ctx, service, analysis)?;
+        let mounts: Vec<&Mount> =
+            crate::analysis::effective_mounts(ctx.project, ctx.analysis, analysis)?
+                .into_iter()
+                .map(|e| e.mount)
+                .collect();
         let paths = match (&analysis.facts, &analysis.placement) {
             (Some(facts), Some(placement))
                 if facts.stateful && matches!(placement.role, Role::Server | Role::NotAskedFor) =>
@@ -174,50 +177,6 @@ fn other_layout_paths(ctx: &Context, facts: &ImageFacts) -> Vec<String> {
         }
     }
     paths
-}
-
-/// The mount table the engine builds: written mounts win, `volumes_from` mounts fill targets
-/// that are still free (tmpfs is never shared), and image `VOLUME`s only get an anonymous volume
-/// where nothing at all is mounted at exactly their path.
-fn effective_mounts<'a>(
-    ctx: &Context<'a>,
-    service: &'a Service,
-    analysis: &'a ServiceAnalysis,
-) -> Option<Vec<&'a Mount>> {
-    let mut mounts: Vec<&'a Mount> = analysis
-        .mounts
-        .iter()
-        .filter(|m| m.syntax != MountSyntax::Implicit)
-        .collect();
-    for from in &service.volumes_from {
-        let name = from
-            .value
-            .strip_suffix(":ro")
-            .or_else(|| from.value.strip_suffix(":rw"))
-            .unwrap_or(&from.value);
-        if name.starts_with("container:") {
-            return None;
-        }
-        let other = ctx
-            .analysis
-            .iter()
-            .find(|a| ctx.project.services[a.service].name == name)?;
-        for m in &other.mounts {
-            if m.kind != MountKind::Tmpfs && !mounts.iter().any(|x| x.target == m.target) {
-                mounts.push(m);
-            }
-        }
-    }
-    for m in analysis
-        .mounts
-        .iter()
-        .filter(|m| m.syntax == MountSyntax::Implicit)
-    {
-        if !mounts.iter().any(|x| x.target == m.target) {
-            mounts.push(m);
-        }
-    }
-    Some(mounts)
 }
 
 /// A finding about the service's data, in service `service`. It keeps the rule's severity,

@@ -148,6 +148,8 @@ pub struct Memo {
 pub struct PathNames {
     pub taken: Option<HashSet<String>>,
     pub assigned: HashMap<(Option<String>, String), String>,
+    /// The names conversions give, by service and target.
+    pub converted: HashMap<(String, String), String>,
 }
 
 /// A mount as `fix::convert::volume_name` tells them apart: the place it was written, or the

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::analysis::ServiceAnalysis;
+use crate::analysis::{Effective, ServiceAnalysis, effective_mounts, layer_paths};
 use crate::compose::model::Position;
 use crate::compose::model::{MountSyntax, Project};
 use crate::compose::mounts::{MountKind, Survives};
@@ -29,6 +29,15 @@ struct ServiceOut<'a> {
     name: &'a str,
     image: Option<&'a str>,
     mounts: Vec<MountOut<'a>>,
+    /// Data paths nothing holds: in the container's own layer.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    container_layer: Vec<LayerOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct LayerOut<'a> {
+    path: &'a str,
+    survives: Survives,
 }
 
 #[derive(Serialize)]
@@ -41,6 +50,9 @@ struct MountOut<'a> {
     implicit: bool,
     declared_at: Option<Position>,
     survives: Survives,
+    /// The service it is shared from through `volumes_from`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -111,10 +123,22 @@ fn project_out<'a>(
         .iter()
         .map(|a| {
             let service = &project.services[a.service];
-            let mounts = a
-                .mounts
+            let effective = effective_mounts(project, analysis, a).unwrap_or_else(|| {
+                a.mounts
+                    .iter()
+                    .map(|mount| Effective { mount, from: None })
+                    .collect()
+            });
+            let container_layer = layer_paths(a, &effective)
+                .into_iter()
+                .map(|path| LayerOut {
+                    path,
+                    survives: Survives::CONTAINER_LAYER,
+                })
+                .collect();
+            let mounts = effective
                 .iter()
-                .map(|m| MountOut {
+                .map(|&Effective { mount: m, from }| MountOut {
                     kind: m.kind,
                     source: m.source.as_deref(),
                     resolved_source: m.resolved_source.as_deref(),
@@ -123,12 +147,14 @@ fn project_out<'a>(
                     implicit: m.syntax == MountSyntax::Implicit,
                     declared_at: m.loc.map(|l| project.position(l)),
                     survives: project.survives(m),
+                    from,
                 })
                 .collect();
             ServiceOut {
                 name: &service.name,
                 image: service.image.as_ref().map(|i| i.value.as_str()),
                 mounts,
+                container_layer,
             }
         })
         .collect();

@@ -1,9 +1,12 @@
-//! `stowage volumes` for people: one table per project, one row per mount.
+//! `stowage volumes` for people: one table per project, one row per mount as the engine builds
+//! the service's table (mounts shared through `volumes_from` say where from), and one per data
+//! path nothing holds (the container's own layer).
 
 use std::fmt::Write;
 
+use crate::analysis::{Effective, effective_mounts, layer_paths};
 use crate::compose::model::{Mount, MountSyntax};
-use crate::compose::mounts::MountKind;
+use crate::compose::mounts::{MountKind, Survives};
 use crate::output::escape::{one_line, terminal};
 use crate::workspace::inventory::Inventory;
 
@@ -77,35 +80,64 @@ pub fn render(inventory: &Inventory) -> String {
         let mut rows: Vec<[String; 9]> = Vec::new();
         for a in analysis {
             let service = &project.services[a.service];
-            for m in &a.mounts {
-                let s = project.survives(m);
-                let yn = |b: bool| if b { "yes" } else { "no" }.to_owned();
-                let kind = kind(m);
-                let source = source(m).unwrap_or_else(|| "-".into());
-                rows.push([
-                    cell(&service.name),
-                    kind,
-                    cell(&source),
-                    cell(&m.target),
-                    if m.read_only { "ro".into() } else { "".into() },
+            // The table the engine builds (shared through `volumes_from` included), or the
+            // service's own when that cannot be known.
+            let mounts: Vec<Effective> =
+                effective_mounts(project, analysis, a).unwrap_or_else(|| {
+                    a.mounts
+                        .iter()
+                        .map(|mount| Effective { mount, from: None })
+                        .collect()
+                });
+            let yn = |b: bool| if b { "yes" } else { "no" }.to_owned();
+            let survival = |s: Survives| {
+                [
                     yn(s.restart),
                     yn(s.recreate),
                     yn(s.down_up),
                     yn(s.down_volumes),
-                ]);
-            }
-            if a.mounts.is_empty() {
+                ]
+            };
+            for Effective { mount: m, from } in &mounts {
+                let kind = match from {
+                    Some(from) => format!("{} (from {})", m.kind.as_str(), cell(from)),
+                    None => kind(m),
+                };
+                let [restart, recreate, down_up, down_volumes] = survival(project.survives(m));
                 rows.push([
                     cell(&service.name),
-                    "-".into(),
-                    "".into(),
-                    "".into(),
-                    "".into(),
-                    "".into(),
-                    "".into(),
-                    "".into(),
-                    "".into(),
+                    kind,
+                    cell(&source(m).unwrap_or_else(|| "-".into())),
+                    cell(&m.target),
+                    if m.read_only { "ro".into() } else { "".into() },
+                    restart,
+                    recreate,
+                    down_up,
+                    down_volumes,
                 ]);
+            }
+            // Data paths nothing holds: the container's own layer, the worst losses.
+            let layer = layer_paths(a, &mounts);
+            for path in &layer {
+                let [restart, recreate, down_up, down_volumes] =
+                    survival(Survives::CONTAINER_LAYER);
+                rows.push([
+                    cell(&service.name),
+                    "container layer".into(),
+                    "-".into(),
+                    cell(path),
+                    "".into(),
+                    restart,
+                    recreate,
+                    down_up,
+                    down_volumes,
+                ]);
+            }
+            if mounts.is_empty() && layer.is_empty() {
+                let mut row: [String; 9] = Default::default();
+                row[0] = cell(&service.name);
+                row[1] = "-".into();
+                rows.push(row);
             }
         }
         let mut widths = HEADER.map(|h| h.chars().count());
