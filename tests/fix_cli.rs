@@ -954,7 +954,7 @@ fn a_read_only_directory_refuses_the_write() {
         // The plan comes first: it cannot be written either, and the file is left as it was.
         assert!(
             r.stderr.contains("cannot write the data plan")
-                && r.stderr.contains("left as they were"),
+                && r.stderr.contains("compose.yaml left as it was"),
             "{}",
             r.stderr
         );

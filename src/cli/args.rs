@@ -112,6 +112,14 @@ pub struct CheckArgs {
     /// Write the report to FILE (created or emptied) instead of standard output.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output_file: Option<std::path::PathBuf>,
+    /// Report only the findings FILE does not record (see `--write-baseline`); the summary says
+    /// how many it matched and how many of its entries are gone.
+    #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
+    pub baseline: Option<PathBuf>,
+    /// Record every finding in FILE (created or replaced) instead of reporting them, for
+    /// `--baseline`: CI then fails only on new findings.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["fix", "diff", "unsafe_fixes", "format", "output_file", "statistics"])]
+    pub write_baseline: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use super::args::MigrateArgs;
 use super::load::{Configs, request};
-use super::{EXIT_FAILURE, dedup_changes, exit_code, main_file, or_report, print, stdin_paths};
+use super::{
+    EXIT_FAILURE, dedup_changes, exit_code, main_file, or_report, print, print_text, stdin_paths,
+};
 use crate::compose::model::Project;
 use crate::fix;
 use crate::fix::migrate;
@@ -16,8 +18,15 @@ use crate::output;
 use crate::rules::convert::{BindStrategy, FixSettings};
 use crate::workspace::inventory;
 
-/// A project with data to move: the project as migrated, its conversions, the files it changes.
-type Moved = ((Project, Vec<migrate::Conversion>), Vec<PathBuf>);
+/// A project migrated: the files it changes, the summary printed of it, the project as migrated
+/// with its conversions where there is data to move, and whether its files are kept as they
+/// were (its plan or one of its files could not be written).
+struct Migrated {
+    paths: Vec<PathBuf>,
+    summary: String,
+    moved: Option<(Project, Vec<migrate::Conversion>)>,
+    kept: bool,
+}
 
 /// `stowage migrate`: the diff (or, with `--write`, the files written), the data plan on
 /// standard error, and the script with `--script`.
@@ -52,10 +61,8 @@ pub(super) fn run(args: MigrateArgs) -> i32 {
             )
         })
         .collect();
-    let mut plan = String::new();
     let stdin_paths = stdin_paths(&inventory);
-    // Per project with data to move: the project as migrated, its conversions and its files.
-    let mut moves: Vec<Moved> = Vec::new();
+    let mut migrated_projects: Vec<Migrated> = Vec::new();
     let mut changes = Vec::new();
     for (i, (project, analysis)) in inventory.projects.iter().enumerate() {
         if project.is_rejected() {
@@ -126,72 +133,159 @@ pub(super) fn run(args: MigrateArgs) -> i32 {
                 continue;
             }
         };
-        plan.push_str(&project_plan);
         // Text read from standard input is printed, not written: nothing changes on disk.
         let on_disk = files.iter().any(|f| !stdin_paths.contains(&f.path));
-        if let Some(moved) = moved.filter(|_| on_disk || args.script.is_some()) {
-            moves.push((moved, files.iter().map(|f| f.path.clone()).collect()));
-        }
+        migrated_projects.push(Migrated {
+            paths: files.iter().map(|f| f.path.clone()).collect(),
+            summary: project_plan,
+            moved: moved.filter(|_| on_disk || args.script.is_some()),
+            kept: false,
+        });
         changes.extend(files);
     }
     dedup_changes(&mut changes);
-    let plans: Vec<(&Project, &[migrate::Conversion])> =
-        moves.iter().map(|((p, c), _)| (p, c.as_slice())).collect();
+    let protected = project_files(&inventory);
     // The plan is never lost: a write that changes where data lives writes its plan first (to
     // `--script FILE`, else beside each project's compose file), and a project whose plan cannot
     // be written keeps its files as they are.
     let mut script_done = false;
-    if args.write && !plans.is_empty() {
+    let mut script_existed = false;
+    let mut default_plans: Vec<(usize, PathBuf)> = Vec::new();
+    if args.write && migrated_projects.iter().any(|m| m.moved.is_some()) {
         match &args.script {
             Some(path) => {
                 script_done = true;
-                match write_plan(path, &migrate::script(&plans)) {
+                script_existed = path.exists();
+                match write_plan(path, &script_of(&migrated_projects), &protected) {
                     Ok(()) => eprintln!("data plan written to {}", path.display()),
                     Err(e) => {
                         failures.push(e);
                         changes.clear();
+                        migrated_projects.iter_mut().for_each(|m| m.kept = true);
                     }
                 }
             }
             None => {
-                for ((project, conversions), paths) in &moves {
+                for (k, m) in migrated_projects.iter_mut().enumerate() {
+                    let Some((project, conversions)) = &m.moved else {
+                        continue;
+                    };
                     let script = migrate::script(&[(project, conversions.as_slice())]);
-                    match write_default_plan(project, &script) {
-                        Ok(path) => eprintln!(
-                            "data plan for project `{}` written to {} (run it before the next `up`)",
-                            project.name,
-                            path.display()
-                        ),
+                    match write_default_plan(project, &script, &protected) {
+                        Ok(path) => {
+                            eprintln!(
+                                "data plan for project `{}` written to {} (run it before the next `up`)",
+                                project.name,
+                                path.display()
+                            );
+                            default_plans.push((k, path));
+                        }
                         Err(e) => {
-                            failures.push(format!("{e}; its files are left as they were"));
-                            changes.retain(|c| !paths.contains(&c.path));
+                            let names: Vec<&str> = changes
+                                .iter()
+                                .filter(|c| m.paths.contains(&c.path))
+                                .map(|c| c.display.as_str())
+                                .collect();
+                            failures.push(format!("{e}; {} left as it was", names.join(", ")));
+                            changes.retain(|c| !m.paths.contains(&c.path));
+                            m.kept = true;
                         }
                     }
                 }
             }
         }
     }
+    // The files not written, by what they really are.
+    let mut not_written = Vec::new();
     if args.write {
         for change in &changes {
-            if stdin_paths.contains(&change.path) {
+            let outcome = if stdin_paths.contains(&change.path) {
                 // `migrate --write -` prints the migrated text, as `check --fix -` does.
-                print(&change.fixed);
-                continue;
-            }
-            if let Err(e) = fix::write::atomic_write(&change.path, &change.original, &change.fixed)
-            {
-                failures.push(format!("{}: {}", change.display, e.reason()));
+                print_text(&change.fixed, &change.display)
+            } else {
+                fix::write::atomic_write(&change.path, &change.original, &change.fixed)
+                    .map_err(|e| format!("{}: {}", change.display, e.reason()))
+            };
+            if let Err(message) = outcome {
+                failures.push(message);
+                not_written.push(fix::write::real_target(&change.path));
             }
         }
-    } else {
-        print(&output::diff::unified(&changes));
+    } else if !print(&output::diff::unified(&changes)) {
+        failures.push("the diff could not be written to standard output".into());
     }
+    // A project with a file that could not be written was not migrated: its data must not move,
+    // so the plan written for it goes (the default one) or is written again without it.
+    let mut unwritten = false;
+    for m in &mut migrated_projects {
+        if m.paths
+            .iter()
+            .any(|p| not_written.contains(&fix::write::real_target(p)))
+        {
+            m.kept = true;
+            unwritten = true;
+        }
+    }
+    if unwritten {
+        for (k, path) in &default_plans {
+            if migrated_projects[*k].kept {
+                match std::fs::remove_file(path) {
+                    Ok(()) => eprintln!(
+                        "{} removed: the project's files were not rewritten, so its data stays where it is",
+                        path.display()
+                    ),
+                    Err(e) => failures.push(format!(
+                        "{}: cannot remove the data plan of files that were not rewritten (do not run it): {e}",
+                        path.display()
+                    )),
+                }
+            }
+        }
+        let left = migrated_projects
+            .iter()
+            .any(|m| !m.kept && m.moved.is_some());
+        if let Some(path) = args.script.as_ref().filter(|_| script_done) {
+            // A script this run created is removed when no project was migrated; one it
+            // replaced is written again with the projects that were.
+            if !left && !script_existed {
+                match std::fs::remove_file(path) {
+                    Ok(()) => eprintln!(
+                        "{} removed: no project's files were rewritten, so no data moves",
+                        path.display()
+                    ),
+                    Err(e) => failures.push(format!(
+                        "{}: cannot remove the data plan of files that were not rewritten (do not run it): {e}",
+                        path.display()
+                    )),
+                }
+            } else {
+                match write_plan(path, &script_of(&migrated_projects), &protected) {
+                    Ok(()) => eprintln!(
+                        "data plan written again to {} without the projects whose files were not rewritten",
+                        path.display()
+                    ),
+                    Err(e) => failures.push(format!(
+                        "{e}; it names projects whose files were not rewritten (do not run it)"
+                    )),
+                }
+            }
+        }
+    }
+    // The plan of what reached the disk (or, without `--write`, of what would).
+    let plan: String = migrated_projects
+        .iter()
+        .filter(|m| !m.kept)
+        .map(|m| m.summary.as_str())
+        .collect();
     if !plan.is_empty() {
         // Service names and paths come from the files: no control character reaches the terminal.
         eprint!("{}", output::escape::terminal(&plan));
     }
+    let moving = migrated_projects
+        .iter()
+        .any(|m| !m.kept && m.moved.is_some());
     if let Some(path) = args.script.as_ref().filter(|_| !script_done) {
-        if plans.is_empty() {
+        if !moving {
             // Nothing is left to convert in the files, which says nothing about the data: files
             // rewritten earlier leave old volumes that still hold it. Their plan was written by
             // the run that rewrote them; an earlier plan is never replaced with nothing.
@@ -211,12 +305,12 @@ pub(super) fn run(args: MigrateArgs) -> i32 {
             eprintln!(
                 "old anonymous volumes are never deleted: if the files were rewritten without running a plan, their data still has to be moved (the plan's `--from SERVICE:TARGET=VOLUME` takes an old volume)"
             );
-        } else if let Err(e) = write_plan(path, &migrate::script(&plans)) {
+        } else if let Err(e) = write_plan(path, &script_of(&migrated_projects), &protected) {
             failures.push(e);
         } else {
             eprintln!("data plan written to {}", path.display());
         }
-    } else if !plans.is_empty() && !args.write {
+    } else if moving && !args.write {
         eprintln!("`--script FILE` writes the commands that copy the data across");
     }
     for f in &failures {
@@ -225,18 +319,39 @@ pub(super) fn run(args: MigrateArgs) -> i32 {
     exit_code(!failures.is_empty(), !args.write && !changes.is_empty())
 }
 
-/// Writes a plan script, executable.
-fn write_plan(path: &Path, script: &str) -> Result<(), String> {
-    std::fs::write(path, script)
+/// Writes a plan script through the same safe writer as the compose files (never over one of
+/// `protected`, never into a FIFO or device, never halfway), executable where it may be read.
+fn write_plan(path: &Path, script: &str, protected: &[PathBuf]) -> Result<(), String> {
+    fix::write::write_new(path, script, protected)
+        .map_err(|e| e.reason())
         .and_then(|()| {
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
+                let mode = std::fs::metadata(path)
+                    .map_err(|e| e.to_string())?
+                    .permissions()
+                    .mode();
+                std::fs::set_permissions(
+                    path,
+                    std::fs::Permissions::from_mode(mode | ((mode & 0o444) >> 2)),
+                )
+                .map_err(|e| e.to_string())?;
             }
             Ok(())
         })
         .map_err(|e| format!("{}: cannot write the data plan: {e}", path.display()))
+}
+
+/// The script that moves the data of the projects migrated and not kept as they were.
+fn script_of(migrated: &[Migrated]) -> String {
+    let plans: Vec<(&Project, &[migrate::Conversion])> = migrated
+        .iter()
+        .filter(|m| !m.kept)
+        .filter_map(|m| m.moved.as_ref())
+        .map(|(p, c)| (p, c.as_slice()))
+        .collect();
+    migrate::script(&plans)
 }
 
 /// The name of a project's plan beside its compose files, before a number is added.
@@ -247,7 +362,11 @@ fn plan_stem(project: &Project) -> String {
 /// Writes the plan of a project beside its compose files, as `stowage-plan-PROJECT.sh` or, when
 /// an earlier plan (perhaps never run) is there, `stowage-plan-PROJECT-2.sh` and so on: no plan
 /// is ever replaced.
-pub(crate) fn write_default_plan(project: &Project, script: &str) -> Result<PathBuf, String> {
+pub(crate) fn write_default_plan(
+    project: &Project,
+    script: &str,
+    protected: &[PathBuf],
+) -> Result<PathBuf, String> {
     let stem = plan_stem(project);
     for n in 1..10_000 {
         let name = if n == 1 {
@@ -261,7 +380,7 @@ pub(crate) fn write_default_plan(project: &Project, script: &str) -> Result<Path
             .create_new(true)
             .open(&path)
         {
-            Ok(_) => return write_plan(&path, script).map(|()| path),
+            Ok(_) => return write_plan(&path, script, protected).map(|()| path),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => {
                 return Err(format!(
@@ -316,12 +435,29 @@ pub(crate) fn plan_fixed(
     if conversions.is_empty() {
         return Ok(());
     }
-    let path = write_default_plan(after, &migrate::script(&[(after, conversions.as_slice())]))
-        .map_err(|e| format!("{e}; the project's files are left as they were"))?;
+    let files: Vec<PathBuf> = after.files.iter().map(|f| f.source.path.clone()).collect();
+    let script = migrate::script(&[(after, conversions.as_slice())]);
+    let path = write_default_plan(after, &script, &files)?;
     eprintln!(
         "data plan for project `{}` written to {} (run it before the next `up`)",
         after.name,
         path.display()
     );
     Ok(())
+}
+
+/// Every file the projects read (compose files, included and extended ones): what `--script`
+/// must never replace.
+fn project_files(inventory: &inventory::Inventory) -> Vec<std::path::PathBuf> {
+    inventory
+        .projects
+        .iter()
+        .flat_map(|(project, _)| project.files.iter().map(|f| f.source.path.clone()))
+        .chain(
+            inventory
+                .options
+                .iter()
+                .flat_map(|o| o.files.iter().cloned()),
+        )
+        .collect()
 }

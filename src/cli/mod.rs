@@ -8,6 +8,7 @@ mod load;
 mod migrate;
 mod volumes;
 
+use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -31,10 +32,12 @@ pub const EXIT_FAILURE: i32 = 2;
 /// Subcommands are told by name without building the command (that doubled clap's share of a
 /// one-file run); `default_command_knows_every_subcommand` keeps the two in step.
 /// `--color` may come first (`stowage --color never compose.yaml`): the command is told after it.
-fn with_default_command(mut args: Vec<String>) -> Vec<String> {
+/// Arguments are taken as the system gives them: one that is not UTF-8 is a path clap keeps as is,
+/// or an error clap reports, never a panic.
+fn with_default_command(mut args: Vec<OsString>) -> Vec<OsString> {
     let first = command_index(&args);
-    let explicit = args.get(first).is_some_and(|a| {
-        matches!(a.as_str(), "help" | "-h" | "--help" | "-V" | "--version")
+    let explicit = args.get(first).and_then(|a| a.to_str()).is_some_and(|a| {
+        matches!(a, "help" | "-h" | "--help" | "-V" | "--version")
             || <Command as Subcommand>::has_subcommand(a)
     });
     if !explicit {
@@ -44,8 +47,8 @@ fn with_default_command(mut args: Vec<String>) -> Vec<String> {
 }
 
 /// Where the command (or the first path) is in `args`: after the program and a leading `--color`.
-fn command_index(args: &[String]) -> usize {
-    match args.get(1).map(String::as_str) {
+fn command_index(args: &[OsString]) -> usize {
+    match args.get(1).and_then(|a| a.to_str()) {
         Some("--color") => 3,
         Some(a) if a.starts_with("--color=") => 2,
         _ => 1,
@@ -54,8 +57,8 @@ fn command_index(args: &[String]) -> usize {
 
 /// A first argument that is neither a command nor a path that exists but is one or two letters
 /// away from a command's name (`stowage chek`): the command it probably meant.
-fn mistyped_command(args: &[String]) -> Option<String> {
-    let first = args.get(command_index(args))?;
+fn mistyped_command(args: &[OsString]) -> Option<String> {
+    let first = args.get(command_index(args))?.to_str()?;
     if first.len() < 3
         || first.starts_with('-')
         || first.contains(['.', '/', '\\'])
@@ -134,11 +137,11 @@ fn man_page(command: Option<&str>) -> Result<String, String> {
 }
 
 pub fn main() -> i32 {
-    let args: Vec<String> = std::env::args().collect();
+    let args: Vec<OsString> = std::env::args_os().collect();
     if let Some(meant) = mistyped_command(&args) {
         eprintln!(
             "error: no such command or file: `{}`\n\n  tip: did you mean `{meant}`?",
-            args[command_index(&args)]
+            args[command_index(&args)].to_string_lossy()
         );
         return EXIT_FAILURE;
     }
@@ -160,18 +163,12 @@ pub fn main() -> i32 {
         }
         Command::Volumes(args) => volumes::run(args),
         Command::Migrate(args) => migrate::run(args),
-        Command::Rules { format } => {
-            print(&match format {
-                RulesFormat::Text => output::rules_doc::list(),
-                RulesFormat::Json => rules_json(),
-            });
-            EXIT_OK
-        }
+        Command::Rules { format } => printed(&match format {
+            RulesFormat::Text => output::rules_doc::list(),
+            RulesFormat::Json => rules_json(),
+        }),
         Command::Explain { rule } => match rules::find(&rule) {
-            Some(r) => {
-                print(&output::rules_doc::explain(r.meta()));
-                EXIT_OK
-            }
+            Some(r) => printed(&output::rules_doc::explain(r.meta())),
             None => {
                 eprintln!("error: unknown rule `{rule}` (see `stowage rules`)");
                 EXIT_FAILURE
@@ -180,14 +177,10 @@ pub fn main() -> i32 {
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "stowage", &mut script);
-            print(&String::from_utf8_lossy(&script));
-            EXIT_OK
+            printed(&String::from_utf8_lossy(&script))
         }
         Command::Man { command } => match man_page(command.as_deref()) {
-            Ok(page) => {
-                print(&page);
-                EXIT_OK
-            }
+            Ok(page) => printed(&page),
             Err(e) => {
                 eprintln!("error: {e}");
                 EXIT_FAILURE
@@ -196,9 +189,35 @@ pub fn main() -> i32 {
     }
 }
 
-fn print(text: &str) {
-    // A closed pipe (`stowage rules | head`) is not an error worth reporting.
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+/// Writes `text` to standard output, flushed: an error is one the system gave (a full disk,
+/// `/dev/full`, a closed pipe).
+fn write_stdout(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes()).and_then(|()| out.flush())
+}
+
+/// A report on standard output; false (said on standard error) when it could not be written. A
+/// closed pipe (`stowage rules | head`) is not such a failure: the reader wanted no more.
+fn print(text: &str) -> bool {
+    match write_stdout(text) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("error: cannot write to standard output: {e}");
+            false
+        }
+        _ => true,
+    }
+}
+
+/// Exit 0 once `text` is on standard output, 2 when it could not be written.
+fn printed(text: &str) -> i32 {
+    if print(text) { EXIT_OK } else { EXIT_FAILURE }
+}
+
+/// A file's new text on standard output in place of the file (`check --fix -`, `migrate
+/// --write -`): every error is a failure, a closed pipe too (the text was lost).
+fn print_text(text: &str, display: &str) -> Result<(), String> {
+    write_stdout(text)
+        .map_err(|e| format!("{display}: cannot write the new text to standard output: {e}"))
 }
 
 /// Exit 2 when stowage could not do its job (`failed`), else 1 when it found something, else 0.
@@ -270,10 +289,17 @@ fn main_file(project: &Project) -> String {
 fn dedup_changes(changes: &mut Vec<fix::FixedFile>) {
     // Indexed, and borrowed: thousands of projects must not compare (or copy) every text with
     // every other.
+    // A file is known by what it really is: a second name (a symlink) of a file fixed alike is
+    // written once too.
+    let real: Vec<std::path::PathBuf> = changes
+        .iter()
+        .map(|c| fix::write::real_target(&c.path))
+        .collect();
     let mut seen = foldhash::HashSet::default();
     let fresh: Vec<bool> = changes
         .iter()
-        .map(|c| seen.insert((c.path.as_path(), c.fixed.as_str())))
+        .zip(&real)
+        .map(|(c, real)| seen.insert((real.as_path(), c.fixed.as_str())))
         .collect();
     let mut fresh = fresh.into_iter();
     changes.retain(|_| fresh.next().unwrap_or(true));
@@ -295,15 +321,22 @@ mod tests {
         assert_eq!(args[1..], ["check", "compose.yaml"]);
         let args = with_default_command(
             ["stowage", "--color", "never", "compose.yaml"]
-                .map(String::from)
+                .map(OsString::from)
                 .to_vec(),
         );
         assert_eq!(args[1..], ["--color", "never", "check", "compose.yaml"]);
         let args = with_default_command(
             ["stowage", "--color=never", "rules"]
-                .map(String::from)
+                .map(OsString::from)
                 .to_vec(),
         );
         assert_eq!(args[1..], ["--color=never", "rules"]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStringExt;
+            let odd = OsString::from_vec(b"compose\xff.yaml".to_vec());
+            let args = with_default_command(vec!["stowage".into(), odd.clone()]);
+            assert_eq!(args[1..], [OsString::from("check"), odd]);
+        }
     }
 }

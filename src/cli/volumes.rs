@@ -1,12 +1,11 @@
 //! `stowage volumes`: every mount of every project, in the format asked for.
 
 use std::borrow::Cow;
-use std::io::{IsTerminal, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use super::args::VolumesArgs;
 use super::load::{Configs, Progress, request};
-use super::{EXIT_FAILURE, exit_code, isolate_panics, main_file, or_report};
+use super::{EXIT_FAILURE, exit_code, isolate_panics, main_file, or_report, print};
 use crate::images::KnowledgeBase;
 use crate::output;
 use crate::workspace::inventory;
@@ -43,11 +42,8 @@ pub(super) fn run(args: VolumesArgs) -> i32 {
         }
     }
     let text = render_inventory(&mut inventory, output::volumes::renderer(args.format));
-    let mut stdout = std::io::stdout().lock();
-    if stdout.write_all(text.as_bytes()).is_err() && std::io::stdout().is_terminal() {
-        return EXIT_FAILURE;
-    }
-    exit_code(inventory.has_failures(), inventory.has_errors())
+    let written = print(&text);
+    exit_code(inventory.has_failures() || !written, inventory.has_errors())
 }
 
 /// `render` of the inventory; a project whose rendering panics becomes a failure naming it

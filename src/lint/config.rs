@@ -126,7 +126,8 @@ pub fn find(dir: &Path, known: &Mutex<HashMap<PathBuf, Option<PathBuf>>>) -> Opt
 
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let display = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| ConfigError {
+    // As a compose file is read: a regular file of bounded size, never a FIFO or a device.
+    let bytes = crate::yaml::source::read_file(path).map_err(|e| ConfigError {
         path: display.clone(),
         line: 1,
         column: 1,

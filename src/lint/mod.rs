@@ -2,6 +2,7 @@
 //! de-duplication, suppression comments, and the order findings are reported in — with the
 //! configuration file (`config`) and suppression comments (`suppress`) that decide it.
 
+pub(crate) mod baseline;
 pub mod config;
 pub mod suppress;
 

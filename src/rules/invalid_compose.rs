@@ -314,6 +314,11 @@ fn describe(problem: &Problem) -> Described {
             "create the file, fix the path, or mark the entry optional with `path:` and `required: false`",
             None,
         ),
+        RemoteInclude { .. } => described(
+            said(),
+            "stowage reads local files only: check the included project from a local copy (`git clone`, `oras pull`), or ignore this error knowingly",
+            None,
+        ),
         EnvFileUnreadable { path, reason } => described(
             format!(
                 "cannot read the env file `{}`: {}",

@@ -36,6 +36,55 @@ pub enum DiscoverError {
         "no compose file found in {0} or any parent directory (looked for compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml)"
     )]
     NothingFound(String),
+    #[error("{0}: cannot read: {1}")]
+    Unreadable(String, String),
+    /// A directory walked that holds no compose file at all (a wrong path in CI must not pass).
+    #[error("no compose file found under {0} (looked for compose*.yaml and docker-compose*.yml)")]
+    NoneUnder(String),
+}
+
+/// What a walk could not look at: a directory it could not read (permissions, a path longer
+/// than the system allows), a compose file whose name is not UTF-8. The walk goes on; the
+/// command reports each one and exits 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub path: String,
+    pub reason: String,
+}
+
+/// The projects under a path, and what the walk had to skip.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Found {
+    pub projects: Vec<ProjectFiles>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// A walk's error as what was skipped: the path it is about and the system's reason.
+fn skipped(e: &ignore::Error, root: &Path) -> Skipped {
+    match e {
+        ignore::Error::WithPath { path, err } => Skipped {
+            path: path.display().to_string(),
+            reason: format!("cannot read this directory: {}", reason_of(err)),
+        },
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            skipped(err, root)
+        }
+        other => Skipped {
+            path: root.display().to_string(),
+            reason: format!("cannot walk: {}", reason_of(other)),
+        },
+    }
+}
+
+/// The system's reason alone (the path is shown once, in front).
+fn reason_of(e: &ignore::Error) -> String {
+    match e.io_error() {
+        Some(io) => match io.raw_os_error() {
+            Some(code) => std::io::Error::from_raw_os_error(code).to_string(),
+            None => io.to_string(),
+        },
+        None => e.to_string(),
+    }
 }
 
 /// Whether a file name looks like a compose file (`compose*.y*ml`, `docker-compose*.y*ml`).
@@ -92,18 +141,22 @@ pub fn from_working_dir(
 }
 
 /// The projects one command-line path stands for.
-pub fn from_path(path: &Path) -> Result<Vec<ProjectFiles>, DiscoverError> {
+pub fn from_path(path: &Path) -> Result<Found, DiscoverError> {
     if path.is_file() {
-        return Ok(vec![ProjectFiles {
-            files: file_project(path),
-        }]);
+        return Ok(Found {
+            projects: vec![ProjectFiles {
+                files: file_project(path),
+            }],
+            skipped: Vec::new(),
+        });
     }
     if !path.is_dir() {
         let shown = path.display().to_string();
-        return Err(if path.exists() {
-            DiscoverError::NotAFile(shown)
-        } else {
-            DiscoverError::Missing(shown)
+        return Err(match std::fs::metadata(path) {
+            Ok(_) => DiscoverError::NotAFile(shown),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => DiscoverError::Missing(shown),
+            // A path in a directory that may not be searched is not "missing".
+            Err(e) => DiscoverError::Unreadable(shown, e.to_string()),
         });
     }
     let mut dirs: Vec<(PathBuf, Vec<String>)> = Vec::new();
@@ -116,7 +169,15 @@ pub fn from_path(path: &Path) -> Result<Vec<ProjectFiles>, DiscoverError> {
         .filter_entry(|e| !matches!(e.file_name().to_str(), Some(".git" | "node_modules")))
         .sort_by_file_name(std::cmp::Ord::cmp)
         .build();
-    for entry in walker.flatten() {
+    let mut skipped_paths = Vec::new();
+    for entry in walker {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                skipped_paths.push(skipped(&e, path));
+                continue;
+            }
+        };
         if !entry
             .file_type()
             .is_some_and(|t| t.is_file() || t.is_symlink())
@@ -125,6 +186,13 @@ pub fn from_path(path: &Path) -> Result<Vec<ProjectFiles>, DiscoverError> {
             continue;
         }
         let Some(name) = entry.file_name().to_str() else {
+            if is_compose_name(&entry.file_name().to_string_lossy()) {
+                skipped_paths.push(Skipped {
+                    path: entry.path().display().to_string(),
+                    reason: "the file name is not valid UTF-8; stowage cannot check it (rename it)"
+                        .into(),
+                });
+            }
             continue;
         };
         if !is_compose_name(name) {
@@ -159,7 +227,13 @@ pub fn from_path(path: &Path) -> Result<Vec<ProjectFiles>, DiscoverError> {
             projects.push(ProjectFiles { files: vec![p] });
         }
     }
-    Ok(projects)
+    if projects.is_empty() && skipped_paths.is_empty() {
+        return Err(DiscoverError::NoneUnder(path.display().to_string()));
+    }
+    Ok(Found {
+        projects,
+        skipped: skipped_paths,
+    })
 }
 
 /// A file argument: loaded on its own, except an override file comes with its base file.
@@ -194,7 +268,7 @@ mod tests {
         ] {
             std::fs::write(root.join(f), "services: {}\n").unwrap();
         }
-        let projects = from_path(root).unwrap();
+        let projects = from_path(root).unwrap().projects;
         let files: Vec<Vec<String>> = projects
             .iter()
             .map(|p| {
@@ -216,10 +290,19 @@ mod tests {
             ]
         );
         assert_eq!(
-            from_path(&root.join("a/compose.override.yaml")).unwrap()[0]
+            from_path(&root.join("a/compose.override.yaml"))
+                .unwrap()
+                .projects[0]
                 .files
                 .len(),
             2
+        );
+        std::fs::create_dir(root.join("empty")).unwrap();
+        assert_eq!(
+            from_path(&root.join("empty")),
+            Err(DiscoverError::NoneUnder(
+                root.join("empty").display().to_string()
+            ))
         );
         assert!(matches!(
             from_path(&root.join("missing")),

@@ -147,13 +147,23 @@ pub fn plan(request: &Request) -> (Vec<ProjectFiles>, Vec<Failure>) {
         };
         for (path, result) in request.paths.iter().zip(found) {
             match result {
-                Ok(found) => sets.extend(found),
+                Ok(found) => {
+                    sets.extend(found.projects);
+                    failures.extend(found.skipped.into_iter().map(|s| Failure {
+                        path: Some(s.path),
+                        message: s.reason,
+                    }));
+                }
                 Err(e) => failures.push(Failure {
                     path: Some(path.display().to_string()),
                     message: match e {
                         discover::DiscoverError::NotAFile(_) => {
                             "not a regular file or directory (a device, FIFO or socket)".into()
                         }
+                        discover::DiscoverError::Unreadable(_, reason) => {
+                            format!("cannot read: {reason}")
+                        }
+                        discover::DiscoverError::NoneUnder(_) => "no compose file found under this directory (looked for compose*.yaml and docker-compose*.yml)".into(),
                         _ => "no such file or directory".into(),
                     },
                 }),

@@ -99,7 +99,20 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, ReadError> {
     if meta.len() > MAX_FILE_BYTES {
         return Err(ReadError::TooLarge { size: meta.len() });
     }
-    let mut file = std::fs::File::open(path)?;
+    // Opened without blocking, then looked at again: a FIFO put in its place since, or a file
+    // whose reads block (`/proc/kmsg`), is refused or fails at once instead of hanging.
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
+    let mut file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(ReadError::NotAFile);
+    }
     // Room for one byte more than the size: a read that stops at the size has reached the end,
     // with no further call to find it (a tenth of the system calls of checking many files). A
     // file that grew since its size was read is read on to its end.

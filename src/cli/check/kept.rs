@@ -5,9 +5,13 @@ use std::path::PathBuf;
 
 use rayon::prelude::*;
 
-use super::{Checked, Checking, Run, files_read, lint_safely, project_settings, render, report};
+use super::{
+    Baselining, Checked, Checking, Run, files_read, lint_safely, project_settings, render, report,
+};
 use crate::cli::load::Progress;
-use crate::cli::{EXIT_FAILURE, dedup_changes, exit_code, print, stdin_paths};
+use crate::cli::{
+    EXIT_FAILURE, dedup_changes, exit_code, main_file, print, print_text, stdin_paths,
+};
 use crate::compose::model::Project;
 use crate::finding::{Finding, Severity};
 use crate::fix;
@@ -55,6 +59,13 @@ pub(super) fn check(checking: &Checking) -> i32 {
                             &base,
                             config,
                         )
+                        .map(|mut findings| {
+                            // Only reported findings are fixed.
+                            if let Baselining::Match(matcher) = &checking.baseline {
+                                matcher.without_baselined_fixes(p, &mut findings);
+                            }
+                            findings
+                        })
                         .unwrap_or_default()
                     };
                     fix::fix_project(opts, &lint, args.unsafe_fixes)
@@ -95,10 +106,15 @@ pub(super) fn check(checking: &Checking) -> i32 {
     // Per project: the fixes applied and the files they changed (to count what was written).
     let mut project_fixes: Vec<(usize, Vec<PathBuf>)> = Vec::new();
     let stdin_paths = stdin_paths(&inventory);
+    // Per project, in order: the files its fixes changed.
+    let mut fixed_paths: Vec<Option<Vec<PathBuf>>> = Vec::new();
+    // The files of projects whose data plan could not be written: not written either.
+    let mut unplanned: Vec<PathBuf> = Vec::new();
     for (i, outcome) in linted.into_iter().enumerate() {
         match outcome {
             Ok((findings, threshold, outcome)) => {
-                let fixed = outcome.map(|o| {
+                let mut paths = None;
+                let fixed = outcome.and_then(|o| {
                     // Unsafe fixes change where data lives: the plan that moves it is written
                     // first, or nothing of the project is.
                     let (before, before_mounts) = &inventory.projects[i];
@@ -110,25 +126,38 @@ pub(super) fn check(checking: &Checking) -> i32 {
                         }
                         _ => Ok(()),
                     };
+                    unsafe_waiting += o.unsafe_waiting;
                     match planned {
                         Ok(()) => {
                             applied += o.applied;
-                            project_fixes.push((
-                                o.applied,
-                                o.files.iter().map(|f| f.path.clone()).collect(),
-                            ));
+                            let changed: Vec<PathBuf> =
+                                o.files.iter().map(|f| f.path.clone()).collect();
+                            project_fixes.push((o.applied, changed.clone()));
+                            paths = Some(changed);
                             changes.extend(o.files);
+                            o.project
                         }
-                        Err(e) => failures.push((None, e)),
+                        // Nothing of the project is written: it is reported as it is on disk.
+                        Err(e) => {
+                            let names: Vec<&str> =
+                                o.files.iter().map(|f| f.display.as_str()).collect();
+                            failures
+                                .push((None, format!("{e}; {} left as it was", names.join(", "))));
+                            let changed: Vec<PathBuf> =
+                                o.files.iter().map(|f| f.path.clone()).collect();
+                            unplanned.extend(changed.iter().map(|p| fix::write::real_target(p)));
+                            paths = Some(changed);
+                            None
+                        }
                     }
-                    unsafe_waiting += o.unsafe_waiting;
-                    o.project
                 });
-                fixed_projects.push(fixed.flatten());
+                fixed_paths.push(paths);
+                fixed_projects.push(fixed);
                 staged.push(Ok((findings, threshold)));
             }
             Err(message) => {
                 fixed_projects.push(None);
+                fixed_paths.push(None);
                 staged.push(Err(message));
             }
         }
@@ -139,7 +168,10 @@ pub(super) fn check(checking: &Checking) -> i32 {
             .as_ref()
             .unwrap_or(&inventory.projects[i].0);
         match outcome {
-            Ok((findings, threshold)) => results.push((project, findings, threshold)),
+            Ok((findings, threshold)) => {
+                let findings = checking.baseline.reported(project, findings);
+                results.push((i, project, findings, threshold));
+            }
             Err(message) => failures.push((
                 project
                     .main_files
@@ -151,7 +183,12 @@ pub(super) fn check(checking: &Checking) -> i32 {
     }
     dedup_changes(&mut changes);
     if args.diff {
-        print(&output::diff::unified(&changes));
+        if !print(&output::diff::unified(&changes)) {
+            failures.push((
+                None,
+                "the diff could not be written to standard output".into(),
+            ));
+        }
         let fixes = if applied == 1 { "fix" } else { "fixes" };
         if !args.quiet {
             eprintln!(
@@ -169,35 +206,60 @@ pub(super) fn check(checking: &Checking) -> i32 {
         );
     }
     let mut printed_stdin = false;
-    let mut not_written: Vec<&PathBuf> = Vec::new();
+    // The files not written, by what they really are (a second name reaches the same file).
+    let mut not_written: Vec<PathBuf> = Vec::new();
     for change in &changes {
-        if stdin_paths.contains(&change.path) {
+        let outcome = if stdin_paths.contains(&change.path) {
             // `check --fix -` prints the fixed text instead of writing a file; the report goes
             // to stderr.
-            print(&change.fixed);
             printed_stdin = true;
-            continue;
-        }
-        if let Err(e) = fix::write::atomic_write(&change.path, &change.original, &change.fixed) {
-            failures.push((Some(change.display.clone()), e.reason()));
-            not_written.push(&change.path);
+            print_text(&change.fixed, &change.display)
+        } else {
+            fix::write::atomic_write(&change.path, &change.original, &change.fixed)
+                .map_err(|e| format!("{}: {}", change.display, e.reason()))
+        };
+        if let Err(message) = outcome {
+            failures.push((None, message));
+            not_written.push(fix::write::real_target(&change.path));
         }
     }
     // The summary counts what reached the disk: a project with a file that could not be
-    // written applied nothing there.
+    // written applied nothing there, and is reported as it is on disk.
     let written = changes.len() - not_written.len();
-    if !not_written.is_empty() {
+    if !not_written.is_empty() || !unplanned.is_empty() {
+        let unwritten = |paths: &Vec<PathBuf>| {
+            paths.iter().any(|p| {
+                let target = fix::write::real_target(p);
+                not_written.contains(&target) || unplanned.contains(&target)
+            })
+        };
         applied = project_fixes
             .iter()
-            .filter(|(_, paths)| !paths.iter().any(|p| not_written.contains(&p)))
+            .filter(|(_, paths)| !unwritten(paths))
             .map(|(n, _)| n)
             .sum();
+        let mut kept = Vec::with_capacity(results.len());
+        for (i, project, findings, threshold) in results {
+            if !fixed_paths[i].as_ref().is_some_and(unwritten) {
+                kept.push((i, project, findings, threshold));
+                continue;
+            }
+            let (original, analysis) = &inventory.projects[i];
+            let (_, settings) = project_settings(args.fail_on, base, &plans[i]);
+            match lint_safely(original, || {
+                lint::lint(original, analysis, &settings, &plans[i])
+            }) {
+                Ok(findings) => kept.push((i, original, findings, threshold)),
+                Err(message) => failures.push((Some(main_file(original)), message)),
+            }
+        }
+        results = kept;
     }
     // Each project is rendered on its own. One whose rendering fails still counts its files and
     // whether it fails the run (it was checked); the failure follows those above.
     let mut checked = Vec::with_capacity(results.len());
     let mut kept = Vec::new();
-    for (project, findings, threshold) in results {
+    for (_, project, findings, threshold) in results {
         let files = files_read(project);
         let failing = findings.iter().any(|f| f.severity >= threshold);
         match render(reporter, project, &findings, None) {
@@ -235,11 +297,5 @@ pub(super) fn check(checking: &Checking) -> i32 {
         }),
     };
     // `check --fix -` printed the fixed text: the report goes to stderr.
-    report(
-        args,
-        reporter,
-        checking.out(printed_stdin),
-        run,
-        &inventory.cwd,
-    )
+    report(checking, checking.out(printed_stdin), run, &inventory.cwd)
 }

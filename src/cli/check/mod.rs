@@ -2,13 +2,14 @@
 //! reported the same way: streamed (each project loaded, checked, rendered and dropped a batch at
 //! a time, so memory stays flat) unless the run fixes files or the format is one document of
 //! every project, which keep every project until the end. Failures, the report's end and the
-//! exit code are written once, in [`report`].
+//! exit code are written once, in [`report`]. A baseline (`--baseline`, `--write-baseline`) takes
+//! each project's findings before they are reported, in [`Baselining::reported`].
 
 mod kept;
 mod streamed;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::args::{CheckArgs, SeverityArg};
@@ -17,9 +18,10 @@ use super::{EXIT_FAILURE, exit_code, isolate_panics, main_file, or_report};
 use crate::compose::model::Project;
 use crate::finding::{Finding, Severity};
 use crate::lint::RuleSettings;
+use crate::lint::baseline::{Matcher, Recorder};
 use crate::lint::config::Config;
 use crate::output;
-use crate::output::findings::summary::{Fixed, Tally};
+use crate::output::findings::summary::{Baselined, Fixed, Tally};
 use crate::output::findings::{Chunk, End, Failure, Out, Reporter};
 use crate::rules;
 use crate::rules::convert::FixSettings;
@@ -60,6 +62,30 @@ struct Checking<'a> {
     reporter: Box<dyn Reporter>,
     /// `--output-file`, created before the check; taken by the one [`Out`] of the run.
     output: Mutex<Option<std::fs::File>>,
+    baseline: Baselining,
+}
+
+/// `--baseline` or `--write-baseline`.
+enum Baselining {
+    Off,
+    /// Findings the baseline records are not reported.
+    Match(Matcher),
+    /// Every finding is recorded instead of reported, and written to the path at the end.
+    Write(Recorder, PathBuf),
+}
+
+impl Baselining {
+    /// What is reported of `project`'s `findings`.
+    fn reported(&self, project: &Project, findings: Vec<Finding>) -> Vec<Finding> {
+        match self {
+            Baselining::Off => findings,
+            Baselining::Match(matcher) => matcher.unmatched(project, findings),
+            Baselining::Write(recorder, _) => {
+                recorder.record(project, &findings);
+                Vec::new()
+            }
+        }
+    }
 }
 
 impl Checking<'_> {
@@ -106,6 +132,19 @@ pub(super) fn run(args: CheckArgs, colour: bool) -> i32 {
         },
         None => None,
     };
+    let baseline = match (&args.baseline, &args.write_baseline) {
+        (Some(path), _) => match Matcher::read(path, &request.load.cwd) {
+            Ok(matcher) => Baselining::Match(matcher),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_FAILURE;
+            }
+        },
+        (None, Some(path)) => {
+            Baselining::Write(Recorder::new(path, &request.load.cwd), path.clone())
+        }
+        (None, None) => Baselining::Off,
+    };
     let reporter = output::findings::reporter(args.format, colour);
     let base = RuleSettings {
         select: args.select.clone(),
@@ -119,6 +158,7 @@ pub(super) fn run(args: CheckArgs, colour: bool) -> i32 {
         base,
         reporter,
         output: Mutex::new(output),
+        baseline,
     };
     if args.fix || args.diff || checking.reporter.whole_document() {
         kept::check(&checking)
@@ -201,7 +241,8 @@ fn render(
 }
 
 /// The report of every project checked, its end, and the exit code.
-fn report(args: &CheckArgs, reporter: &dyn Reporter, mut out: Out, run: Run, cwd: &Path) -> i32 {
+fn report(checking: &Checking, mut out: Out, run: Run, cwd: &Path) -> i32 {
+    let (args, reporter) = (checking.args, checking.reporter.as_ref());
     let Run {
         mut failures,
         checked,
@@ -224,6 +265,9 @@ fn report(args: &CheckArgs, reporter: &dyn Reporter, mut out: Out, run: Run, cwd
             Err(failure) => failures.push(failure),
         }
     }
+    if let Baselining::Write(recorder, path) = &checking.baseline {
+        return write_baseline(recorder, path, &failures, unreadable, args.quiet);
+    }
     if reporter.whole_document() {
         probe_document(&mut results, &mut failures, |results| {
             reporter.probe(results)
@@ -238,11 +282,19 @@ fn report(args: &CheckArgs, reporter: &dyn Reporter, mut out: Out, run: Run, cwd
         fixed,
         results: &results,
         cwd,
+        baseline: match &checking.baseline {
+            Baselining::Match(matcher) => {
+                let (matched, stale) = matcher.counts();
+                Some(Baselined { matched, stale })
+            }
+            _ => None,
+        },
     };
     // A whole document is written as it is made (it can be several times larger than the
     // findings): what the probe did not catch cuts it short, and says so.
     let cut_short = catch_unwind(AssertUnwindSafe(|| {
-        let _ = reporter.end(&mut out, &end);
+        let result = reporter.end(&mut out, &end);
+        out.record(result);
     }))
     .map_err(|panic| {
         output::eprint_failure(
@@ -251,14 +303,53 @@ fn report(args: &CheckArgs, reporter: &dyn Reporter, mut out: Out, run: Run, cwd
         );
     })
     .is_err();
-    let unwritten = out
-        .finish()
-        .map_err(|e| eprintln!("error: cannot write the report: {e}"))
-        .is_err();
+    out.flush();
+    let unwritten = out.error().map(|e| {
+        output::eprint_failure(None, &format!("cannot write the report: {e}"));
+    });
     exit_code(
-        unreadable || !failures.is_empty() || cut_short || unwritten,
+        unreadable || !failures.is_empty() || cut_short || unwritten.is_some(),
         !args.exit_zero && failing,
     )
+}
+
+/// `--write-baseline`: the findings recorded, written to `path` when every project was checked
+/// (a baseline missing what could not be checked would let its findings through later).
+fn write_baseline(
+    recorder: &Recorder,
+    path: &Path,
+    failures: &[Failure],
+    unreadable: bool,
+    quiet: bool,
+) -> i32 {
+    for (p, m) in failures {
+        output::eprint_failure(p.as_deref(), m);
+    }
+    if !failures.is_empty() || unreadable {
+        let why = if failures.is_empty() {
+            "a file could not be read (`stowage check` shows which)"
+        } else {
+            "stowage could not check everything (above)"
+        };
+        eprintln!("error: the baseline was not written: {why}");
+        return EXIT_FAILURE;
+    }
+    let (text, findings, files) = recorder.render();
+    if let Err(e) = crate::fix::write::write_new(path, &text, &recorder.files_read()) {
+        eprintln!("error: {e}");
+        return EXIT_FAILURE;
+    }
+    if !quiet {
+        let (findings_word, files_word) = (
+            if findings == 1 { "finding" } else { "findings" },
+            if files == 1 { "file" } else { "files" },
+        );
+        eprintln!(
+            "Wrote {findings} {findings_word} in {files} {files_word} to the baseline `{}`.",
+            path.display()
+        );
+    }
+    super::EXIT_OK
 }
 
 /// Before a whole document (SARIF, JUnit, GitLab) of every project is written: `probe` makes

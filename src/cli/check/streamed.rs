@@ -52,6 +52,7 @@ pub(super) fn check(checking: &Checking) -> i32 {
             .any(|e| e.kind == crate::compose::model::ProblemKind::Io);
         let result = match outcome {
             Ok(findings) => {
+                let findings = checking.baseline.reported(&project, findings);
                 render(reporter, &project, &findings, direct.as_ref()).map(|chunks| Checked {
                     chunks,
                     tallies: findings.iter().map(Tally::from).collect(),
@@ -102,5 +103,5 @@ pub(super) fn check(checking: &Checking) -> i32 {
         results: Vec::new(),
         fixed: None,
     };
-    report(args, reporter, out, run, &request.load.cwd)
+    report(checking, out, run, &request.load.cwd)
 }

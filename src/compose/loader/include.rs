@@ -72,6 +72,14 @@ impl Loader<'_> {
                     .push(Problem::new(Some(item.loc), Issue::IncludeEntryWithoutPath));
                 continue;
             };
+            // A git repository or an OCI artifact compose would fetch: named where it stands.
+            if let Some((reference, loc)) = paths.iter().find(|(p, _)| is_remote(p)) {
+                let issue = Issue::RemoteInclude {
+                    reference: reference.clone(),
+                };
+                self.errors.push(Problem::new(Some(*loc), issue));
+                continue;
+            }
             let first_abs = abs(&base_dir, Path::new(first));
             let inc_dir = project_dir.unwrap_or_else(|| {
                 first_abs
@@ -210,4 +218,10 @@ pub(super) fn same_content(a: &Value, b: &Value) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether an `include` path is a remote reference compose resolves (`oci://…`, a git URL such
+/// as `https://host/repo.git#ref:dir` or `git@host:repo.git`), not a local file.
+fn is_remote(path: &str) -> bool {
+    path.contains("://") || path.starts_with("git@")
 }

@@ -114,7 +114,31 @@ fn abs(base: &Path, p: &Path) -> PathBuf {
     } else {
         base.join(p)
     };
-    PathBuf::from(mounts::clean_path(&joined.to_string_lossy()))
+    match joined.to_str() {
+        Some(text) => PathBuf::from(mounts::clean_path(text)),
+        // A path that is not UTF-8 (a directory named in another encoding) is cleaned part by
+        // part, its bytes kept: cleaned as text, it would name another file.
+        None => clean_os_path(&joined),
+    }
+}
+
+/// `clean_path` of a path that is not UTF-8: `.` dropped, `..` taking the part before away.
+fn clean_os_path(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            Component::ParentDir if out.has_root() => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 impl<'a> Loader<'a> {

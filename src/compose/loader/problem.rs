@@ -74,6 +74,11 @@ pub enum Issue {
         at: Vec<String>,
         reason: String,
     },
+    /// An `include` of a git repository or an OCI artifact, which compose fetches and stowage
+    /// does not: skipped, and stowage could not check the whole project (exit 2).
+    RemoteInclude {
+        reference: String,
+    },
     EnvFileUnreadable {
         path: String,
         reason: String,
@@ -294,7 +299,7 @@ impl Issue {
                     ProblemKind::Io
                 }
             }
-            EnvFileUnreadable { .. } => ProblemKind::Io,
+            EnvFileUnreadable { .. } | RemoteInclude { .. } => ProblemKind::Io,
             InvalidInterpolation { .. }
             | RequiredVariable { .. }
             | InterpolatedValueTooLarge { .. }
@@ -435,6 +440,10 @@ impl fmt::Display for Issue {
             EnvFileUnreadable { path, reason } => {
                 write!(f, "couldn't read env file {path}: {reason}")
             }
+            RemoteInclude { reference } => write!(
+                f,
+                "remote include `{reference}` is not supported; skipped (its services are not checked)"
+            ),
             EnvFileInvalid { path, reason } => write!(f, "failed to read {path}: {reason}"),
             EnvFileNotFound { path, reason } => match reason {
                 Some(reason) => write!(f, "env file {path} not found: {reason}"),

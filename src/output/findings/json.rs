@@ -43,6 +43,9 @@ struct Summary {
     files: usize,
     findings: usize,
     fixable: usize,
+    /// `--baseline` only: findings it matched (not reported), entries nothing matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline: Option<super::summary::Baselined>,
 }
 
 /// The document at once, which the parts written by [`Reporter`] must make.
@@ -116,14 +119,13 @@ impl super::Reporter for Reporter {
         if out.findings == 0 {
             text.push_str(OPEN);
         }
-        close(
-            &mut text,
-            out.findings > 0,
-            errors,
-            end.files,
-            out.findings,
-            out.fixable,
-        );
+        let summary = Summary {
+            files: end.files,
+            findings: out.findings,
+            fixable: out.fixable,
+            baseline: end.baseline,
+        };
+        close(&mut text, out.findings > 0, errors, summary);
         out.write(&text);
         Ok(())
     }
@@ -146,26 +148,15 @@ fn elements(out: &mut String, project: &Project, findings: &[Finding]) {
 const OPEN: &str = "{\n  \"version\": 1,\n  \"findings\": [";
 
 /// What follows the last element of `findings` (`elements` were written: whether there were
-/// any), up to the end of the document; `findings` and `fixable` count them.
-fn close(
-    out: &mut String,
-    elements: bool,
-    errors: Vec<ErrorOut>,
-    files: usize,
-    findings: usize,
-    fixable: usize,
-) {
+/// any), up to the end of the document.
+fn close(out: &mut String, elements: bool, errors: Vec<ErrorOut>, summary: Summary) {
     out.push_str(if elements { "\n  ]" } else { "]" });
     out.push_str(",\n  \"errors\": ");
     let errors = serde_json::to_string_pretty(&errors).expect("the output model always serialises");
     indent_rest(out, &errors, "  ");
     out.push_str(",\n  \"summary\": ");
-    let summary = serde_json::to_string_pretty(&Summary {
-        files,
-        findings,
-        fixable,
-    })
-    .expect("the output model always serialises");
+    let summary =
+        serde_json::to_string_pretty(&summary).expect("the output model always serialises");
     indent_rest(out, &summary, "  ");
     out.push_str("\n}\n");
 }
@@ -194,6 +185,7 @@ fn render(findings: Vec<FindingOut<'_>>, errors: Vec<ErrorOut>, files: usize) ->
         files,
         findings: findings.len(),
         fixable,
+        baseline: None,
     };
     let mut out = serde_json::to_string_pretty(&Document {
         version: 1,
@@ -279,14 +271,13 @@ mod tests {
                 }
             }
             let fixable = findings.iter().filter(|f| f.fix.is_some()).count();
-            close(
-                &mut parts,
-                !findings.is_empty(),
-                errors,
-                3,
-                findings.len(),
+            let summary = Summary {
+                files: 3,
+                findings: findings.len(),
                 fixable,
-            );
+                baseline: None,
+            };
+            close(&mut parts, !findings.is_empty(), errors, summary);
             assert_eq!(parts, whole);
         }
     }

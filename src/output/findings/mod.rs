@@ -69,6 +69,8 @@ pub(crate) struct End<'a> {
     pub results: &'a [(&'a Project, Vec<Finding>)],
     /// The working directory (SARIF's `%SRCROOT%`).
     pub cwd: &'a std::path::Path,
+    /// `--baseline`: what it matched.
+    pub baseline: Option<summary::Baselined>,
 }
 
 /// A format of `check`'s report.
@@ -157,15 +159,14 @@ fn in_parts(
 
 /// Where the report goes: standard output, or standard error held until the end (`check --fix -`
 /// prints the fixed text on standard output; the report follows what went to standard error
-/// before it). A closed pipe (`stowage check | head`) is not an error worth reporting.
+/// before it). The first error writing it is kept ([`Out::error`]: the command then exits 2),
+/// except a closed pipe (`stowage check | head`): the reader wanted no more.
 pub(crate) struct Out {
     out: std::io::BufWriter<Box<dyn std::io::Write + Send>>,
-    /// Written to a file (`--output-file`): a failed write there is an error, where a closed
-    /// pipe is not.
-    to_file: bool,
     /// The findings written, and those with a fix.
     findings: usize,
     fixable: usize,
+    error: Option<std::io::Error>,
 }
 
 /// Standard error, written when flushed.
@@ -191,31 +192,41 @@ impl Out {
         } else {
             Box::new(std::io::stdout())
         };
-        Out::writing(out, false)
+        Out::writing(out)
     }
 
     /// The report written to `file` instead of standard output.
     pub(crate) fn to_file(file: std::fs::File) -> Out {
-        Out::writing(Box::new(file), true)
+        Out::writing(Box::new(file))
     }
 
-    fn writing(out: Box<dyn std::io::Write + Send>, to_file: bool) -> Out {
+    fn writing(out: Box<dyn std::io::Write + Send>) -> Out {
         Out {
             out: std::io::BufWriter::with_capacity(1 << 16, out),
-            to_file,
             findings: 0,
             fixable: 0,
+            error: None,
         }
     }
 
-    /// Flushes what is left; for a file, whether everything reached it.
-    pub(crate) fn finish(mut self) -> std::io::Result<()> {
-        let flushed = self.out.flush();
-        if self.to_file { flushed } else { Ok(()) }
+    /// Keeps the first error of `result` that is not a closed pipe.
+    pub(crate) fn record(&mut self, result: std::io::Result<()>) {
+        if let Err(e) = result
+            && e.kind() != std::io::ErrorKind::BrokenPipe
+            && self.error.is_none()
+        {
+            self.error = Some(e);
+        }
+    }
+
+    /// The first error writing the report (a full disk): the report is not whole.
+    pub(crate) fn error(&self) -> Option<&std::io::Error> {
+        self.error.as_ref()
     }
 
     pub(crate) fn write(&mut self, text: &str) {
-        let _ = self.out.write_all(text.as_bytes());
+        let result = self.out.write_all(text.as_bytes());
+        self.record(result);
     }
 
     fn chunk(&mut self, chunk: &Chunk) {
@@ -227,5 +238,10 @@ impl Out {
     /// What a whole document is written to.
     fn writer(&mut self) -> &mut dyn std::io::Write {
         &mut self.out
+    }
+
+    pub(crate) fn flush(&mut self) {
+        let result = self.out.flush();
+        self.record(result);
     }
 }

@@ -34,6 +34,30 @@ pub(crate) struct Fixed {
     pub unsafe_waiting: usize,
 }
 
+/// `--baseline`: findings it matched (not reported) and entries nothing matched any more.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub(crate) struct Baselined {
+    pub matched: usize,
+    pub stale: usize,
+}
+
+impl Baselined {
+    /// The line after the summary.
+    fn line(self) -> String {
+        let Baselined { matched, stale } = self;
+        let findings = if matched == 1 { "finding" } else { "findings" };
+        let entries = if stale == 1 { "entry" } else { "entries" };
+        let note = match stale {
+            0 => "",
+            1 => " (`--write-baseline` again drops it)",
+            _ => " (`--write-baseline` again drops them)",
+        };
+        format!(
+            "Baseline: {matched} {findings} matched (not reported), {stale} {entries} gone{note}.\n"
+        )
+    }
+}
+
 /// The sentence about the unsafe fixes `--unsafe-fixes` would apply (empty when there are none).
 pub(crate) fn unsafe_note(waiting: usize) -> String {
     match waiting {
@@ -67,6 +91,9 @@ pub(crate) fn end(out: &mut super::Out, end: &super::End) -> std::io::Result<()>
             ));
         }
         out.write(&line_of(end.tallies, end.files));
+        if let Some(baselined) = end.baseline {
+            out.write(&baselined.line());
+        }
     }
     Ok(())
 }
