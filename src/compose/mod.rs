@@ -9,4 +9,5 @@ pub mod loader;
 pub mod merge;
 pub mod model;
 pub mod mounts;
-pub(crate) mod schema;
+#[doc(hidden)]
+pub mod schema;
