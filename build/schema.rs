@@ -48,6 +48,9 @@ struct Compiler<'s> {
 
 pub fn generate(out_dir: &Path) {
     println!("cargo::rerun-if-changed={SOURCE}");
+    // This file is part of the build script, but with `rerun-if-changed` given, cargo does not
+    // always run a rebuilt script again.
+    println!("cargo::rerun-if-changed=build/schema.rs");
     let text = std::fs::read_to_string(SOURCE).expect("read the compose schema");
     let root: Value = serde_json::from_str(&text).expect("the compose schema is JSON");
     let mut compiler = Compiler {
@@ -64,17 +67,20 @@ pub fn generate(out_dir: &Path) {
         writeln!(out, "    {node},").unwrap();
     }
     out.push_str("];\n");
-    writeln!(
-        out,
-        "const PATTERN_COUNT: usize = {};",
-        compiler.patterns.len()
-    )
-    .unwrap();
-    out.push_str("static PATTERNS: [Pattern; PATTERN_COUNT] = [\n");
+    out.push_str("static PATTERNS: &[Pattern] = &[\n");
     for pattern in &compiler.patterns {
-        match literal_prefix(pattern) {
-            Some(prefix) => writeln!(out, "    Pattern::Prefix({prefix:?}),").unwrap(),
-            None => writeln!(out, "    Pattern::Regex({pattern:?}),").unwrap(),
+        if let Some(prefix) = literal_prefix(pattern) {
+            writeln!(out, "    Pattern::Prefix({prefix:?}),").unwrap();
+        } else {
+            let branches = alternation(pattern).unwrap_or_else(|| {
+                panic!("{SOURCE}: pattern {pattern:?} is more than the interpreter matches")
+            });
+            writeln!(
+                out,
+                "    Pattern::Classes {{ branches: &[{}], source: {pattern:?} }},",
+                branches.join(", ")
+            )
+            .unwrap();
         }
     }
     out.push_str("];\n");
@@ -90,6 +96,91 @@ fn literal_prefix(pattern: &str) -> Option<&str> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
     .then_some(rest)
+}
+
+/// Branches separated by `|`, each a [`class_sequence`], as `Sequence`s. A group repeated at the
+/// end of an unanchored branch, `(X)+`, matches where `X` does: it is written as `X`.
+fn alternation(pattern: &str) -> Option<Vec<String>> {
+    pattern
+        .split('|')
+        .map(|branch| {
+            let branch = match branch.strip_suffix(")+") {
+                Some(rest) => {
+                    let (head, group) = rest.split_once('(')?;
+                    (!group.contains(['(', ')'])).then(|| format!("{head}{group}"))?
+                }
+                None => branch.to_owned(),
+            };
+            let (start, atoms, end) = class_sequence(&branch)?;
+            Some(format!(
+                "Sequence {{ start: {start}, atoms: {atoms}, end: {end} }}"
+            ))
+        })
+        .collect()
+}
+
+/// A run of character classes (`.`, a bracket of ASCII characters and ranges, a letter, digit,
+/// `-` or `_`), each once or with `+`, with `^` and `$` or not: matched by a scan, no regex
+/// needed (compiling one cost more than validating a hundred files).
+/// `(anchored at the start, the atoms as Rust, anchored at the end)`.
+fn class_sequence(pattern: &str) -> Option<(bool, String, bool)> {
+    let (start, rest) = match pattern.strip_prefix('^') {
+        Some(rest) => (true, rest),
+        None => (false, pattern),
+    };
+    let (end, rest) = match rest.strip_suffix('$') {
+        Some(rest) => (true, rest),
+        None => (false, rest),
+    };
+    let chars: Vec<char> = rest.chars().collect();
+    let mut atoms = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let class = match chars[i] {
+            '.' => {
+                i += 1;
+                "Class::AnyButNewline".to_owned()
+            }
+            '[' => {
+                let close = i + chars[i..].iter().position(|&c| c == ']')?;
+                let inner = &chars[i + 1..close];
+                i = close + 1;
+                bracket(inner)?
+            }
+            c if c.is_ascii_alphanumeric() || c == '-' || c == '_' => {
+                i += 1;
+                format!("Class::Ranges(&[({c:?}, {c:?})])")
+            }
+            _ => return None,
+        };
+        let repeat = chars.get(i) == Some(&'+');
+        if repeat {
+            i += 1;
+        }
+        atoms.push(format!("Atom {{ class: {class}, repeat: {repeat} }}"));
+    }
+    (!atoms.is_empty()).then(|| (start, format!("&[{}]", atoms.join(", ")), end))
+}
+
+/// The inside of `[...]` as a `Class`: ASCII characters and ranges, nothing special.
+fn bracket(inner: &[char]) -> Option<String> {
+    let plain = |c: &char| c.is_ascii_graphic() && !matches!(c, '[' | ']' | '\\' | '^' | '&' | '~');
+    if inner.is_empty() || !inner.iter().all(plain) {
+        return None;
+    }
+    let mut ranges = Vec::new();
+    let mut i = 0;
+    while i < inner.len() {
+        // A `-` first or last is itself; between two characters it makes a range.
+        if i + 2 < inner.len() && inner[i + 1] == '-' {
+            ranges.push(format!("({:?}, {:?})", inner[i], inner[i + 2]));
+            i += 3;
+        } else {
+            ranges.push(format!("({:?}, {:?})", inner[i], inner[i]));
+            i += 1;
+        }
+    }
+    Some(format!("Class::Ranges(&[{}])", ranges.join(", ")))
 }
 
 impl<'s> Compiler<'s> {

@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests (`mod common;`): running the `stowage` binary
-//! ([`binary`]), the reference Docker Compose CLI with its scrubbed environment ([`oracle`]) and
-//! the settings of the property tests ([`props`]).
+//! ([`binary`]), the reference Docker Compose CLI with its scrubbed environment ([`oracle`]), the
+//! generator of compose projects ([`generate`]) and the settings of the property tests ([`props`]).
 //!
 //! Every test binary that declares `mod common;` compiles all of it but uses only a part, hence
 //! `allow(dead_code)` on the groups (and nowhere else).
@@ -414,6 +414,10 @@ pub mod corpus {
         libtest_mimic::run(&Arguments::from_args(), vec![trial]).exit()
     }
 }
+
+/// The generator of compose projects (tests/differential.rs, tests/schema_differential.rs).
+#[allow(dead_code)]
+pub mod generate;
 
 /// Settings of the property tests (tests/fix_props.rs, tests/human_render.rs).
 #[allow(dead_code)]

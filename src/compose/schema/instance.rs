@@ -84,12 +84,20 @@ impl Builder<'_> {
             ValueKind::Null => Kind::Null,
             ValueKind::Scalar { text, plain } => self.scalar(v.loc, text, *plain, path),
             ValueKind::Seq(items) => {
-                let kept = kept(items, path);
-                let mut out = Vec::with_capacity(kept.len());
-                for item in kept {
+                let mut out = Vec::with_capacity(items.len());
+                let mut item = |item, path: &mut Vec<&'a str>| {
                     path.push("[]");
                     out.push(self.build(item, path, None));
                     path.pop();
+                };
+                match unique_list(path) {
+                    Some(key_value) => kept(items, key_value)
+                        .into_iter()
+                        .for_each(|v| item(v, path)),
+                    None => items
+                        .iter()
+                        .filter(|v| !is_reset(v))
+                        .for_each(|v| item(v, path)),
                 }
                 Kind::Array(out)
             }
@@ -204,13 +212,11 @@ pub(super) fn unique_list(path: &[&str]) -> Option<bool> {
     }
 }
 
-/// The items of a list as compose validates them: `!reset` items left out and, in the lists of
-/// [`unique_list`], a later entry with the key of an earlier one put in its place.
-fn kept<'v>(items: &'v [Value], path: &[&str]) -> Vec<&'v Value> {
+/// The items of one of the lists of [`unique_list`] as compose validates them: `!reset` items
+/// left out, a later entry with the key of an earlier one put in its place (`key_value`: the key
+/// of `KEY=VALUE`).
+fn kept(items: &[Value], key_value: bool) -> Vec<&Value> {
     let items = items.iter().filter(|v| !is_reset(v));
-    let Some(key_value) = unique_list(path) else {
-        return items.collect();
-    };
     let mut out: Vec<&Value> = Vec::new();
     let mut index: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
     for item in items {
@@ -253,7 +259,11 @@ pub(super) fn yaml_scalar(text: &str) -> Kind<'_> {
     if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
         return Kind::Str(text);
     }
-    let plain = text.replace('_', "");
+    let plain: std::borrow::Cow<'_, str> = if text.contains('_') {
+        text.replace('_', "").into()
+    } else {
+        text.into()
+    };
     if let Some(i) = go_parse_int(&plain) {
         return Kind::Int(i);
     }
@@ -273,17 +283,12 @@ fn go_parse_int(s: &str) -> Option<i64> {
         b'+' => (false, &s[1..]),
         _ => (false, s),
     };
-    let lower = digits.to_ascii_lowercase();
-    let (radix, body) = if let Some(b) = lower.strip_prefix("0x") {
-        (16, b)
-    } else if let Some(b) = lower.strip_prefix("0o") {
-        (8, b)
-    } else if let Some(b) = lower.strip_prefix("0b") {
-        (2, b)
-    } else if lower.len() > 1 && lower.starts_with('0') {
-        (8, &lower[1..])
-    } else {
-        (10, lower.as_str())
+    let (radix, body) = match digits.as_bytes() {
+        [b'0', b'x' | b'X', ..] => (16, &digits[2..]),
+        [b'0', b'o' | b'O', ..] => (8, &digits[2..]),
+        [b'0', b'b' | b'B', ..] => (2, &digits[2..]),
+        [b'0', _, ..] => (8, &digits[1..]),
+        _ => (10, digits),
     };
     if body.is_empty() || !body.chars().all(|c| c.is_digit(radix)) {
         return None;

@@ -56,10 +56,10 @@ pub(crate) fn check(dict: &Value, touched: &Touched) -> Vec<Violation> {
 }
 
 /// For tests/schema_differential.rs: the whole of `dict` as the JSON the schema is checked
-/// against, and the schema's errors on it as `(dotted path, problem)`, the most specific cause of
-/// each, in order (no casts, ports or sizes).
+/// against, the quick verdict on it, and the schema's errors as `path: problem`, the most specific
+/// cause of each, in order (no casts, ports or sizes).
 #[doc(hidden)]
-pub fn differential(dict: &Value) -> (serde_json::Value, Vec<(String, SchemaProblem)>) {
+pub fn differential(dict: &Value) -> (serde_json::Value, bool, Vec<String>) {
     let (mut casts, mut sizes) = (Vec::new(), Vec::new());
     let doc = Builder {
         casts: &mut casts,
@@ -70,8 +70,16 @@ pub fn differential(dict: &Value) -> (serde_json::Value, Vec<(String, SchemaProb
     for error in &validator::errors(&doc) {
         report(most_specific(error), &mut out);
     }
-    let errors = out.into_iter().map(|v| (v.path, v.problem)).collect();
-    (doc.to_json(), errors)
+    let errors = out
+        .into_iter()
+        .map(|v| match v.problem {
+            SchemaProblem::Type { want } => format!("{}: must be a {want}", v.path),
+            SchemaProblem::Property { key } => format!("{}: additional property {key}", v.path),
+            SchemaProblem::Other { message } => format!("{}: {message}", v.path),
+            other => format!("{}: {other:?}", v.path),
+        })
+        .collect();
+    (doc.to_json(), validator::valid_document(&doc), errors)
 }
 
 /// The violations of one error: one per unknown key, at the key. What compose adds itself (the

@@ -1,15 +1,11 @@
 //! An interpreter of compose's JSON schema (draft 7, the keywords `data/compose-spec.json` uses)
 //! over the typed document of [`super::instance`]. The schema is compiled at build time into
-//! [`NODES`] (build/schema.rs); the regular expressions of its patterns are compiled the first
-//! time one is needed. [`valid`] answers yes or no, cheaply, for the documents that pass; the
-//! others are walked again by [`errors`], which reports what jsonschema (the reference the
-//! differential test holds it to) reports, in its order: the keywords of a subschema by
+//! [`NODES`] (build/schema.rs), its patterns into runs of character classes matched by hand.
+//! [`valid`] answers yes or no, cheaply, for the documents that pass; the others are walked again
+//! by [`errors`], which reports what jsonschema (the reference the differential test holds it to)
+//! reports, in its order: the keywords of a subschema by
 //! jsonschema's priority (`type`, `enum`, `minimum`, `maximum`, `required`, `pattern`,
 //! `uniqueItems`, the properties, `items`, `oneOf`), the members of an object by name.
-
-use std::sync::OnceLock;
-
-use regex_automata::meta::Regex;
 
 use super::instance::{Instance, Kind, Member};
 
@@ -53,20 +49,84 @@ struct Limit {
     text: &'static str,
 }
 
+/// A pattern, matched by hand: build/schema.rs turns each of the schema's into one of these (and
+/// fails on one it cannot), as compiling a regex cost more than validating a hundred files.
 enum Pattern {
+    /// `^literal`.
     Prefix(&'static str),
-    Regex(&'static str),
+    /// Runs of character classes, any of which may match.
+    Classes {
+        branches: &'static [Sequence],
+        #[cfg_attr(not(test), allow(dead_code))]
+        source: &'static str,
+    },
+}
+
+/// A run of character classes, anchored at the start and at the end or not.
+struct Sequence {
+    start: bool,
+    atoms: &'static [Atom],
+    end: bool,
+}
+
+/// A character class, once or (`repeat`) one or more times.
+struct Atom {
+    class: Class,
+    repeat: bool,
+}
+
+enum Class {
+    /// `.`
+    AnyButNewline,
+    /// `[...]`: inclusive ranges of ASCII characters.
+    Ranges(&'static [(char, char)]),
+}
+
+impl Class {
+    fn contains(&self, c: char) -> bool {
+        match self {
+            Class::AnyButNewline => c != '\n',
+            Class::Ranges(ranges) => ranges.iter().any(|&(a, b)| a <= c && c <= b),
+        }
+    }
 }
 
 include!(concat!(env!("OUT_DIR"), "/compose_schema.rs"));
 
 fn is_match(pattern: usize, text: &str) -> bool {
-    static COMPILED: [OnceLock<Regex>; PATTERN_COUNT] = [const { OnceLock::new() }; PATTERN_COUNT];
-    match PATTERNS[pattern] {
-        Pattern::Prefix(prefix) => text.starts_with(prefix),
-        Pattern::Regex(source) => COMPILED[pattern]
-            .get_or_init(|| Regex::new(source).expect("the schema's patterns compile"))
-            .is_match(text),
+    match &PATTERNS[pattern] {
+        Pattern::Prefix(prefix) => text.starts_with(*prefix),
+        Pattern::Classes { branches, .. } => branches.iter().any(|b| {
+            if b.start {
+                return match_here(b.atoms, text, b.end);
+            }
+            text.char_indices()
+                .any(|(i, _)| match_here(b.atoms, &text[i..], b.end))
+        }),
+    }
+}
+
+/// Whether `atoms` match at the start of `text` (and reach its end when `end`).
+fn match_here(atoms: &[Atom], text: &str, end: bool) -> bool {
+    let Some((atom, rest)) = atoms.split_first() else {
+        return !end || text.is_empty();
+    };
+    let mut chars = text.char_indices();
+    let mut at = match chars.next() {
+        Some((_, c)) if atom.class.contains(c) => c.len_utf8(),
+        _ => return false,
+    };
+    if !atom.repeat {
+        return match_here(rest, &text[at..], end);
+    }
+    loop {
+        if match_here(rest, &text[at..], end) {
+            return true;
+        }
+        match chars.next() {
+            Some((i, c)) if atom.class.contains(c) => at = i + c.len_utf8(),
+            _ => return false,
+        }
     }
 }
 
@@ -447,6 +507,67 @@ fn collect_members<'v, 'a>(
                 if is_match(pattern, m.key) {
                     below(p, m, out);
                 }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_as_regexes_do() {
+        let texts = [
+            "",
+            "a",
+            "web",
+            "A-b.c_d",
+            "x y",
+            "\n",
+            "a\n",
+            "\na",
+            "é",
+            "UPPER",
+            "x-",
+            "-",
+            "a\nb",
+            "my.service-1",
+            "1",
+            "_",
+            "x-foo",
+            "build",
+            "every_5m",
+            "nope",
+            " ",
+            "a.",
+            ".a",
+            "ab",
+            "-a",
+            "é1",
+            "1é",
+            "a\nbc",
+            "a b c",
+            "every_",
+            "every_5",
+            "every_5x",
+            "xevery_12h3m",
+            "no always",
+            "if_not_present",
+            "dail",
+        ];
+        for (i, pattern) in PATTERNS.iter().enumerate() {
+            let source = match pattern {
+                Pattern::Prefix(prefix) => format!("^{prefix}"),
+                Pattern::Classes { source, .. } => (*source).to_owned(),
+            };
+            let regex = regex::Regex::new(&source).expect("the schema's patterns compile");
+            for text in texts {
+                assert_eq!(
+                    is_match(i, text),
+                    regex.is_match(text),
+                    "{source:?} on {text:?}"
+                );
             }
         }
     }
