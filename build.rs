@@ -1,10 +1,14 @@
 //! Embeds the knowledge base (`data/stateful-images.toml`) in a form that costs nothing at start:
 //! the lookup index (repository -> entry) as sorted Rust tables, and each entry's body as JSON,
 //! deserialised the first time a lookup selects it. The unit tests check that this gives the same
-//! knowledge base as validating the TOML file (`builtin_matches_the_validated_toml`).
+//! knowledge base as validating the TOML file (`builtin_matches_the_validated_toml`). And compiles
+//! compose's JSON schema into static tables (build/schema.rs).
 
 use std::fmt::Write;
 use std::path::PathBuf;
+
+#[path = "build/schema.rs"]
+mod schema;
 
 fn main() {
     let source = "data/stateful-images.toml";
@@ -72,4 +76,5 @@ fn main() {
     out.push_str("];\n");
     let dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR is set by cargo"));
     std::fs::write(dir.join("knowledge.rs"), out).expect("write OUT_DIR/knowledge.rs");
+    schema::generate(&dir);
 }

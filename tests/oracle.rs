@@ -9,14 +9,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use serde_json::Value as Json;
-use stowage::compose::loader;
-use stowage::compose::model::Project;
-use stowage::compose::mounts::MountKind;
 use stowage::workspace::discover;
 
 mod common;
-use common::oracle::{self, Row};
+use common::oracle;
 
 /// Fixtures (relative to `fixtures/`) where stowage is known to disagree with compose, each with
 /// the reason. The loader is to be fixed and this list emptied; an entry that agrees again fails
@@ -48,152 +44,6 @@ fn fixture_projects(root: &Path) -> Vec<(PathBuf, Vec<PathBuf>)> {
     found
 }
 
-/// What compose said about one project.
-enum Verdict {
-    Accepted(Json),
-    Rejected(String),
-}
-
-fn run_oracle(oracle: &Path, dir: &Path, files: &[PathBuf]) -> Verdict {
-    let out = oracle::config_command(oracle, dir, files)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run the oracle {}: {e}", oracle.display()));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() {
-        return Verdict::Rejected(stderr.trim().to_owned());
-    }
-    match serde_json::from_slice(&out.stdout) {
-        Ok(json) => Verdict::Accepted(json),
-        Err(e) => panic!(
-            "the oracle accepted {} but printed no JSON ({e}); stderr: {stderr}",
-            dir.display()
-        ),
-    }
-}
-
-/// `config` re-escapes a literal `$` as `$$` in its output; stowage keeps the value itself.
-fn unescape(s: &str) -> String {
-    s.replace("$$", "$")
-}
-
-fn expected_rows(service: &Json) -> Vec<Row> {
-    let mut rows = Vec::new();
-    for v in service["volumes"].as_array().into_iter().flatten() {
-        let ty = v["type"].as_str().unwrap_or("");
-        let source = v["source"].as_str().map(unescape);
-        let (kind, source) = match ty {
-            "volume" if source.is_none() => ("anonymous".to_owned(), None),
-            "volume" => ("named".to_owned(), source),
-            "bind" => ("bind".to_owned(), source),
-            other => (other.to_owned(), None),
-        };
-        rows.push((
-            kind,
-            source,
-            unescape(v["target"].as_str().unwrap_or("")),
-            v["read_only"].as_bool().unwrap_or(false),
-        ));
-    }
-    for t in service["tmpfs"].as_array().into_iter().flatten() {
-        let text = unescape(t.as_str().unwrap_or(""));
-        let target = text.split(':').next().unwrap_or(&text).to_owned();
-        rows.push(("tmpfs-key".to_owned(), None, target, false));
-    }
-    rows
-}
-
-/// Stowage's rows of `service`. Source: the volume key for named volumes, the resolved absolute
-/// host path for binds, nothing for the other kinds.
-fn actual_rows(project: &Project, service: &str) -> Option<Vec<Row>> {
-    oracle::mount_rows(project, service, |m| match m.kind {
-        MountKind::Bind => m.resolved_source.clone(),
-        MountKind::Named => m.volume_key.clone().or_else(|| m.source.clone()),
-        _ => None,
-    })
-}
-
-/// Every difference between compose's view of an accepted project and stowage's.
-fn compare(compose: &Json, project: &Project) -> Vec<String> {
-    let mut problems = Vec::new();
-    let name = unescape(compose["name"].as_str().unwrap_or(""));
-    if name != project.name {
-        problems.push(format!(
-            "project name: compose {name:?}, stowage {:?}",
-            project.name
-        ));
-    }
-
-    let services = compose["services"].as_object().cloned().unwrap_or_default();
-    for (name, service) in &services {
-        let expected = expected_rows(service);
-        match actual_rows(project, name) {
-            None => problems.push(format!("service {name}: missing in stowage")),
-            Some(actual) if actual != expected => problems.push(format!(
-                "service {name}: compose {expected:?}, stowage {actual:?}"
-            )),
-            Some(_) => {}
-        }
-    }
-    for s in &project.services {
-        if !services.contains_key(&s.name) {
-            problems.push(format!("service {}: not in compose's output", s.name));
-        }
-    }
-
-    // compose lists only the top-level volumes some service uses.
-    let volumes = compose["volumes"].as_object().cloned().unwrap_or_default();
-    for (key, v) in &volumes {
-        let expected = (
-            unescape(v["name"].as_str().unwrap_or("")),
-            v["external"].as_bool().unwrap_or(false),
-        );
-        match project.volume(key) {
-            None => problems.push(format!("volume {key}: missing in stowage")),
-            Some(tv) if (tv.name.clone(), tv.external) != expected => problems.push(format!(
-                "volume {key}: compose (name, external) = {expected:?}, stowage {:?}",
-                (&tv.name, tv.external)
-            )),
-            Some(_) => {}
-        }
-    }
-    let used: BTreeSet<String> = project
-        .services
-        .iter()
-        .flat_map(|s| &s.mounts)
-        .filter(|m| m.kind == MountKind::Named)
-        .filter_map(|m| m.volume_key.clone().or_else(|| m.source.clone()))
-        .collect();
-    for key in used {
-        if !volumes.contains_key(&key) {
-            problems.push(format!(
-                "volume {key}: used in stowage, not listed by compose"
-            ));
-        }
-    }
-    problems
-}
-
-/// None = agrees with compose; Some(differences) otherwise.
-fn check_fixture(oracle: &Path, dir: &Path, files: &[PathBuf]) -> Option<String> {
-    let project = loader::load(&oracle::load_options(dir, files.to_vec()));
-    let stowage_errors: Vec<&str> = project.errors.iter().map(|e| e.message.as_str()).collect();
-    match run_oracle(oracle, dir, files) {
-        Verdict::Rejected(why) if stowage_errors.is_empty() => Some(format!(
-            "compose rejects it ({}), stowage accepts it",
-            why.lines().last().unwrap_or("")
-        )),
-        Verdict::Rejected(_) => None,
-        Verdict::Accepted(_) if !stowage_errors.is_empty() => Some(format!(
-            "compose accepts it, stowage rejects it: {}",
-            stowage_errors.join(" | ")
-        )),
-        Verdict::Accepted(json) => {
-            let problems = compare(&json, &project);
-            (!problems.is_empty()).then(|| problems.join("\n    "))
-        }
-    }
-}
-
 #[test]
 fn fixtures_agree_with_docker_compose() {
     let Some(oracle) = oracle::installed() else {
@@ -221,7 +71,7 @@ fn fixtures_agree_with_docker_compose() {
     let mut known = BTreeSet::new();
     for (dir, files) in &projects {
         let name = dir.strip_prefix(&root).unwrap().display().to_string();
-        let outcome = check_fixture(&oracle, dir, files);
+        let outcome = oracle::check_project(&oracle, dir, files);
         compared += 1;
         match (outcome, allowed.get(name.as_str())) {
             (None, _) => {}

@@ -29,6 +29,7 @@ use crate::compose::env::ProjectEnv;
 use crate::compose::merge;
 use crate::compose::model::*;
 use crate::compose::mounts;
+use crate::compose::schema;
 use crate::yaml::syntax;
 use crate::yaml::value::{self, FileId, Loc, Map, Value, ValueErrorKind, ValueKind};
 
@@ -103,6 +104,12 @@ struct Loader<'a> {
     /// how many scopes there have been.
     env_scope: usize,
     env_scopes: usize,
+    /// What the schema refused in the model merged after each document; reported at the end
+    /// where no other check already explains the same node.
+    schema_violations: Vec<schema::Violation>,
+    /// The `name:` of the last main file that sets one, when interpolation left it empty:
+    /// compose then refuses the project instead of naming it after the directory.
+    name_emptied: Option<Loc>,
 }
 
 fn abs(base: &Path, p: &Path) -> PathBuf {
@@ -166,6 +173,8 @@ impl<'a> Loader<'a> {
             nodes_left: syntax::MAX_NODES,
             env_scope: 0,
             env_scopes: 0,
+            schema_violations: Vec::new(),
+            name_emptied: None,
         }
     }
 
@@ -343,13 +352,25 @@ impl<'a> Loader<'a> {
                     .push(Problem::new(Some(cfg.loc), Issue::TopLevelNotMapping));
                 continue;
             }
+            let written_name = cfg
+                .get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| !n.is_empty());
             self.interpolate(&mut cfg, env);
+            if written_name && self.role == FileRole::Main {
+                let name = cfg.get("name");
+                self.name_emptied = name.filter(|v| v.as_str() == Some("")).map(|v| v.loc);
+            }
             self.apply_include(&mut cfg, id, env);
             self.apply_extends(&mut cfg, id, env);
             if let Some(v) = cfg.as_map().and_then(|m| m.get("version")) {
                 self.version_keys.push(v.key_loc);
             }
             self.validate_top_level(&cfg);
+            let keys: Vec<CompactString> = cfg
+                .as_map()
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default();
             let touched: Vec<CompactString> = cfg
                 .get("services")
                 .and_then(Value::as_map)
@@ -358,6 +379,18 @@ impl<'a> Loader<'a> {
             dict = merge::merge(dict, cfg, &[]);
             self.reject_null_sections(&dict);
             self.enforce_unicity(&mut dict, &touched);
+            // compose-go validates the model merged so far against the schema after each
+            // document, so every file is checked as written, before later files override it;
+            // a file read for `extends` is validated through the services that extend it.
+            // Only what the document wrote is checked: the rest passed when it was merged.
+            // Extension keys (`x-…`) take any value: a document of only those needs no check.
+            if self.role != FileRole::Extended && keys.iter().any(|k| !k.starts_with("x-")) {
+                let part = schema::Touched {
+                    keys: keys.iter().map(CompactString::as_str).collect(),
+                    services: touched.iter().map(CompactString::as_str).collect(),
+                };
+                self.schema_violations.extend(schema::check(&dict, &part));
+            }
         }
         dict
     }
@@ -392,6 +425,12 @@ impl<'a> Loader<'a> {
             env,
             &mut self.errors,
         );
+        if name_origin == NameOrigin::Directory
+            && let Some(loc) = self.name_emptied
+        {
+            self.errors
+                .push(Problem::new(Some(loc), Issue::EmptyProjectName));
+        }
         let mut project = Project {
             name,
             name_origin,
@@ -432,6 +471,7 @@ impl<'a> Loader<'a> {
         project.volumes = lowering.volumes(&dict, &project.name);
         project.services = lowering.services(&dict, &project.volumes, env);
         self.check_consistency(&dict, &project);
+        self.report_schema_violations();
         let errors = std::mem::take(&mut self.errors);
         project.errors = self.distinct(errors);
         project.warnings = std::mem::take(&mut self.warnings);

@@ -236,6 +236,33 @@ pub enum Issue {
     DependencyCycle {
         cycle: Vec<String>,
     },
+    /// `platform` is not among the service's `build.platforms`.
+    PlatformNotBuilt {
+        service: String,
+        platform: String,
+    },
+    /// What compose's JSON schema refuses; `path`: compose's dotted path of the node.
+    Schema {
+        path: String,
+        problem: SchemaProblem,
+    },
+}
+
+/// Why the schema refuses a node.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SchemaProblem {
+    /// The node is not of the type(s) the schema wants (`mapping`, `array`, `string or number`).
+    Type { want: String },
+    /// A key the schema does not allow here (also a service or resource name out of its pattern).
+    Property { key: String },
+    /// A string at a cast path that does not convert (`invalid boolean: maybe`).
+    Cast { reason: String },
+    /// Any other keyword, in the validator's words.
+    Other { message: String },
+    /// A short-syntax port Docker's parser refuses; `reason` in its words.
+    Port { reason: String },
+    /// A byte size (`mem_limit`, `shm_size`…) that is not a number with a unit.
+    Size { value: String },
 }
 
 /// Why a file could not be read.
@@ -287,6 +314,7 @@ impl Issue {
             | NoImageNorBuild { .. }
             | UndefinedNetwork { .. }
             | UndefinedDependency { .. }
+            | PlatformNotBuilt { .. }
             | DependencyCycle { .. } => ProblemKind::Reference,
             VolumeSpec { .. }
             | VolumeEntryBadType { .. }
@@ -327,9 +355,13 @@ impl Issue {
             | UndefinedVolume { service, .. }
             | NoImageNorBuild { service }
             | UndefinedNetwork { service, .. }
-            | UndefinedDependency { service, .. } => Some(service),
+            | UndefinedDependency { service, .. }
+            | PlatformNotBuilt { service, .. } => Some(service),
             ImportConflict { section, name } if *section == "services" => Some(name),
             DependencyCycle { cycle } => cycle.first().map(String::as_str),
+            Schema { path, .. } => path
+                .strip_prefix("services.")
+                .and_then(|rest| rest.split('.').next()),
             _ => None,
         }
     }
@@ -580,6 +612,27 @@ impl fmt::Display for Issue {
             DependencyCycle { cycle } => {
                 write!(f, "dependency cycle detected: {}", cycle.join(" -> "))
             }
+            PlatformNotBuilt { platform, .. } => write!(
+                f,
+                "service.build.platforms MUST include service.platform \"{platform}\"{INVALID}"
+            ),
+            Schema { path, problem } => match problem {
+                SchemaProblem::Type { want } => write!(f, "{path} must be a {want}"),
+                SchemaProblem::Property { key } if path.is_empty() => {
+                    write!(f, "additional property `{key}` is not allowed")
+                }
+                SchemaProblem::Property { key } => {
+                    write!(f, "{path} additional property `{key}` is not allowed")
+                }
+                SchemaProblem::Cast { reason } => write!(
+                    f,
+                    "error while interpolating {path}: failed to cast to expected type: {reason}"
+                ),
+                SchemaProblem::Other { message } if path.is_empty() => f.write_str(message),
+                SchemaProblem::Other { message } => write!(f, "{path}: {message}"),
+                SchemaProblem::Port { reason } => write!(f, "{path}: {reason}"),
+                SchemaProblem::Size { value } => write!(f, "{path}: invalid size: '{value}'"),
+            },
         }
     }
 }

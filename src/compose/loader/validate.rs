@@ -57,6 +57,29 @@ impl Loader<'_> {
         }
     }
 
+    /// The schema's violations, each once, but none where another problem is reported on the
+    /// same node or inside it: that one says more (the volume entry's own problem rather than
+    /// `oneOf` failing on the entry).
+    pub(super) fn report_schema_violations(&mut self) {
+        let violations = std::mem::take(&mut self.schema_violations);
+        let mut seen = HashSet::default();
+        for v in violations {
+            let explained = self
+                .errors
+                .iter()
+                .filter_map(|p| p.loc)
+                .any(|l| l.file == v.loc.file && l.start >= v.loc.start && l.end <= v.loc.end);
+            if explained || !seen.insert((v.loc, v.path.clone(), v.problem.clone())) {
+                continue;
+            }
+            let issue = Issue::Schema {
+                path: v.path,
+                problem: v.problem,
+            };
+            self.errors.push(Problem::new(Some(v.loc), issue));
+        }
+    }
+
     /// The top-level keys compose accepts (a compose v1 file has services at the top level).
     /// compose validates the model merged so far after each file: a section left null (`volumes:`
     /// with nothing under it) is an error, one that a later file's null leaves as it was is not.
@@ -206,6 +229,21 @@ impl Loader<'_> {
                 }
             }
             self.check_env_files(name, v);
+            // compose-go `checkConsistency`: a service's platform is one its build produces.
+            if let Some(platform) = v.get("platform").filter(|p| p.as_str().is_some())
+                && let Some(ValueKind::Seq(platforms)) = v
+                    .get("build")
+                    .and_then(|b| b.get("platforms"))
+                    .map(|p| &p.kind)
+                && !platforms.is_empty()
+                && !platforms.iter().any(|p| p.as_str() == platform.as_str())
+            {
+                let issue = Issue::PlatformNotBuilt {
+                    service: name.to_string(),
+                    platform: platform.as_str().unwrap_or_default().to_owned(),
+                };
+                self.errors.push(Problem::new(Some(platform.loc), issue));
+            }
         }
         self.check_dependency_cycles(services, &enabled);
     }

@@ -1,0 +1,397 @@
+//! The document as compose validates it, borrowed from the value tree: scalars typed as go-yaml
+//! types plain scalars, strings at compose's cast paths cast (a failure is a violation, and the
+//! string stays), `!reset` nodes left out (compose removes them while decoding), the lists that
+//! compose-go's `EnforceUnicity` makes unique made unique. Every node keeps where it was written.
+//! Building it also finds the byte sizes `units.RAMInBytes` refuses.
+
+use compact_str::CompactString;
+use serde_json::{Map as JsonMap, Number, Value as Json};
+
+use super::{Touched, Violation, is_size, ram_in_bytes};
+use crate::compose::loader::problem::SchemaProblem;
+use crate::yaml::value::{Loc, MergeTag, Value, ValueKind};
+
+/// A node of the typed document; `loc` is `None` for what compose adds (the default condition of
+/// a `depends_on` entry written as a list item).
+#[derive(Debug, PartialEq)]
+pub(crate) struct Instance<'a> {
+    pub loc: Option<Loc>,
+    pub kind: Kind<'a>,
+}
+
+#[derive(Debug, PartialEq)]
+pub(crate) enum Kind<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    /// Always finite: infinity and NaN become the largest float, as JSON cannot hold them.
+    Float(f64),
+    Str(&'a str),
+    Array(Vec<Instance<'a>>),
+    /// Members in the order written.
+    Object(Vec<Member<'a>>),
+}
+
+#[derive(Debug, PartialEq)]
+pub(crate) struct Member<'a> {
+    pub key: &'a str,
+    pub key_loc: Option<Loc>,
+    pub value: Instance<'a>,
+}
+
+impl<'a> Instance<'a> {
+    pub(crate) fn member(&self, key: &str) -> Option<&Instance<'a>> {
+        match &self.kind {
+            Kind::Object(members) => members.iter().find(|m| m.key == key).map(|m| &m.value),
+            _ => None,
+        }
+    }
+
+    /// The JSON jsonschema would be given (the differential test checks both on it).
+    pub(crate) fn to_json(&self) -> Json {
+        match &self.kind {
+            Kind::Null => Json::Null,
+            Kind::Bool(b) => Json::Bool(*b),
+            Kind::Int(i) => Json::from(*i),
+            Kind::Float(f) => Json::Number(Number::from_f64(*f).expect("floats here are finite")),
+            Kind::Str(s) => Json::String((*s).to_owned()),
+            Kind::Array(items) => Json::Array(items.iter().map(Instance::to_json).collect()),
+            Kind::Object(members) => Json::Object(
+                members
+                    .iter()
+                    .map(|m| (m.key.to_owned(), m.value.to_json()))
+                    .collect::<JsonMap<_, _>>(),
+            ),
+        }
+    }
+}
+
+/// Builds the typed document of `v`, the casts that fail going to `casts` and the refused byte
+/// sizes to `sizes`; `touched` limits the top level (and its `services`) to what a document wrote.
+pub(crate) struct Builder<'o> {
+    pub casts: &'o mut Vec<Violation>,
+    pub sizes: &'o mut Vec<Violation>,
+}
+
+impl Builder<'_> {
+    pub(crate) fn build<'a>(
+        &mut self,
+        v: &'a Value,
+        path: &mut Vec<&'a str>,
+        touched: Option<&Touched>,
+    ) -> Instance<'a> {
+        let kind = match &v.kind {
+            ValueKind::Null => Kind::Null,
+            ValueKind::Scalar { text, plain } => self.scalar(v.loc, text, *plain, path),
+            ValueKind::Seq(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                let mut item = |item, path: &mut Vec<&'a str>| {
+                    path.push("[]");
+                    out.push(self.build(item, path, None));
+                    path.pop();
+                };
+                match unique_list(path) {
+                    Some(key_value) => kept(items, key_value)
+                        .into_iter()
+                        .for_each(|v| item(v, path)),
+                    None => items
+                        .iter()
+                        .filter(|v| !is_reset(v))
+                        .for_each(|v| item(v, path)),
+                }
+                Kind::Array(out)
+            }
+            ValueKind::Map(m) => {
+                let depends_on =
+                    matches!(path.as_slice(), ["services", s, "depends_on"] if *s != "[]");
+                let only = match (touched, path.as_slice()) {
+                    (Some(t), []) => Some(&t.keys),
+                    (Some(t), ["services"]) => Some(&t.services),
+                    _ => None,
+                };
+                let depth = path.len();
+                let wanted = |k: &CompactString| only.is_none_or(|o| o.contains(k.as_str()));
+                let mut members = Vec::with_capacity(m.len());
+                for (k, e) in m.iter().filter(|(k, e)| !is_reset(&e.value) && wanted(k)) {
+                    // A list item the merge made a key (its value written nowhere, so placed on
+                    // the item): compose-go's `mergeDependsOn` gives it the default condition.
+                    let value = if depends_on && e.value.is_null() && e.value.loc == e.key_loc {
+                        default_condition(e.value.loc)
+                    } else {
+                        path.push(k);
+                        let value = self.build(&e.value, path, touched.filter(|_| depth < 1));
+                        path.pop();
+                        value
+                    };
+                    members.push(Member {
+                        key: k,
+                        key_loc: Some(e.key_loc),
+                        value,
+                    });
+                }
+                Kind::Object(members)
+            }
+        };
+        Instance {
+            loc: Some(v.loc),
+            kind,
+        }
+    }
+
+    fn scalar<'a>(&mut self, loc: Loc, text: &'a str, plain: bool, path: &[&str]) -> Kind<'a> {
+        let typed = if plain {
+            yaml_scalar(text)
+        } else {
+            Kind::Str(text)
+        };
+        let kind = match (typed, cast_for(path)) {
+            (Kind::Str(s), Some(cast)) => cast(s).unwrap_or_else(|reason| {
+                self.casts.push(Violation {
+                    loc,
+                    path: path.join("."),
+                    problem: SchemaProblem::Cast { reason },
+                });
+                Kind::Str(s)
+            }),
+            (typed, _) => typed,
+        };
+        // Strings at byte-size fields that `units.RAMInBytes` refuses, reported after the
+        // schema's own violations.
+        if let Kind::Str(s) = kind
+            && is_size(path)
+            && ram_in_bytes(s).is_none()
+        {
+            self.sizes.push(Violation {
+                loc,
+                path: path.join("."),
+                problem: SchemaProblem::Size {
+                    value: s.to_owned(),
+                },
+            });
+        }
+        kind
+    }
+}
+
+fn default_condition<'a>(loc: Loc) -> Instance<'a> {
+    let member = |key, kind| Member {
+        key,
+        key_loc: None,
+        value: Instance { loc: None, kind },
+    };
+    Instance {
+        loc: Some(loc),
+        kind: Kind::Object(vec![
+            member("condition", Kind::Str("service_started")),
+            member("required", Kind::Bool(true)),
+        ]),
+    }
+}
+
+/// The lists compose-go's `EnforceUnicity` makes unique before it validates (`override/uncity.go`):
+/// `Some(true)` where each entry is keyed by the `KEY` of `KEY=VALUE`, `Some(false)` where by the
+/// entry as written (ports, `expose`, `env_file`); `volumes` are made unique by the loader itself.
+/// A `match` rather than a table of patterns: it runs for every list of every document.
+pub(super) fn unique_list(path: &[&str]) -> Option<bool> {
+    let named = |n: &str| n != "[]";
+    match path {
+        ["networks", n, "labels"] | ["networks", n, "ipam", "options"] if named(n) => Some(true),
+        ["services", s, rest @ ..] if named(s) => match rest {
+            ["ports" | "expose" | "env_file"] => Some(false),
+            ["annotations" | "cap_add" | "cap_drop" | "dns" | "dns_opt" | "dns_search"]
+            | ["environment" | "labels" | "links" | "profiles" | "sysctls" | "tmpfs"]
+            | ["deploy", "labels"]
+            | [
+                "build",
+                "args" | "additional_contexts" | "platform" | "tags" | "labels",
+            ] => Some(true),
+            ["networks", n, "aliases" | "link_local_ips"] if named(n) => Some(true),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The items of one of the lists of [`unique_list`] as compose validates them: `!reset` items
+/// left out, a later entry with the key of an earlier one put in its place (`key_value`: the key
+/// of `KEY=VALUE`).
+fn kept(items: &[Value], key_value: bool) -> Vec<&Value> {
+    let items = items.iter().filter(|v| !is_reset(v));
+    let mut out: Vec<&Value> = Vec::new();
+    let mut index: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
+    for item in items {
+        let key = match &item.kind {
+            ValueKind::Scalar { text, .. } if key_value => {
+                Some(text.split_once('=').map_or(text.as_str(), |(k, _)| k))
+            }
+            ValueKind::Scalar { text, .. } => Some(text.as_str()),
+            _ => None,
+        };
+        match key.and_then(|k| index.get(k).map(|&j| (k, j))) {
+            Some((_, j)) => out[j] = item,
+            None => {
+                if let Some(k) = key {
+                    index.insert(k, out.len());
+                }
+                out.push(item);
+            }
+        }
+    }
+    out
+}
+
+fn is_reset(v: &Value) -> bool {
+    v.tag == Some(MergeTag::Reset)
+}
+
+/// go-yaml v3's resolution of a plain scalar when decoding into `interface{}`: booleans of YAML
+/// 1.2, integers (`_` ignored, `0x`/`0o`/`0b`/leading-`0` bases), floats (`.inf`, `.nan`);
+/// timestamps stay strings. Infinity and NaN, which JSON cannot hold, become the largest float.
+pub(super) fn yaml_scalar(text: &str) -> Kind<'_> {
+    match text {
+        "true" | "True" | "TRUE" => return Kind::Bool(true),
+        "false" | "False" | "FALSE" => return Kind::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF"
+        | ".nan" | ".NaN" | ".NAN" => return Kind::Float(f64::MAX),
+        _ => {}
+    }
+    let first = text.as_bytes().first().copied().unwrap_or(b'x');
+    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+        return Kind::Str(text);
+    }
+    let plain: std::borrow::Cow<'_, str> = if text.contains('_') {
+        text.replace('_', "").into()
+    } else {
+        text.into()
+    };
+    if let Some(i) = go_parse_int(&plain) {
+        return Kind::Int(i);
+    }
+    if yaml_style_float(&plain)
+        && let Ok(f) = plain.parse::<f64>()
+        && f.is_finite()
+    {
+        return Kind::Float(f);
+    }
+    Kind::Str(text)
+}
+
+/// Go `strconv.ParseInt(s, 0, 64)`: sign, then `0x`, `0o`, `0b`, a leading `0` (octal) or decimal.
+fn go_parse_int(s: &str) -> Option<i64> {
+    let (negative, digits) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (radix, body) = match digits.as_bytes() {
+        [b'0', b'x' | b'X', ..] => (16, &digits[2..]),
+        [b'0', b'o' | b'O', ..] => (8, &digits[2..]),
+        [b'0', b'b' | b'B', ..] => (2, &digits[2..]),
+        [b'0', _, ..] => (8, &digits[1..]),
+        _ => (10, digits),
+    };
+    if body.is_empty() || !body.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let magnitude = i128::from_str_radix(body, radix).ok()?;
+    i64::try_from(if negative { -magnitude } else { magnitude }).ok()
+}
+
+/// go-yaml's `yamlStyleFloat`: `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`.
+fn yaml_style_float(s: &str) -> bool {
+    let b = s.trim_start_matches(['-', '+']);
+    if b.len() + 1 < s.len() {
+        return false;
+    }
+    let (mantissa, exponent) = match b.find(['e', 'E']) {
+        Some(i) => (&b[..i], Some(&b[i + 1..])),
+        None => (b, None),
+    };
+    let digits = |t: &str| t.bytes().all(|c| c.is_ascii_digit());
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some(("", frac)) => !frac.is_empty() && digits(frac),
+        Some((int, frac)) => digits(int) && digits(frac),
+        None => !mantissa.is_empty() && digits(mantissa),
+    };
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && digits(e)
+    });
+    mantissa_ok && exponent_ok
+}
+
+type Cast = for<'a> fn(&'a str) -> Result<Kind<'a>, String>;
+
+/// compose-go `interpolateTypeCastMapping` (a name stands for any key, not a list item). A
+/// `match` rather than a table of patterns: it runs for every scalar of every document.
+pub(super) fn cast_for(path: &[&str]) -> Option<Cast> {
+    let named = |n: &str| n != "[]";
+    let int: Cast = to_int;
+    let float: Cast = to_float;
+    let boolean: Cast = to_bool;
+    match path {
+        ["services", s, rest @ ..] if named(s) => match rest {
+            ["cpu_count" | "cpu_period" | "cpu_quota" | "cpu_rt_period" | "cpu_rt_runtime"]
+            | ["cpu_shares" | "oom_score_adj" | "pids_limit" | "scale"]
+            | ["deploy", "replicas"]
+            | ["deploy", "update_config" | "rollback_config", "parallelism"]
+            | ["deploy", "restart_policy", "max_attempts"]
+            | ["deploy", "placement", "max_replicas_per_node"]
+            | ["healthcheck", "retries"]
+            | ["ports", "[]", "target"] => Some(int),
+            ["ulimits", u] | ["ulimits", u, "hard" | "soft"] if named(u) => Some(int),
+            ["cpu_percent" | "cpus"]
+            | [
+                "deploy",
+                "update_config" | "rollback_config",
+                "max_failure_ratio",
+            ] => Some(float),
+            ["init" | "oom_kill_disable" | "privileged" | "read_only" | "stdin_open" | "tty"]
+            | ["healthcheck", "disable"]
+            | ["volumes", "[]", "read_only"]
+            | ["volumes", "[]", "volume", "nocopy"] => Some(boolean),
+            _ => None,
+        },
+        [
+            "networks",
+            n,
+            "external" | "internal" | "attachable" | "enable_ipv4" | "enable_ipv6",
+        ]
+        | ["volumes" | "secrets" | "configs", n, "external"]
+            if named(n) =>
+        {
+            Some(boolean)
+        }
+        _ => None,
+    }
+}
+
+/// Go `strconv.Atoi` / `ParseInt(s, 10, 64)`: an optional sign and decimal digits.
+pub(super) fn to_int(s: &str) -> Result<Kind<'_>, String> {
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    match s.parse::<i64>() {
+        Ok(i) if !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit()) => {
+            Ok(Kind::Int(i))
+        }
+        _ => Err(format!("strconv.Atoi: parsing \"{s}\": invalid syntax")),
+    }
+}
+
+/// Go `strconv.ParseFloat`.
+fn to_float(s: &str) -> Result<Kind<'_>, String> {
+    match s.parse::<f64>() {
+        Ok(f) => Ok(Kind::Float(if f.is_finite() { f } else { f64::MAX })),
+        Err(_) => Err(format!(
+            "strconv.ParseFloat: parsing \"{s}\": invalid syntax"
+        )),
+    }
+}
+
+/// compose-go `toBoolean`: YAML 1.1 spellings too, case-insensitive.
+pub(super) fn to_bool(s: &str) -> Result<Kind<'_>, String> {
+    match s.to_lowercase().as_str() {
+        "true" | "y" | "yes" | "on" => Ok(Kind::Bool(true)),
+        "false" | "n" | "no" | "off" => Ok(Kind::Bool(false)),
+        _ => Err(format!("invalid boolean: {s}")),
+    }
+}
