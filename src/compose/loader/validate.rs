@@ -16,7 +16,8 @@ use crate::yaml::value::{Entry, Loc, Map, MergeTag, Value, ValueKind};
 
 impl Loader<'_> {
     /// Uniqueness by target in the services a document just merged (`touched`): the others
-    /// were made unique when they were merged.
+    /// were made unique when they were merged. The entries left count as converted to long
+    /// syntax from then on (`canonical_volumes`), as compose converts them after each file.
     pub(super) fn enforce_unicity(&mut self, dict: &mut Value, touched: &[CompactString]) {
         let Some(services) = dict
             .as_map_mut()
@@ -33,7 +34,11 @@ impl Loader<'_> {
                 continue;
             };
             if let ValueKind::Seq(items) = &mut vols.value.kind {
-                for (earlier, later) in merge::enforce_unique_volumes(items) {
+                let canonical = &self.canonical_volumes;
+                let replaced = merge::enforce_unique_volumes(items, |e| canonical.contains(&e.loc));
+                // Every entry left is now in compose's long form, its target cleaned.
+                self.canonical_volumes.extend(items.iter().map(|e| e.loc));
+                for (earlier, later) in replaced {
                     if earlier.loc != later.loc
                         && self
                             .replaced_seen
@@ -43,7 +48,7 @@ impl Loader<'_> {
                             service: name.to_string(),
                             earlier: earlier.loc,
                             later: later.loc,
-                            target: merge::volume_key(&later)
+                            target: merge::volume_key(&later, true)
                                 .ok()
                                 .flatten()
                                 .map(|t| mounts::clean_path(&t))
