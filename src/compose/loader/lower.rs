@@ -292,8 +292,9 @@ impl<'a> Lowering<'a> {
                         self.errors.push(Problem::new(Some(item.loc), issue));
                         continue;
                     };
+                    // compose keeps `tmpfs:` paths as written (only `volumes` targets are
+                    // cleaned), so `/run/` here and `/run` in `volumes` do not collide.
                     let (target, _) = mounts::parse_tmpfs_entry(text);
-                    let target = mounts::clean_path(&target);
                     if volume_targets.contains(&target) {
                         let issue = Issue::TmpfsAndVolume {
                             service: name.to_string(),
@@ -611,7 +612,9 @@ impl<'a> Lowering<'a> {
                         ),
                         None => (MountKind::Anonymous, None, None),
                     },
-                    MountKind::Bind => match &source {
+                    // An empty source (`${UNSET:-}`) is a relative path like any other: compose
+                    // resolves it to the directory itself.
+                    MountKind::Bind => match m.get("source").and_then(|e| e.value.as_str()) {
                         Some(s) => (
                             MountKind::Bind,
                             Some(mounts::resolve_bind_source(s, base_dir, self.home)),
