@@ -354,23 +354,47 @@ pub fn enforce_unique_volumes(
     volumes: &mut Vec<Value>,
     canonical: impl Fn(&Value) -> bool,
 ) -> Vec<(Value, Value)> {
-    let mut replaced = unique_by(volumes, |e| volume_key(e, canonical(e)));
-    replaced.extend(unique_by(volumes, |e| volume_key(e, true)));
+    if volumes.len() < 2 {
+        return Vec::new();
+    }
+    // Both keys of each entry, computed once (a service may have many thousands of entries).
+    let mut keyed: Vec<(Value, Option<String>, Option<String>)> = volumes
+        .drain(..)
+        .map(|e| {
+            let written = volume_key(&e, canonical(&e)).ok().flatten();
+            let cleaned = match &e.kind {
+                ValueKind::Scalar { .. } => written.as_deref().map(mounts::clean_path),
+                _ => written.clone(),
+            };
+            (e, written, cleaned)
+        })
+        .collect();
+    let mut replaced = unique_by(&mut keyed, |(_, written, _)| written.clone());
+    replaced.extend(unique_by(&mut keyed, |(_, _, cleaned)| cleaned.clone()));
+    *volumes = keyed.into_iter().map(|(e, _, _)| e).collect();
     replaced
+        .into_iter()
+        .map(|((earlier, ..), (later, ..))| (earlier, later))
+        .collect()
+}
+
+/// compose's uniqueness of `tmpfs` entries (`keyValueIndexer`): keyed on the text before the
+/// first `=`, so `/x:size=1m` is replaced by a later `/x:size=2m`, and `/run` by `/run`.
+pub fn enforce_unique_tmpfs(items: &mut Vec<Value>) {
+    unique_by(items, |e| {
+        e.as_str().map(|t| key_value_item(t).0.to_owned())
+    });
 }
 
 /// One pass of compose-go `EnforceUnicity` over a sequence: a later entry with the key of an
 /// earlier one takes its place. Entries without a key are kept.
-fn unique_by(
-    items: &mut Vec<Value>,
-    key_of: impl Fn(&Value) -> Result<Option<String>, String>,
-) -> Vec<(Value, Value)> {
-    let mut out: Vec<Value> = Vec::with_capacity(items.len());
+fn unique_by<T: Clone>(items: &mut Vec<T>, key_of: impl Fn(&T) -> Option<String>) -> Vec<(T, T)> {
+    let mut out: Vec<T> = Vec::with_capacity(items.len());
     // Key -> its entry in `out` (indexed: a service may have many thousands of entries).
     let mut keys: foldhash::HashMap<String, usize> = foldhash::HashMap::default();
     let mut replaced = Vec::new();
     for entry in items.drain(..) {
-        let key = key_of(&entry).ok().flatten();
+        let key = key_of(&entry);
         match key.as_ref().and_then(|k| keys.get(k).copied()) {
             Some(i) => {
                 let old = std::mem::replace(&mut out[i], entry.clone());
