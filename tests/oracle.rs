@@ -349,3 +349,46 @@ fn profiles_agree_with_docker_compose() {
     }
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
+
+/// `-p ''` is no name: compose falls back to `name:`, then to the directory's name.
+#[test]
+fn empty_project_flag_agrees_with_docker_compose() {
+    let Some(oracle) = oracle::installed() else {
+        println!(
+            "note: STOWAGE_ORACLE is not set, skipping the comparison of `-p ''` with docker compose"
+        );
+        return;
+    };
+    for text in [
+        "services:\n  app:\n    image: a\n",
+        "name: fromkey\nservices:\n  app:\n    image: a\n",
+    ] {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().canonicalize().expect("canonical").join("proj");
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let file = dir.join("compose.yaml");
+        std::fs::write(&file, text).expect("write");
+        let out = std::process::Command::new(&oracle)
+            .args(["-p", ""])
+            .arg("-f")
+            .arg(&file)
+            .args(["config", "--format", "json"])
+            .env_clear()
+            .env("PATH", oracle::PATH)
+            .env("HOME", oracle::HOME)
+            .current_dir(&dir)
+            .output()
+            .expect("run the oracle");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: Json = serde_json::from_slice(&out.stdout).expect("JSON");
+        let mut opts = oracle::load_options(&dir, vec![file.clone()]);
+        opts.project_name = Some(String::new());
+        let project = loader::load(&opts);
+        assert!(project.errors.is_empty(), "{:?}", project.errors);
+        assert_eq!(json["name"].as_str(), Some(project.name.as_str()), "{text}");
+    }
+}

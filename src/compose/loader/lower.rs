@@ -42,7 +42,8 @@ pub(super) fn project_name(
     errors: &mut Vec<Problem>,
 ) -> (String, NameOrigin) {
     use crate::compose::interpolate::Vars;
-    let explicit = if let Some(n) = flag {
+    // An empty `-p` is no name at all: compose goes on to the next source.
+    let explicit = if let Some(n) = flag.filter(|n| !n.is_empty()) {
         Some((n.to_owned(), NameOrigin::Flag, None))
     } else if let Some(n) = env.get("COMPOSE_PROJECT_NAME").filter(|n| !n.is_empty()) {
         Some((n.to_owned(), NameOrigin::Environment, None))
