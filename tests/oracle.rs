@@ -318,10 +318,10 @@ fn profiles_agree_with_docker_compose() {
         std::fs::write(&file, text).expect("write");
         // `y` enables no service with a profile (stowage without profiles enables them all).
         for profiles in [["y"], ["x"]] {
-            let out =
-                oracle::config_with_profiles(&oracle, &dir, std::slice::from_ref(&file), &profiles)
-                    .output()
-                    .expect("run the oracle");
+            let flags = ["--profile", profiles[0]];
+            let out = oracle::config_with_flags(&oracle, &dir, std::slice::from_ref(&file), &flags)
+                .output()
+                .expect("run the oracle");
             let compose: Option<BTreeSet<String>> = out.status.success().then(|| {
                 let json: Json = serde_json::from_slice(&out.stdout).expect("JSON");
                 json["services"]
@@ -368,15 +368,8 @@ fn empty_project_flag_agrees_with_docker_compose() {
         std::fs::create_dir_all(&dir).expect("mkdir");
         let file = dir.join("compose.yaml");
         std::fs::write(&file, text).expect("write");
-        let out = std::process::Command::new(&oracle)
-            .args(["-p", ""])
-            .arg("-f")
-            .arg(&file)
-            .args(["config", "--format", "json"])
-            .env_clear()
-            .env("PATH", oracle::PATH)
-            .env("HOME", oracle::HOME)
-            .current_dir(&dir)
+        let flags = ["-p", ""];
+        let out = oracle::config_with_flags(&oracle, &dir, std::slice::from_ref(&file), &flags)
             .output()
             .expect("run the oracle");
         assert!(

@@ -164,24 +164,22 @@ pub mod oracle {
     /// `oracle -f <files>… --project-directory <dir> --profile '*' config --format json`, run in
     /// `dir` with the scrubbed environment.
     pub fn config_command(oracle: &Path, dir: &Path, files: &[PathBuf]) -> Command {
-        config_with_profiles(oracle, dir, files, &["*"])
+        config_with_flags(oracle, dir, files, &["--profile", "*"])
     }
 
-    /// [`config_command`] with these `--profile`s (none: only services without profiles).
-    pub fn config_with_profiles(
+    /// [`config_command`] with these global flags instead of `--profile '*'` (`--profile x`,
+    /// `-p ''`; without `--profile`, only the services without profiles are enabled).
+    pub fn config_with_flags(
         oracle: &Path,
         dir: &Path,
         files: &[PathBuf],
-        profiles: &[&str],
+        flags: &[&str],
     ) -> Command {
         let mut cmd = Command::new(oracle);
         for f in files {
             cmd.arg("-f").arg(f);
         }
-        cmd.arg("--project-directory").arg(dir);
-        for p in profiles {
-            cmd.args(["--profile", p]);
-        }
+        cmd.arg("--project-directory").arg(dir).args(flags);
         cmd.args(["config", "--format", "json"])
             .env_clear()
             .env("PATH", PATH)
