@@ -112,3 +112,126 @@ fn fixtures_agree_with_docker_compose() {
         root.display()
     );
 }
+
+/// Projects whose verdict depends on the active profiles: compose converts and checks the
+/// entries of every service, but checks references and collisions in enabled services only, and
+/// a service switched off counts as undefined for the services that need it.
+const PROFILE_CASES: &[(&str, &str)] = &[
+    (
+        "off-service-not-checked",
+        "services:\n  app:\n    image: a\n  off:\n    profiles: [x]\n    image: a\n    volumes: [/a, undeclared:/b]\n    tmpfs: [/a]\n    depends_on: [nothere]\n",
+    ),
+    (
+        "depends-on-off-service",
+        "services:\n  app:\n    image: a\n    depends_on: [off]\n  off:\n    profiles: [x]\n    image: a\n",
+    ),
+    (
+        "depends-on-off-service-not-required",
+        "services:\n  app:\n    image: a\n    depends_on:\n      off: {condition: service_started, required: false}\n  off:\n    profiles: [x]\n    image: a\n",
+    ),
+    (
+        "depends-on-missing-not-required",
+        "services:\n  app:\n    image: a\n    depends_on:\n      nothere: {condition: service_started, required: false}\n",
+    ),
+    (
+        "volumes-from-off-service",
+        "services:\n  app:\n    image: a\n    volumes_from: [off]\n  off:\n    profiles: [x]\n    image: a\n",
+    ),
+    (
+        "off-service-bad-spec",
+        "services:\n  app:\n    image: a\n  off:\n    profiles: [x]\n    image: a\n    volumes: ['/a:/b:ro:x']\n",
+    ),
+    (
+        "off-service-bind-without-source",
+        "services:\n  app:\n    image: a\n  off:\n    profiles: [x]\n    image: a\n    volumes: [{type: bind, target: /a}]\n",
+    ),
+];
+
+#[test]
+fn profiles_agree_with_docker_compose() {
+    let Some(oracle) = oracle::installed() else {
+        println!(
+            "note: STOWAGE_ORACLE is not set, skipping the comparison of profiles with docker compose"
+        );
+        return;
+    };
+    let mut differences = Vec::new();
+    for (name, text) in PROFILE_CASES {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = dir
+            .path()
+            .canonicalize()
+            .expect("canonical temp dir")
+            .join(name);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let file = dir.join("compose.yaml");
+        std::fs::write(&file, text).expect("write");
+        // `y` enables no service with a profile (stowage without profiles enables them all).
+        for profiles in [["y"], ["x"]] {
+            let flags = ["--profile", profiles[0]];
+            let out = oracle::config_with_flags(&oracle, &dir, std::slice::from_ref(&file), &flags)
+                .output()
+                .expect("run the oracle");
+            let compose: Option<BTreeSet<String>> = out.status.success().then(|| {
+                let json: Json = serde_json::from_slice(&out.stdout).expect("JSON");
+                json["services"]
+                    .as_object()
+                    .expect("services")
+                    .keys()
+                    .cloned()
+                    .collect()
+            });
+            let mut opts = oracle::load_options(&dir, vec![file.clone()]);
+            opts.profiles = profiles.iter().map(|p| p.to_string()).collect();
+            let project = loader::load(&opts);
+            let stowage = project
+                .errors
+                .is_empty()
+                .then(|| project.services.iter().map(|s| s.name.clone()).collect());
+            if compose != stowage {
+                let errors: Vec<&str> = project.errors.iter().map(|e| e.message.as_str()).collect();
+                differences.push(format!(
+                    "{name} --profile {profiles:?}: compose {compose:?} ({}), stowage {stowage:?} ({errors:?})",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
+        }
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// `-p ''` is no name: compose falls back to `name:`, then to the directory's name.
+#[test]
+fn empty_project_flag_agrees_with_docker_compose() {
+    let Some(oracle) = oracle::installed() else {
+        println!(
+            "note: STOWAGE_ORACLE is not set, skipping the comparison of `-p ''` with docker compose"
+        );
+        return;
+    };
+    for text in [
+        "services:\n  app:\n    image: a\n",
+        "name: fromkey\nservices:\n  app:\n    image: a\n",
+    ] {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().canonicalize().expect("canonical").join("proj");
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let file = dir.join("compose.yaml");
+        std::fs::write(&file, text).expect("write");
+        let flags = ["-p", ""];
+        let out = oracle::config_with_flags(&oracle, &dir, std::slice::from_ref(&file), &flags)
+            .output()
+            .expect("run the oracle");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: Json = serde_json::from_slice(&out.stdout).expect("JSON");
+        let mut opts = oracle::load_options(&dir, vec![file.clone()]);
+        opts.project_name = Some(String::new());
+        let project = loader::load(&opts);
+        assert!(project.errors.is_empty(), "{:?}", project.errors);
+        assert_eq!(json["name"].as_str(), Some(project.name.as_str()), "{text}");
+    }
+}

@@ -301,17 +301,19 @@ fn list_as_map(value: Value) -> Value {
     }
 }
 
-/// The key compose uses to make a service's volumes unique: the long syntax `target` as written,
-/// the short syntax target as ParseVolume reads it, cleaned (compose cleans it when it converts
-/// the entry to long syntax and then checks uniqueness again). `Err` carries compose's message.
-pub fn volume_key(entry: &Value) -> Result<Option<String>, String> {
+/// The key compose uses to make a service's volumes unique (compose-go `volumeIndexer`): the long
+/// syntax `target` as written, the short syntax target as ParseVolume reads it, cleaned when
+/// `canonical` (compose converts a short entry to long syntax, cleaning its target, after the
+/// first uniqueness pass of the file it is written in). `Err` carries compose's message.
+pub fn volume_key(entry: &Value, canonical: bool) -> Result<Option<String>, String> {
     match &entry.kind {
         ValueKind::Map(m) => match m.get("target").and_then(|e| e.value.as_str()) {
             Some(t) => Ok(Some(t.to_owned())),
             None => Err("is missing a mount target".into()),
         },
         ValueKind::Scalar { text, .. } => match mounts::parse_short(text) {
-            Ok(v) => Ok(Some(mounts::clean_path(&v.target))),
+            Ok(v) if canonical => Ok(Some(mounts::clean_path(&v.target))),
+            Ok(v) => Ok(Some(v.target)),
             Err(e) => Err(mounts::spec_error_message(text, &e)),
         },
         _ => Ok(None),
@@ -342,15 +344,57 @@ pub fn entry_kind(entry: &Value) -> Option<MountKind> {
     }
 }
 
-/// A later volume with the same target replaces the earlier one, in place. Returns the
-/// replaced entries (earlier, later) so rules can point at both.
-pub fn enforce_unique_volumes(volumes: &mut Vec<Value>) -> Vec<(Value, Value)> {
-    let mut out: Vec<Value> = Vec::with_capacity(volumes.len());
-    // Target -> its entry in `out` (indexed: a service may have many thousands of entries).
+/// compose's uniqueness of a service's volumes after a file is merged: a later volume with the
+/// same target replaces the earlier one, in place, twice — first keyed on the short-syntax
+/// targets as written (`canonical` says which entries an earlier file already converted, their
+/// targets cleaned), then, once every short entry is converted, on the cleaned ones. Long-syntax
+/// targets stay as written in both passes (compose cleans them only after the last file).
+/// Returns the replaced entries (earlier, later) so rules can point at both.
+pub fn enforce_unique_volumes(
+    volumes: &mut Vec<Value>,
+    canonical: impl Fn(&Value) -> bool,
+) -> Vec<(Value, Value)> {
+    if volumes.len() < 2 {
+        return Vec::new();
+    }
+    // Both keys of each entry, computed once (a service may have many thousands of entries).
+    let mut keyed: Vec<(Value, Option<String>, Option<String>)> = volumes
+        .drain(..)
+        .map(|e| {
+            let written = volume_key(&e, canonical(&e)).ok().flatten();
+            let cleaned = match &e.kind {
+                ValueKind::Scalar { .. } => written.as_deref().map(mounts::clean_path),
+                _ => written.clone(),
+            };
+            (e, written, cleaned)
+        })
+        .collect();
+    let mut replaced = unique_by(&mut keyed, |(_, written, _)| written.clone());
+    replaced.extend(unique_by(&mut keyed, |(_, _, cleaned)| cleaned.clone()));
+    *volumes = keyed.into_iter().map(|(e, _, _)| e).collect();
+    replaced
+        .into_iter()
+        .map(|((earlier, ..), (later, ..))| (earlier, later))
+        .collect()
+}
+
+/// compose's uniqueness of `tmpfs` entries (`keyValueIndexer`): keyed on the text before the
+/// first `=`, so `/x:size=1m` is replaced by a later `/x:size=2m`, and `/run` by `/run`.
+pub fn enforce_unique_tmpfs(items: &mut Vec<Value>) {
+    unique_by(items, |e| {
+        e.as_str().map(|t| key_value_item(t).0.to_owned())
+    });
+}
+
+/// One pass of compose-go `EnforceUnicity` over a sequence: a later entry with the key of an
+/// earlier one takes its place. Entries without a key are kept.
+fn unique_by<T: Clone>(items: &mut Vec<T>, key_of: impl Fn(&T) -> Option<String>) -> Vec<(T, T)> {
+    let mut out: Vec<T> = Vec::with_capacity(items.len());
+    // Key -> its entry in `out` (indexed: a service may have many thousands of entries).
     let mut keys: foldhash::HashMap<String, usize> = foldhash::HashMap::default();
     let mut replaced = Vec::new();
-    for entry in volumes.drain(..) {
-        let key = volume_key(&entry).ok().flatten();
+    for entry in items.drain(..) {
+        let key = key_of(&entry);
         match key.as_ref().and_then(|k| keys.get(k).copied()) {
             Some(i) => {
                 let old = std::mem::replace(&mut out[i], entry.clone());
@@ -364,6 +408,6 @@ pub fn enforce_unique_volumes(volumes: &mut Vec<Value>) -> Vec<(Value, Value)> {
             }
         }
     }
-    *volumes = out;
+    *items = out;
     replaced
 }

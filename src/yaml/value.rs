@@ -401,11 +401,24 @@ impl Builder<'_> {
                 };
                 let merged = self.build_map(entries, depth + 1, source_via)?;
                 for (k, mut entry) in merged {
-                    if !map.contains_key(&k) {
-                        if entry.value.via_alias.is_none() {
-                            entry.value.via_alias = source_via;
+                    if entry.value.via_alias.is_none() {
+                        entry.value.via_alias = source_via;
+                    }
+                    match map.get_mut(&k) {
+                        None => {
+                            map.insert(k, entry);
                         }
-                        map.insert(k, entry);
+                        // compose drops a `!reset` key before merge keys apply, so a merge
+                        // source supplies the key; the reset still clears what earlier files
+                        // set, which is what `!override` does with the supplied value.
+                        Some(explicit)
+                            if explicit.value.tag == Some(MergeTag::Reset)
+                                && entry.value.tag != Some(MergeTag::Reset) =>
+                        {
+                            entry.value.tag = Some(MergeTag::Override);
+                            *explicit = entry;
+                        }
+                        Some(_) => {}
                     }
                 }
             }

@@ -168,13 +168,23 @@ pub mod oracle {
     /// `oracle -f <files>… --project-directory <dir> --profile '*' config --format json`, run in
     /// `dir` with the scrubbed environment.
     pub fn config_command(oracle: &Path, dir: &Path, files: &[PathBuf]) -> Command {
+        config_with_flags(oracle, dir, files, &["--profile", "*"])
+    }
+
+    /// [`config_command`] with these global flags instead of `--profile '*'` (`--profile x`,
+    /// `-p ''`; without `--profile`, only the services without profiles are enabled).
+    pub fn config_with_flags(
+        oracle: &Path,
+        dir: &Path,
+        files: &[PathBuf],
+        flags: &[&str],
+    ) -> Command {
         let mut cmd = Command::new(oracle);
         for f in files {
             cmd.arg("-f").arg(f);
         }
-        cmd.arg("--project-directory")
-            .arg(dir)
-            .args(["--profile", "*", "config", "--format", "json"])
+        cmd.arg("--project-directory").arg(dir).args(flags);
+        cmd.args(["config", "--format", "json"])
             .env_clear()
             .env("PATH", PATH)
             .env("HOME", HOME)

@@ -10,7 +10,9 @@ use super::{Loader, abs, empty_map};
 use crate::compose::env::ProjectEnv;
 use crate::compose::merge;
 use crate::compose::model::*;
-use crate::yaml::value::{FileId, Loc, Map, Value, ValueKind};
+use crate::yaml::value::{Entry, FileId, Loc, Map, MergeTag, Value, ValueKind};
+
+use compact_str::CompactString;
 
 /// Services being resolved through `extends` at once (a chain in one file is resolved without
 /// this nesting; it is reached through other files or a cycle only).
@@ -224,9 +226,27 @@ impl Loader<'_> {
         if !self.charge_copy(&base, extends.loc) {
             return None;
         }
-        let mut merged = merge::merge(base, service, &["services", name]);
+        // compose removes `!reset` keys while it reads a file: the base has none left, and the
+        // service's own `!reset` and `!override` keys still apply to what earlier files set.
+        let marked: Vec<(CompactString, Entry)> = service
+            .as_map()
+            .into_iter()
+            .flatten()
+            .filter(|(_, e)| e.value.tag.is_some())
+            .map(|(k, e)| (k.clone(), e.clone()))
+            .collect();
+        let mut merged = merge::merge(merge::strip_resets(base), service, &["services", name]);
         if let Some(m) = merged.as_map_mut() {
             m.shift_remove("extends");
+            for (key, entry) in marked {
+                match (entry.value.tag, m.get_mut(&key)) {
+                    (Some(MergeTag::Override), Some(e)) => e.value.tag = Some(MergeTag::Override),
+                    (Some(MergeTag::Reset), _) => {
+                        m.insert(key, entry);
+                    }
+                    _ => {}
+                }
+            }
         }
         Some(merged)
     }

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use foldhash::{HashMap, HashMapExt, HashSet};
+use foldhash::{HashMap, HashMapExt};
 
 use super::keys::LONG_VOLUME_KEYS;
 use super::{Overlay, abs, article, normalize_project_name};
@@ -29,6 +29,9 @@ pub(super) struct Lowering<'a> {
     volume_names: HashMap<String, String>,
     /// The spans of the variables used without a value, by file (sorted).
     unset_index: HashMap<FileId, Vec<(usize, usize)>>,
+    /// Whether references to top-level volumes are checked (not in services the profiles
+    /// switch off).
+    check_references: bool,
 }
 
 /// `-p`, then `COMPOSE_PROJECT_NAME` (process environment or env file), then `name:`, then
@@ -41,7 +44,8 @@ pub(super) fn project_name(
     errors: &mut Vec<Problem>,
 ) -> (String, NameOrigin) {
     use crate::compose::interpolate::Vars;
-    let explicit = if let Some(n) = flag {
+    // An empty `-p` is no name at all: compose goes on to the next source.
+    let explicit = if let Some(n) = flag.filter(|n| !n.is_empty()) {
         Some((n.to_owned(), NameOrigin::Flag, None))
     } else if let Some(n) = env.get("COMPOSE_PROJECT_NAME").filter(|n| !n.is_empty()) {
         Some((n.to_owned(), NameOrigin::Environment, None))
@@ -107,6 +111,7 @@ impl<'a> Lowering<'a> {
             warnings,
             volume_names: HashMap::default(),
             unset_index,
+            check_references: true,
         }
     }
 
@@ -244,7 +249,11 @@ impl<'a> Lowering<'a> {
                         .collect()
                 })
                 .unwrap_or_default();
-            if !self.profile_enabled(&profiles) {
+            // compose converts, checks and resolves the mounts of every service; the
+            // consistency checks (references, collisions) only look at the enabled ones.
+            let enabled = self.profile_enabled(&profiles);
+            let mounts = self.mounts(name, v, &base_dirs, enabled);
+            if !enabled {
                 continue;
             }
             let image = v.get("image").and_then(|i| {
@@ -256,95 +265,6 @@ impl<'a> Lowering<'a> {
             let build = v.get("build").and_then(|b| self.lower_build(b));
             let mut environment = self.env_files(v.get("env_file"), env);
             environment.extend(lower_environment(v.get("environment"), env));
-            let mut mounts = Vec::new();
-            if let Some(vols) = v.get("volumes") {
-                match &vols.kind {
-                    ValueKind::Seq(items) => {
-                        mounts.reserve(items.len());
-                        for (i, item) in items.iter().enumerate() {
-                            let base_dir = base_dirs.get(item.loc.file).map_or("", String::as_str);
-                            if let Some(m) = self.lower_mount(name, i, item, base_dir) {
-                                mounts.push(m);
-                            }
-                        }
-                    }
-                    _ => self.errors.push(Problem::new(
-                        Some(vols.loc),
-                        Issue::ServiceVolumesNotList {
-                            service: name.to_string(),
-                            actual: article(vols.type_name()),
-                        },
-                    )),
-                }
-            }
-            if let Some(tmpfs) = v.get("tmpfs") {
-                let volume_targets: HashSet<String> = mounts
-                    .iter()
-                    .filter(|m| m.syntax != MountSyntax::TmpfsKey)
-                    .map(|m| m.target.clone())
-                    .collect();
-                let items: Vec<&Value> = match &tmpfs.kind {
-                    ValueKind::Seq(items) => items.iter().collect(),
-                    ValueKind::Scalar { .. } => vec![tmpfs],
-                    _ => Vec::new(),
-                };
-                for item in items {
-                    let Some(text) = item.as_str() else {
-                        let issue = Issue::TmpfsEntryNotString {
-                            service: name.to_string(),
-                        };
-                        self.errors.push(Problem::new(Some(item.loc), issue));
-                        continue;
-                    };
-                    let (target, _) = mounts::parse_tmpfs_entry(text);
-                    let target = mounts::clean_path(&target);
-                    if volume_targets.contains(&target) {
-                        let issue = Issue::TmpfsAndVolume {
-                            service: name.to_string(),
-                            target: target.clone(),
-                        };
-                        self.errors.push(Problem::new(Some(item.loc), issue));
-                    }
-                    mounts.push(Mount {
-                        kind: MountKind::Tmpfs,
-                        source: None,
-                        resolved_source: None,
-                        target,
-                        read_only: false,
-                        loc: Some(item.loc),
-                        syntax: MountSyntax::TmpfsKey,
-                        volume_key: None,
-                        nocopy: false,
-                        ignored_options: Vec::new(),
-                        unresolved: false,
-                    });
-                }
-            }
-            // Targets are unique after compose cleans them; entries that only differ before
-            // cleaning (`/data/` and `/data`) were not merged and now collide.
-            let mut first_at: HashMap<&str, usize> = HashMap::with_capacity(mounts.len());
-            for (i, m) in mounts.iter().enumerate() {
-                if m.syntax == MountSyntax::TmpfsKey {
-                    continue;
-                }
-                match first_at.get(m.target.as_str()) {
-                    Some(&first) => {
-                        let issue = Issue::TargetMountedTwice {
-                            service: name.to_string(),
-                            index: i,
-                            first,
-                            target: m.target.clone(),
-                        };
-                        self.errors.push(Problem {
-                            related: mounts[first].loc,
-                            ..Problem::new(m.loc, issue)
-                        });
-                    }
-                    None => {
-                        first_at.insert(m.target.as_str(), i);
-                    }
-                }
-            }
             let volumes_from = v
                 .get("volumes_from")
                 .and_then(Value::as_seq)
@@ -402,6 +322,132 @@ impl<'a> Lowering<'a> {
             });
         }
         out
+    }
+
+    /// The mounts of a service's `volumes` and `tmpfs`, with compose's checks of the entries;
+    /// `consistency`: also the checks compose makes of enabled services only (undefined
+    /// volumes, two mounts on one target).
+    fn mounts(
+        &mut self,
+        name: &str,
+        v: &Value,
+        base_dirs: &[String],
+        consistency: bool,
+    ) -> Vec<Mount> {
+        self.check_references = consistency;
+        let mut mounts = Vec::new();
+        if let Some(vols) = v.get("volumes") {
+            match &vols.kind {
+                ValueKind::Seq(items) => {
+                    mounts.reserve(items.len());
+                    for (i, item) in items.iter().enumerate() {
+                        let base_dir = base_dirs.get(item.loc.file).map_or("", String::as_str);
+                        if let Some(m) = self.lower_mount(name, i, item, base_dir) {
+                            mounts.push(m);
+                        }
+                    }
+                }
+                _ => self.errors.push(Problem::new(
+                    Some(vols.loc),
+                    Issue::ServiceVolumesNotList {
+                        service: name.to_string(),
+                        actual: article(vols.type_name()),
+                    },
+                )),
+            }
+        }
+        let volumes = mounts.len();
+        if let Some(tmpfs) = v.get("tmpfs") {
+            let items: Vec<&Value> = match &tmpfs.kind {
+                ValueKind::Seq(items) => items.iter().collect(),
+                ValueKind::Scalar { .. } => vec![tmpfs],
+                _ => Vec::new(),
+            };
+            for item in items {
+                let Some(text) = item.as_str() else {
+                    let issue = Issue::TmpfsEntryNotString {
+                        service: name.to_string(),
+                    };
+                    self.errors.push(Problem::new(Some(item.loc), issue));
+                    continue;
+                };
+                // compose keeps `tmpfs:` paths as written (only `volumes` targets are
+                // cleaned), so `/run/` here and `/run` in `volumes` do not collide.
+                let (target, _) = mounts::parse_tmpfs_entry(text);
+                mounts.push(Mount {
+                    kind: MountKind::Tmpfs,
+                    source: None,
+                    resolved_source: None,
+                    target,
+                    read_only: false,
+                    loc: Some(item.loc),
+                    syntax: MountSyntax::TmpfsKey,
+                    volume_key: None,
+                    nocopy: false,
+                    ignored_options: Vec::new(),
+                    unresolved: false,
+                });
+            }
+        }
+        if consistency {
+            self.check_targets(name, &mounts[..volumes], &mounts[volumes..]);
+        }
+        mounts
+    }
+
+    /// compose-go `checkConsistency`: every target once, the `tmpfs` paths as written, the
+    /// `volumes` targets cleaned (entries that only differ before cleaning, `/data/` and
+    /// `/data`, were not merged and now collide).
+    fn check_targets(&mut self, name: &str, volumes: &[Mount], tmpfs: &[Mount]) {
+        let mut tmpfs_at: HashMap<&str, usize> = HashMap::with_capacity(tmpfs.len());
+        for (i, m) in tmpfs.iter().enumerate() {
+            match tmpfs_at.get(m.target.as_str()) {
+                Some(&first) => self.mounted_twice(name, "tmpfs", (i, m), (first, &tmpfs[first])),
+                None => {
+                    tmpfs_at.insert(m.target.as_str(), i);
+                }
+            }
+        }
+        let mut first_at: HashMap<&str, usize> = HashMap::with_capacity(volumes.len());
+        for (i, m) in volumes.iter().enumerate() {
+            match first_at.get(m.target.as_str()) {
+                Some(&first) => {
+                    self.mounted_twice(name, "volumes", (i, m), (first, &volumes[first]))
+                }
+                None => {
+                    first_at.insert(m.target.as_str(), i);
+                }
+            }
+        }
+        for m in tmpfs {
+            if first_at.contains_key(m.target.as_str()) {
+                let issue = Issue::TmpfsAndVolume {
+                    service: name.to_string(),
+                    target: m.target.clone(),
+                };
+                self.errors.push(Problem::new(m.loc, issue));
+            }
+        }
+    }
+
+    fn mounted_twice(
+        &mut self,
+        service: &str,
+        section: &'static str,
+        (index, later): (usize, &Mount),
+        (first, earlier): (usize, &Mount),
+    ) {
+        let issue = Issue::TargetMountedTwice {
+            service: service.to_string(),
+            section,
+            index,
+            first,
+            target: later.target.clone(),
+        };
+        self.errors.push(Problem {
+            related: earlier.loc,
+            ..Problem::new(later.loc, issue)
+        });
     }
 
     /// The variables of a service's `env_file:` files, in order (a later file wins), read as
@@ -616,15 +662,17 @@ impl<'a> Lowering<'a> {
                         ),
                         None => (MountKind::Anonymous, None, None),
                     },
-                    MountKind::Bind => match &source {
+                    // An empty source (`${UNSET:-}`) is a relative path like any other: compose
+                    // resolves it to the directory itself.
+                    MountKind::Bind => match m.get("source").and_then(|e| e.value.as_str()) {
                         Some(s) => (
                             MountKind::Bind,
                             Some(mounts::resolve_bind_source(s, base_dir, self.home)),
                             None,
                         ),
-                        // `config` accepts it; the engine refuses to create the container.
+                        // compose refuses it when it resolves paths (`up`, `config`).
                         None => {
-                            self.warnings
+                            self.errors
                                 .push(Problem::new(Some(item.loc), Issue::BindWithoutSource));
                             (MountKind::Bind, None, None)
                         }
@@ -673,6 +721,7 @@ impl<'a> Lowering<'a> {
     pub(super) fn named_volume(&mut self, service: &str, key: &str, loc: Loc) -> Option<String> {
         match self.volume_names.get(key) {
             Some(name) => Some(name.clone()),
+            None if !self.check_references => None,
             None => {
                 let issue = Issue::UndefinedVolume {
                     service: service.to_owned(),

@@ -78,6 +78,9 @@ struct Loader<'a> {
     replaced: Vec<ReplacedMount>,
     /// (earlier, later, service) of each entry of `replaced`.
     replaced_seen: HashSet<(Loc, Loc, String)>,
+    /// Service volume entries already merged by an earlier document (or loaded through
+    /// `extends` from another file): compose holds them in long syntax, short targets cleaned.
+    canonical_volumes: HashSet<Loc>,
     home: String,
     /// Files being loaded through `include`, to detect cycles.
     include_chain: Vec<PathBuf>,
@@ -159,6 +162,7 @@ impl<'a> Loader<'a> {
             version_keys: Vec::new(),
             replaced: Vec::new(),
             replaced_seen: HashSet::new(),
+            canonical_volumes: HashSet::new(),
             home,
             include_chain: Vec::new(),
             extends_chain: Vec::new(),

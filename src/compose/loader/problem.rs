@@ -174,9 +174,11 @@ pub enum Issue {
         service: String,
         target: String,
     },
-    /// Two entries with the same target once cleaned; `first` is the index of the earlier one.
+    /// Two entries with the same target (`volumes`: once cleaned; `tmpfs`: as written); `first`
+    /// is the index of the earlier one in `section`.
     TargetMountedTwice {
         service: String,
+        section: &'static str,
         index: usize,
         first: usize,
         target: String,
@@ -217,6 +219,12 @@ pub enum Issue {
         index: usize,
     },
     BindWithoutSource,
+    /// Two equal items in a list whose items must be unique (`path`: the list, dotted).
+    DuplicateItems {
+        path: String,
+        first: usize,
+        index: usize,
+    },
     UndefinedVolume {
         service: String,
         key: String,
@@ -541,13 +549,17 @@ impl fmt::Display for Issue {
             ),
             TargetMountedTwice {
                 service,
+                section,
                 index,
                 first,
                 target,
             } => write!(
                 f,
-                "services.{service}.volumes[{index}]: target `{target}` is already mounted by services.{service}.volumes[{first}]"
+                "services.{service}.{section}[{index}]: target `{target}` is already mounted by services.{service}.{section}[{first}]"
             ),
+            DuplicateItems { path, first, index } => {
+                write!(f, "{path} items at {first} and {index} are equal")
+            }
             VolumeSpec { spec, error } => {
                 f.write_str(&crate::compose::mounts::spec_error_message(spec, error))
             }

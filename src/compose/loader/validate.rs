@@ -16,7 +16,8 @@ use crate::yaml::value::{Entry, Loc, Map, MergeTag, Value, ValueKind};
 
 impl Loader<'_> {
     /// Uniqueness by target in the services a document just merged (`touched`): the others
-    /// were made unique when they were merged.
+    /// were made unique when they were merged. The entries left count as converted to long
+    /// syntax from then on (`canonical_volumes`), as compose converts them after each file.
     pub(super) fn enforce_unicity(&mut self, dict: &mut Value, touched: &[CompactString]) {
         let Some(services) = dict
             .as_map_mut()
@@ -29,11 +30,42 @@ impl Loader<'_> {
             let Some(entry) = services.get_mut(name) else {
                 continue;
             };
-            let Some(vols) = entry.value.as_map_mut().and_then(|m| m.get_mut("volumes")) else {
+            let Some(service) = entry.value.as_map_mut() else {
+                continue;
+            };
+            if let Some(ValueKind::Seq(items)) = service.get_mut("tmpfs").map(|e| &mut e.value.kind)
+            {
+                merge::enforce_unique_tmpfs(items);
+            }
+            // compose's schema, checked on the model merged so far: `volumes_from` items are
+            // unique (no uniqueness pass removes a repeated one).
+            if let Some(ValueKind::Seq(items)) = service.get("volumes_from").map(|e| &e.value.kind)
+            {
+                let mut first_at: HashMap<&str, usize> = HashMap::default();
+                for (index, item) in items.iter().enumerate() {
+                    let Some(text) = item.as_str() else { continue };
+                    if let Some(&first) = first_at.get(text) {
+                        let issue = Issue::DuplicateItems {
+                            path: format!("services.{name}.volumes_from"),
+                            first,
+                            index,
+                        };
+                        self.errors.push(Problem::new(Some(item.loc), issue));
+                    } else {
+                        first_at.insert(text, index);
+                    }
+                }
+            }
+            let Some(vols) = service.get_mut("volumes") else {
                 continue;
             };
             if let ValueKind::Seq(items) = &mut vols.value.kind {
-                for (earlier, later) in merge::enforce_unique_volumes(items) {
+                let canonical = &self.canonical_volumes;
+                let replaced = merge::enforce_unique_volumes(items, |e| canonical.contains(&e.loc));
+                // Every entry left is now in compose's long form, its target cleaned.
+                let short = items.iter().filter(|e| e.as_str().is_some());
+                self.canonical_volumes.extend(short.map(|e| e.loc));
+                for (earlier, later) in replaced {
                     if earlier.loc != later.loc
                         && self
                             .replaced_seen
@@ -43,7 +75,7 @@ impl Loader<'_> {
                             service: name.to_string(),
                             earlier: earlier.loc,
                             later: later.loc,
-                            target: merge::volume_key(&later)
+                            target: merge::volume_key(&later, true)
                                 .ok()
                                 .flatten()
                                 .map(|t| mounts::clean_path(&t))
@@ -219,8 +251,11 @@ impl Loader<'_> {
                     }
                 }
             }
+            // A service switched off by the profiles counts as undefined, unless the dependency
+            // is not required (compose-go `checkConsistency`).
             for (dep, loc, required) in dependencies(v) {
-                if required && !services.contains_key(dep) {
+                let disabled = services.contains_key(dep) && !enabled.contains(dep);
+                if !enabled.contains(dep) && (required || !disabled) {
                     let issue = Issue::UndefinedDependency {
                         service: name.to_string(),
                         dependency: dep.to_owned(),
