@@ -123,14 +123,14 @@ impl<'a> Lowering<'a> {
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
             {
                 let issue = Issue::InvalidVolumeName {
-                    key: key.to_string(),
+                    key: key.as_str().to_owned(),
                 };
                 self.errors.push(Problem::new(Some(entry.key_loc), issue));
             }
             let v = &entry.value;
             if !v.is_null() && v.as_map().is_none() {
                 let issue = Issue::VolumeNotMapping {
-                    key: key.to_string(),
+                    key: key.as_str().to_owned(),
                     actual: article(v.type_name()),
                 };
                 self.errors.push(Problem::new(Some(v.loc), issue));
@@ -149,7 +149,7 @@ impl<'a> Lowering<'a> {
                         Some(b) => (b, None),
                         None => {
                             let issue = Issue::ExternalNotBoolean {
-                                key: key.to_string(),
+                                key: key.as_str().to_owned(),
                             };
                             self.errors.push(Problem::new(Some(e.loc), issue));
                             (false, None)
@@ -162,12 +162,12 @@ impl<'a> Lowering<'a> {
                 let at = v.get("external").map(|e| e.loc);
                 if explicit.is_some() {
                     let issue = Issue::ExternalNameConflict {
-                        key: key.to_string(),
+                        key: key.as_str().to_owned(),
                     };
                     self.errors.push(Problem::new(at, issue));
                 } else {
                     let issue = Issue::ExternalNameDeprecated {
-                        key: key.to_string(),
+                        key: key.as_str().to_owned(),
                     };
                     self.warnings.push(Problem::new(at, issue));
                 }
@@ -176,7 +176,7 @@ impl<'a> Lowering<'a> {
                 for conflicting in ["driver", "driver_opts", "labels"] {
                     if let Some(c) = v.get(conflicting).filter(|c| !c.is_null()) {
                         let issue = Issue::ExternalConflict {
-                            key: key.to_string(),
+                            key: key.as_str().to_owned(),
                             option: conflicting,
                         };
                         self.errors.push(Problem::new(Some(c.loc), issue));
@@ -185,7 +185,7 @@ impl<'a> Lowering<'a> {
             }
             let name = match (&explicit, &external_name) {
                 (Some(n), _) | (None, Some(n)) => n.clone(),
-                (None, None) if external => key.to_string(),
+                (None, None) if external => key.as_str().to_owned(),
                 _ => format!("{project}_{key}"),
             };
             let driver_opts = v
@@ -193,12 +193,14 @@ impl<'a> Lowering<'a> {
                 .and_then(Value::as_map)
                 .map(|m| {
                     m.iter()
-                        .filter_map(|(k, e)| Some((k.to_string(), e.value.as_str()?.to_owned())))
+                        .filter_map(|(k, e)| {
+                            Some((k.as_str().to_owned(), e.value.as_str()?.to_owned()))
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
             out.push(TopVolume {
-                key: key.to_string(),
+                key: key.as_str().to_owned(),
                 loc: entry.key_loc,
                 name,
                 external,
@@ -254,8 +256,17 @@ impl<'a> Lowering<'a> {
                 })
             });
             let build = v.get("build").and_then(|b| self.lower_build(b));
-            let mut environment = self.env_files(v.get("env_file"), env);
-            environment.extend(lower_environment(v.get("environment"), env));
+            // `environment:` wins over `env_file:`; without env files its map is the result as
+            // it is (not copied entry by entry into an empty one).
+            let written = lower_environment(v.get("environment"), env);
+            let environment = match v.get("env_file") {
+                None => written,
+                files => {
+                    let mut from_files = self.env_files(files, env);
+                    from_files.extend(written);
+                    from_files
+                }
+            };
             let mut mounts = Vec::new();
             if let Some(vols) = v.get("volumes") {
                 match &vols.kind {
@@ -271,7 +282,7 @@ impl<'a> Lowering<'a> {
                     _ => self.errors.push(Problem::new(
                         Some(vols.loc),
                         Issue::ServiceVolumesNotList {
-                            service: name.to_string(),
+                            service: name.as_str().to_owned(),
                             actual: article(vols.type_name()),
                         },
                     )),
@@ -291,7 +302,7 @@ impl<'a> Lowering<'a> {
                 for item in items {
                     let Some(text) = item.as_str() else {
                         let issue = Issue::TmpfsEntryNotString {
-                            service: name.to_string(),
+                            service: name.as_str().to_owned(),
                         };
                         self.errors.push(Problem::new(Some(item.loc), issue));
                         continue;
@@ -300,7 +311,7 @@ impl<'a> Lowering<'a> {
                     let target = mounts::clean_path(&target);
                     if volume_targets.contains(&target) {
                         let issue = Issue::TmpfsAndVolume {
-                            service: name.to_string(),
+                            service: name.as_str().to_owned(),
                             target: target.clone(),
                         };
                         self.errors.push(Problem::new(Some(item.loc), issue));
@@ -330,7 +341,7 @@ impl<'a> Lowering<'a> {
                 match first_at.get(m.target.as_str()) {
                     Some(&first) => {
                         let issue = Issue::TargetMountedTwice {
-                            service: name.to_string(),
+                            service: name.as_str().to_owned(),
                             index: i,
                             first,
                             target: m.target.clone(),
@@ -361,7 +372,7 @@ impl<'a> Lowering<'a> {
                 .unwrap_or_default();
             let words = |key: &str| {
                 v.get(key).and_then(|c| match &c.kind {
-                    ValueKind::Scalar { text, .. } => Some(text.to_string()),
+                    ValueKind::Scalar { text, .. } => Some(text.as_str().to_owned()),
                     // Quoted where needed, so that splitting the text as a shell does gives the
                     // list back (an empty `""` argument included).
                     ValueKind::Seq(items) => Some(
@@ -382,12 +393,12 @@ impl<'a> Lowering<'a> {
                         e.value.get("condition").and_then(Value::as_str)
                             == Some("service_completed_successfully")
                     })
-                    .map(|(k, _)| k.to_string())
+                    .map(|(k, _)| k.as_str().to_owned())
                     .collect(),
                 _ => Vec::new(),
             };
             out.push(Service {
-                name: name.to_string(),
+                name: name.as_str().to_owned(),
                 loc: entry.key_loc,
                 image,
                 build,
@@ -449,7 +460,7 @@ impl<'a> Lowering<'a> {
     pub(super) fn lower_build(&mut self, b: &Value) -> Option<Build> {
         let dir = self.base_dirs.get(b.loc.file).cloned().unwrap_or_default();
         let (context, dockerfile, inline) = match &b.kind {
-            ValueKind::Scalar { text, .. } => (text.to_string(), None, None),
+            ValueKind::Scalar { text, .. } => (text.as_str().to_owned(), None, None),
             ValueKind::Map(m) => (
                 m.get("context")
                     .and_then(|c| c.value.as_str())
@@ -491,7 +502,7 @@ impl<'a> Lowering<'a> {
                     Ok(p) => p,
                     Err(e) => {
                         let issue = Issue::VolumeSpec {
-                            spec: text.to_string(),
+                            spec: text.as_str().to_owned(),
                             error: e,
                         };
                         self.errors.push(Problem::new(Some(item.loc), issue));
@@ -533,7 +544,7 @@ impl<'a> Lowering<'a> {
                         let issue = Issue::UnknownVolumeEntryKey {
                             service: service.to_owned(),
                             index,
-                            key: key.to_string(),
+                            key: key.as_str().to_owned(),
                         };
                         self.errors.push(Problem::new(Some(e.key_loc), issue));
                     }
@@ -710,10 +721,10 @@ pub(super) fn lower_environment(env_value: Option<&Value>, env: &ProjectEnv) -> 
             .map(|(k, e)| {
                 let value = match &e.value.kind {
                     ValueKind::Null => lookup(k),
-                    ValueKind::Scalar { text, .. } => Some(text.to_string()),
+                    ValueKind::Scalar { text, .. } => Some(text.as_str().to_owned()),
                     _ => None,
                 };
-                (k.to_string(), value)
+                (k.as_str().to_owned(), value)
             })
             .collect(),
         Some(ValueKind::Seq(items)) => items
