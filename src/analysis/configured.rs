@@ -75,7 +75,12 @@ pub(crate) fn place(
         placement.role = Role::Job(reason);
         return placement;
     }
-    let words = words(service);
+    // Only an image with argument or configuration-file rules reads the words.
+    let words = if facts.command_flags.is_empty() && facts.config_format.is_none() {
+        Vec::new()
+    } else {
+        words(service)
+    };
     let mut found = config_settings(project, service, facts, &words);
     found.extend(flag_settings(facts, &words));
 

@@ -3,7 +3,6 @@
 //! Hub mirror or a pull-through cache) selects an entry, whose tag variant and env overrides
 //! then give the data paths of that image as configured.
 
-use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use foldhash::{HashMap, HashMapExt};
@@ -51,38 +50,45 @@ pub struct ImageFacts {
     pub(crate) workdir: Option<String>,
 }
 
-/// An entry of the knowledge base; a built-in one is deserialised from its JSON when first read.
+/// The entries of a knowledge base, by index (the index the lookup tables give).
 #[derive(Debug, Clone)]
-struct Slot {
-    raw: Option<&'static str>,
-    parsed: OnceLock<ImageEntry>,
+enum Entries {
+    /// The built-in file as embedded: `BUILTIN_ENTRIES` (sorted by key) and its index tables
+    /// `BUILTIN_EXACT` and `BUILTIN_PATTERNS`; an entry is deserialised from its JSON when a
+    /// lookup first selects it. Nothing is hashed or copied per entry at start.
+    Embedded(Box<[OnceLock<Box<ImageEntry>>]>),
+    /// Entries parsed or combined at run time, indexed by `exact` and `patterns`.
+    Owned(IndexMap<String, ImageEntry, foldhash::fast::RandomState>),
 }
 
-impl Slot {
-    fn get(&self) -> &ImageEntry {
-        self.parsed.get_or_init(|| {
-            let raw = self.raw.expect("a slot without an entry has its JSON");
-            serde_json::from_str(raw)
-                .expect("the embedded knowledge base is validated by the images unit tests")
-        })
-    }
-
-    fn get_mut(&mut self) -> &mut ImageEntry {
-        self.get();
-        self.parsed.get_mut().expect("parsed just before")
-    }
-
-    fn into_entry(mut self) -> ImageEntry {
-        self.get();
-        self.parsed.take().expect("parsed just before")
+impl Default for Entries {
+    fn default() -> Entries {
+        Entries::Owned(IndexMap::default())
     }
 }
 
-impl From<ImageEntry> for Slot {
-    fn from(entry: ImageEntry) -> Slot {
-        Slot {
-            raw: None,
-            parsed: OnceLock::from(entry),
+/// The built-in entry at `index`, deserialised on first use.
+fn embedded(
+    slots: &[OnceLock<Box<ImageEntry>>],
+    index: usize,
+) -> Option<(&'static str, &ImageEntry)> {
+    let (key, _, raw) = BUILTIN_ENTRIES.get(index)?;
+    let entry = slots.get(index)?.get_or_init(|| {
+        serde_json::from_str(raw)
+            .expect("the embedded knowledge base is validated by the images unit tests")
+    });
+    Some((key, entry))
+}
+
+impl Entries {
+    /// The entries as a map that can change: the built-in ones are all deserialised first.
+    fn into_owned(self) -> IndexMap<String, ImageEntry, foldhash::fast::RandomState> {
+        match self {
+            Entries::Owned(map) => map,
+            Entries::Embedded(slots) => (0..slots.len())
+                .filter_map(|index| embedded(&slots, index))
+                .map(|(key, entry)| (key.to_owned(), entry.clone()))
+                .collect(),
         }
     }
 }
@@ -90,21 +96,17 @@ impl From<ImageEntry> for Slot {
 /// The stateful-image knowledge base.
 #[derive(Debug, Clone, Default)]
 pub struct KnowledgeBase {
-    /// Built-in keys are borrowed from the binary: the built-in base is made at every start.
-    entries: IndexMap<Cow<'static, str>, Slot, foldhash::fast::RandomState>,
+    entries: Entries,
     mirrors: Vec<Mirror>,
     examples: Vec<MatchingExample>,
-    /// Repository -> entry index (rebuilt after every change).
+    /// Repository -> entry index of `Entries::Owned` (rebuilt after every change).
     exact: HashMap<String, usize>,
     /// (`prefix/` of a `prefix/*` repository, entry index), longest prefix first.
     patterns: Vec<(String, usize)>,
-    /// The index is `BUILTIN_EXACT` and `BUILTIN_PATTERNS` (built by `build.rs`), not `exact`
-    /// and `patterns`: the built-in knowledge base as it was embedded.
-    embedded_index: bool,
 }
 
 impl KnowledgeBase {
-    /// The built-in knowledge base (`data/stateful-images.toml`), parsed once.
+    /// The built-in knowledge base (`data/stateful-images.toml`), made once.
     pub fn builtin() -> &'static KnowledgeBase {
         static BUILTIN: OnceLock<KnowledgeBase> = OnceLock::new();
         BUILTIN.get_or_init(KnowledgeBase::from_embedded)
@@ -117,21 +119,20 @@ impl KnowledgeBase {
         debug_assert_eq!(BUILTIN_SCHEMA_VERSION, SCHEMA_VERSION);
         let matching: MatchingSection = serde_json::from_str(BUILTIN_MATCHING)
             .expect("the embedded knowledge base is validated by the images unit tests");
-        let mut base = KnowledgeBase {
+        KnowledgeBase {
+            entries: Entries::Embedded(BUILTIN_ENTRIES.iter().map(|_| OnceLock::new()).collect()),
             mirrors: matching.mirrors,
             examples: matching.examples,
             ..KnowledgeBase::default()
-        };
-        base.entries.reserve(BUILTIN_ENTRIES.len());
-        for (key, _, raw) in BUILTIN_ENTRIES {
-            let slot = Slot {
-                raw: Some(raw),
-                parsed: OnceLock::new(),
-            };
-            base.entries.insert(Cow::Borrowed(*key), slot);
         }
-        base.embedded_index = true;
-        base
+    }
+
+    /// The entry at `index` and its key.
+    fn entry(&self, index: usize) -> Option<(&str, &ImageEntry)> {
+        match &self.entries {
+            Entries::Embedded(slots) => embedded(slots, index),
+            Entries::Owned(map) => map.get_index(index).map(|(k, e)| (k.as_str(), e)),
+        }
     }
 
     /// Parses and validates a knowledge base in the format of `data/stateful-images.toml`: how
@@ -158,7 +159,7 @@ impl KnowledgeBase {
     pub(crate) fn from_entries(
         entries: impl IntoIterator<Item = (String, ImageEntry)>,
     ) -> Result<KnowledgeBase, KnowledgeError> {
-        let mut base = KnowledgeBase::default();
+        let mut map = IndexMap::default();
         let mut owner: HashMap<String, String> = HashMap::new();
         for (key, entry) in entries {
             validate_entry(&key, &entry)?;
@@ -171,8 +172,12 @@ impl KnowledgeBase {
                     });
                 }
             }
-            base.entries.insert(Cow::Owned(key), Slot::from(entry));
+            map.insert(key, entry);
         }
+        let mut base = KnowledgeBase {
+            entries: Entries::Owned(map),
+            ..KnowledgeBase::default()
+        };
         base.rebuild_index();
         Ok(base)
     }
@@ -181,17 +186,16 @@ impl KnowledgeBase {
     /// or the same repository (a repository moves to the new entry; an old entry left without
     /// repositories is dropped).
     pub(crate) fn extend(&mut self, other: KnowledgeBase) {
-        for (key, slot) in other.entries {
-            let entry = slot.into_entry();
-            self.entries.shift_remove(&key);
-            for old in self.entries.values_mut() {
-                old.get_mut()
-                    .repos
-                    .retain(|repo| !entry.repos.contains(repo));
+        let mut map = std::mem::take(&mut self.entries).into_owned();
+        for (key, entry) in other.entries.into_owned() {
+            map.shift_remove(&key);
+            for old in map.values_mut() {
+                old.repos.retain(|repo| !entry.repos.contains(repo));
             }
-            self.entries.retain(|_, old| !old.get().repos.is_empty());
-            self.entries.insert(key, Slot::from(entry));
+            map.retain(|_, old| !old.repos.is_empty());
+            map.insert(key, entry);
         }
+        self.entries = Entries::Owned(map);
         for mirror in other.mirrors {
             if !self.mirrors.contains(&mirror) {
                 self.mirrors.push(mirror);
@@ -203,23 +207,32 @@ impl KnowledgeBase {
 
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.entries.len()
+        match &self.entries {
+            Entries::Embedded(slots) => slots.len(),
+            Entries::Owned(map) => map.len(),
+        }
     }
 
     #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 
     /// Entry keys: sorted for a parsed file, then in the order `extend` added them.
     #[cfg(test)]
     pub(crate) fn keys(&self) -> impl Iterator<Item = &str> {
-        self.entries.keys().map(|k| k.as_ref())
+        (0..self.len()).filter_map(|index| self.entry(index).map(|(key, _)| key))
     }
 
     /// The raw entry (notes, category, command flags) for a key.
     pub(crate) fn get(&self, key: &str) -> Option<&ImageEntry> {
-        self.entries.get(key).map(Slot::get)
+        let index = match &self.entries {
+            Entries::Embedded(_) => BUILTIN_ENTRIES
+                .binary_search_by(|(k, _, _)| (*k).cmp(key))
+                .ok()?,
+            Entries::Owned(map) => map.get_index_of(key)?,
+        };
+        self.entry(index).map(|(_, entry)| entry)
     }
 
     /// Facts for an image as written (`None` if it does not parse), as `lookup` gives them.
@@ -238,8 +251,8 @@ impl KnowledgeBase {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Option<ImageFacts> {
         let (index, match_confidence) = self.find(&image.repository())?;
-        let (key, slot) = self.entries.get_index(index)?;
-        Some(resolve(key, slot.get(), image, env, match_confidence))
+        let (key, entry) = self.entry(index)?;
+        Some(resolve(key, entry, image, env, match_confidence))
     }
 
     /// Entry index for a repository and how much the match itself can be trusted.
@@ -270,7 +283,7 @@ impl KnowledgeBase {
     }
 
     fn find_exact(&self, repository: &str) -> Option<usize> {
-        if self.embedded_index {
+        if let Entries::Embedded(_) = self.entries {
             return BUILTIN_EXACT
                 .binary_search_by(|(repo, _)| (*repo).cmp(repository))
                 .ok()
@@ -287,19 +300,22 @@ impl KnowledgeBase {
             let rest = repository.strip_prefix(prefix)?;
             (!rest.is_empty() && !rest.contains('/')).then_some(index)
         };
-        if self.embedded_index {
+        if let Entries::Embedded(_) = self.entries {
             return BUILTIN_PATTERNS.iter().find_map(|&(p, i)| matches(p, i));
         }
         self.patterns.iter().find_map(|(p, i)| matches(p, *i))
     }
 
     fn rebuild_index(&mut self) {
-        self.embedded_index = false;
         self.exact.clear();
         self.patterns.clear();
+        // The embedded entries come with their tables (`BUILTIN_EXACT`, `BUILTIN_PATTERNS`).
+        let Entries::Owned(map) = &self.entries else {
+            return;
+        };
         let mut repos = Vec::new();
-        for (index, slot) in self.entries.values().enumerate() {
-            repos.extend(slot.get().repos.iter().map(|r| (r.clone(), index)));
+        for (index, entry) in map.values().enumerate() {
+            repos.extend(entry.repos.iter().map(|r| (r.clone(), index)));
         }
         for (repo, index) in repos {
             self.index_repository(&repo, index);
@@ -645,9 +661,9 @@ mod tests {
         let validated = KnowledgeBase::from_toml(BUILTIN_TOML).expect("built-in file validates");
         let builtin = KnowledgeBase::from_embedded();
         let entries = |base: &KnowledgeBase| -> Vec<(String, ImageEntry)> {
-            base.entries
-                .iter()
-                .map(|(k, slot)| (k.to_string(), slot.get().clone()))
+            (0..base.len())
+                .filter_map(|index| base.entry(index))
+                .map(|(k, entry)| (k.to_owned(), entry.clone()))
                 .collect()
         };
         assert_eq!(entries(&builtin), entries(&validated));
@@ -662,7 +678,7 @@ mod tests {
             .iter()
             .map(|(p, i)| ((*p).to_owned(), *i))
             .collect();
-        assert!(builtin.embedded_index);
+        assert!(matches!(builtin.entries, Entries::Embedded(_)));
         assert_eq!(exact, validated.exact);
         assert_eq!(patterns, validated.patterns);
         assert!(BUILTIN_EXACT.is_sorted_by(|a, b| a.0 < b.0));

@@ -128,14 +128,14 @@ impl<'a> Lowering<'a> {
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
             {
                 let issue = Issue::InvalidVolumeName {
-                    key: key.to_string(),
+                    key: key.as_str().to_owned(),
                 };
                 self.errors.push(Problem::new(Some(entry.key_loc), issue));
             }
             let v = &entry.value;
             if !v.is_null() && v.as_map().is_none() {
                 let issue = Issue::VolumeNotMapping {
-                    key: key.to_string(),
+                    key: key.as_str().to_owned(),
                     actual: article(v.type_name()),
                 };
                 self.errors.push(Problem::new(Some(v.loc), issue));
@@ -154,7 +154,7 @@ impl<'a> Lowering<'a> {
                         Some(b) => (b, None),
                         None => {
                             let issue = Issue::ExternalNotBoolean {
-                                key: key.to_string(),
+                                key: key.as_str().to_owned(),
                             };
                             self.errors.push(Problem::new(Some(e.loc), issue));
                             (false, None)
@@ -167,12 +167,12 @@ impl<'a> Lowering<'a> {
                 let at = v.get("external").map(|e| e.loc);
                 if explicit.is_some() {
                     let issue = Issue::ExternalNameConflict {
-                        key: key.to_string(),
+                        key: key.as_str().to_owned(),
                     };
                     self.errors.push(Problem::new(at, issue));
                 } else {
                     let issue = Issue::ExternalNameDeprecated {
-                        key: key.to_string(),
+                        key: key.as_str().to_owned(),
                     };
                     self.warnings.push(Problem::new(at, issue));
                 }
@@ -181,7 +181,7 @@ impl<'a> Lowering<'a> {
                 for conflicting in ["driver", "driver_opts", "labels"] {
                     if let Some(c) = v.get(conflicting).filter(|c| !c.is_null()) {
                         let issue = Issue::ExternalConflict {
-                            key: key.to_string(),
+                            key: key.as_str().to_owned(),
                             option: conflicting,
                         };
                         self.errors.push(Problem::new(Some(c.loc), issue));
@@ -190,7 +190,7 @@ impl<'a> Lowering<'a> {
             }
             let name = match (&explicit, &external_name) {
                 (Some(n), _) | (None, Some(n)) => n.clone(),
-                (None, None) if external => key.to_string(),
+                (None, None) if external => key.as_str().to_owned(),
                 _ => format!("{project}_{key}"),
             };
             let driver_opts = v
@@ -198,12 +198,14 @@ impl<'a> Lowering<'a> {
                 .and_then(Value::as_map)
                 .map(|m| {
                     m.iter()
-                        .filter_map(|(k, e)| Some((k.to_string(), e.value.as_str()?.to_owned())))
+                        .filter_map(|(k, e)| {
+                            Some((k.as_str().to_owned(), e.value.as_str()?.to_owned()))
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
             out.push(TopVolume {
-                key: key.to_string(),
+                key: key.as_str().to_owned(),
                 loc: entry.key_loc,
                 name,
                 external,
@@ -263,8 +265,17 @@ impl<'a> Lowering<'a> {
                 })
             });
             let build = v.get("build").and_then(|b| self.lower_build(b));
-            let mut environment = self.env_files(v.get("env_file"), env);
-            environment.extend(lower_environment(v.get("environment"), env));
+            // `environment:` wins over `env_file:`; without env files its map is the result as
+            // it is (not copied entry by entry into an empty one).
+            let written = lower_environment(v.get("environment"), env);
+            let environment = match v.get("env_file") {
+                None => written,
+                files => {
+                    let mut from_files = self.env_files(files, env);
+                    from_files.extend(written);
+                    from_files
+                }
+            };
             let volumes_from = v
                 .get("volumes_from")
                 .and_then(Value::as_seq)
@@ -281,7 +292,7 @@ impl<'a> Lowering<'a> {
                 .unwrap_or_default();
             let words = |key: &str| {
                 v.get(key).and_then(|c| match &c.kind {
-                    ValueKind::Scalar { text, .. } => Some(text.to_string()),
+                    ValueKind::Scalar { text, .. } => Some(text.as_str().to_owned()),
                     // Quoted where needed, so that splitting the text as a shell does gives the
                     // list back (an empty `""` argument included).
                     ValueKind::Seq(items) => Some(
@@ -302,12 +313,12 @@ impl<'a> Lowering<'a> {
                         e.value.get("condition").and_then(Value::as_str)
                             == Some("service_completed_successfully")
                     })
-                    .map(|(k, _)| k.to_string())
+                    .map(|(k, _)| k.as_str().to_owned())
                     .collect(),
                 _ => Vec::new(),
             };
             out.push(Service {
-                name: name.to_string(),
+                name: name.as_str().to_owned(),
                 loc: entry.key_loc,
                 image,
                 build,
@@ -495,7 +506,7 @@ impl<'a> Lowering<'a> {
     pub(super) fn lower_build(&mut self, b: &Value) -> Option<Build> {
         let dir = self.base_dirs.get(b.loc.file).cloned().unwrap_or_default();
         let (context, dockerfile, inline) = match &b.kind {
-            ValueKind::Scalar { text, .. } => (text.to_string(), None, None),
+            ValueKind::Scalar { text, .. } => (text.as_str().to_owned(), None, None),
             ValueKind::Map(m) => (
                 m.get("context")
                     .and_then(|c| c.value.as_str())
@@ -537,7 +548,7 @@ impl<'a> Lowering<'a> {
                     Ok(p) => p,
                     Err(e) => {
                         let issue = Issue::VolumeSpec {
-                            spec: text.to_string(),
+                            spec: text.as_str().to_owned(),
                             error: e,
                         };
                         self.errors.push(Problem::new(Some(item.loc), issue));
@@ -579,7 +590,7 @@ impl<'a> Lowering<'a> {
                         let issue = Issue::UnknownVolumeEntryKey {
                             service: service.to_owned(),
                             index,
-                            key: key.to_string(),
+                            key: key.as_str().to_owned(),
                         };
                         self.errors.push(Problem::new(Some(e.key_loc), issue));
                     }
@@ -759,10 +770,10 @@ pub(super) fn lower_environment(env_value: Option<&Value>, env: &ProjectEnv) -> 
             .map(|(k, e)| {
                 let value = match &e.value.kind {
                     ValueKind::Null => lookup(k),
-                    ValueKind::Scalar { text, .. } => Some(text.to_string()),
+                    ValueKind::Scalar { text, .. } => Some(text.as_str().to_owned()),
                     _ => None,
                 };
-                (k.to_string(), value)
+                (k.as_str().to_owned(), value)
             })
             .collect(),
         Some(ValueKind::Seq(items)) => items
