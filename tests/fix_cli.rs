@@ -425,7 +425,7 @@ fn migrate_dry_run_prints_the_diff_and_the_plan_and_exits_1() {
     );
     assert_eq!(
         r.stderr,
-        "data plan for project `app`:\n  db /var/lib/postgresql/data: anonymous volume -> named volume `db-data` (app_db-data): copy the data\n`--script FILE` writes the commands that copy the data across\n"
+        "data plan for project `app`:\n  files edited: compose.yaml\n  db /var/lib/postgresql/data: anonymous volume -> named volume `db-data` (app_db-data): copy the data\n`--script FILE` writes the commands that copy the data across\n"
     );
     assert_eq!(p.read("compose.yaml"), DB);
     assert!(p.leftovers().is_empty());

@@ -148,6 +148,10 @@ pub struct MigrateArgs {
     /// Convert only the mounts at this container path (repeatable; default: every path).
     #[arg(long = "target", value_name = "PATH")]
     pub targets: Vec<String>,
+    /// Also rewrite files outside the project's directory (included from a sibling directory),
+    /// which other projects may use too; without it, mounts written there are left as they are.
+    #[arg(long)]
+    pub allow_outside: bool,
     /// Configuration file (default: `.stowage.yaml` found upward from each project).
     #[arg(long, conflicts_with = "no_config")]
     pub config: Option<PathBuf>,

@@ -18,13 +18,13 @@ use crate::output;
 use crate::rules::convert::{BindStrategy, FixSettings};
 use crate::workspace::inventory;
 
-/// A project migrated: the files it changes, the summary printed of it, the project as migrated
-/// with its conversions where there is data to move, and whether its files are kept as they
-/// were (its plan or one of its files could not be written).
+/// A project migrated: the files it changes, the summary printed of it, its data plan where
+/// there is data to move, and whether its files are kept as they were (its plan or one of its
+/// files could not be written).
 struct Migrated {
     paths: Vec<PathBuf>,
     summary: String,
-    moved: Option<(Project, Vec<migrate::Conversion>)>,
+    moved: Option<migrate::Plan>,
     kept: bool,
 }
 
@@ -94,6 +94,7 @@ pub(super) fn run(args: MigrateArgs) -> i32 {
             name_template,
             services: args.services.clone(),
             targets: args.targets.clone(),
+            allow_outside: args.allow_outside,
         };
         // The migration and what is printed of it: a bug in either is an error for this project.
         let migrated = catch_unwind(AssertUnwindSafe(|| {
@@ -114,10 +115,14 @@ pub(super) fn run(args: MigrateArgs) -> i32 {
             } else {
                 (&m.left_before, project)
             };
-            let mut plan = migrate::summary(&m.after, &m.conversions);
-            plan.push_str(&migrate::left_summary(shown, left));
-            // The project as migrated, kept only where there is data to move.
-            let moved = (!m.conversions.is_empty()).then_some((m.after, m.conversions));
+            let edited: Vec<&str> = m.outcome.files.iter().map(|f| f.display.as_str()).collect();
+            let mut plan = migrate::summary(&m.after, &m.conversions, &edited);
+            plan.push_str(&migrate::left_summary(shown, left, args.allow_outside));
+            // The plan, only where there is data to move (not the project: a monorepo's plans
+            // are all kept until its files are written).
+            let paths: Vec<PathBuf> = m.outcome.files.iter().map(|f| f.path.clone()).collect();
+            let moved = (!m.conversions.is_empty())
+                .then(|| migrate::Plan::new(&m.after, m.conversions, paths));
             Ok::<_, String>((m.outcome.files, plan, moved))
         }));
         let (files, project_plan, moved) = match migrated {
@@ -169,15 +174,17 @@ pub(super) fn run(args: MigrateArgs) -> i32 {
             }
             None => {
                 for (k, m) in migrated_projects.iter_mut().enumerate() {
-                    let Some((project, conversions)) = &m.moved else {
+                    let Some(plan) = &m.moved else {
                         continue;
                     };
-                    let script = migrate::script(&[(project, conversions.as_slice())]);
-                    match write_default_plan(project, &script, &protected) {
+                    let script = migrate::script(&[plan]);
+                    // Created new (never over a file), so only the project's own files matter:
+                    // checking every file of a monorepo for each plan was quadratic.
+                    match write_default_plan(&plan.directory, &plan.name, &script, &m.paths) {
                         Ok(path) => {
                             eprintln!(
                                 "data plan for project `{}` written to {} (run it before the next `up`)",
-                                project.name,
+                                plan.name,
                                 path.display()
                             );
                             default_plans.push((k, path));
@@ -219,7 +226,11 @@ pub(super) fn run(args: MigrateArgs) -> i32 {
     // A project with a file that could not be written was not migrated: its data must not move,
     // so the plan written for it goes (the default one) or is written again without it.
     let mut unwritten = false;
-    for m in &mut migrated_projects {
+    // (Each path's real target is looked up only when something was not written.)
+    for m in migrated_projects
+        .iter_mut()
+        .filter(|_| !not_written.is_empty())
+    {
         if m.paths
             .iter()
             .any(|p| not_written.contains(&fix::write::real_target(p)))
@@ -347,25 +358,25 @@ fn write_plan(path: &Path, script: &str, protected: &[PathBuf]) -> Result<(), St
 
 /// The script that moves the data of the projects migrated and not kept as they were.
 fn script_of(migrated: &[Migrated]) -> String {
-    let plans: Vec<(&Project, &[migrate::Conversion])> = migrated
+    let plans: Vec<&migrate::Plan> = migrated
         .iter()
         .filter(|m| !m.kept)
         .filter_map(|m| m.moved.as_ref())
-        .map(|(p, c)| (p, c.as_slice()))
         .collect();
     migrate::script(&plans)
 }
 
 /// The name of a project's plan beside its compose files, before a number is added.
-fn plan_stem(project: &Project) -> String {
-    format!("stowage-plan-{}", project.name)
+fn plan_stem(project: &str) -> String {
+    format!("stowage-plan-{project}")
 }
 
 /// Writes the plan of a project beside its compose files, as `stowage-plan-PROJECT.sh` or, when
 /// an earlier plan (perhaps never run) is there, `stowage-plan-PROJECT-2.sh` and so on: no plan
 /// is ever replaced.
 pub(crate) fn write_default_plan(
-    project: &Project,
+    directory: &Path,
+    project: &str,
     script: &str,
     protected: &[PathBuf],
 ) -> Result<PathBuf, String> {
@@ -376,7 +387,7 @@ pub(crate) fn write_default_plan(
         } else {
             format!("{stem}-{n}.sh")
         };
-        let path = project.directory.join(name);
+        let path = directory.join(name);
         match std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -393,15 +404,14 @@ pub(crate) fn write_default_plan(
         }
     }
     Err(format!(
-        "{}: too many earlier data plans of project `{}`",
-        project.directory.display(),
-        project.name
+        "{}: too many earlier data plans of project `{project}`",
+        directory.display(),
     ))
 }
 
 /// The plans written beside a project's compose files by earlier runs.
 fn earlier_plans(project: &Project) -> Vec<PathBuf> {
-    let stem = plan_stem(project);
+    let stem = plan_stem(&project.name);
     let mut found: Vec<PathBuf> = std::fs::read_dir(&project.directory)
         .into_iter()
         .flatten()
@@ -425,12 +435,13 @@ fn earlier_plans(project: &Project) -> Vec<PathBuf> {
     found
 }
 
-/// `check --fix --unsafe-fixes` rewrote `before` into `after`: the plan that moves the data of
+/// `check --fix --unsafe-fixes` rewrote `before` into `after` (editing `edited`): the plan that moves the data of
 /// what it turned into named volumes is written beside the compose files (and named on stderr).
 pub(crate) fn plan_fixed(
     before: &Project,
     before_mounts: &[crate::analysis::ServiceAnalysis],
     after: &Project,
+    edited: &[PathBuf],
 ) -> Result<(), String> {
     let after_mounts = crate::analysis::analyse(after, KnowledgeBase::builtin());
     let conversions = migrate::conversions(before, before_mounts, after, &after_mounts);
@@ -438,8 +449,9 @@ pub(crate) fn plan_fixed(
         return Ok(());
     }
     let files: Vec<PathBuf> = after.files.iter().map(|f| f.source.path.clone()).collect();
-    let script = migrate::script(&[(after, conversions.as_slice())]);
-    let path = write_default_plan(after, &script, &files)?;
+    let plan = migrate::Plan::new(after, conversions, edited.to_vec());
+    let script = migrate::script(&[&plan]);
+    let path = write_default_plan(&after.directory, &after.name, &script, &files)?;
     eprintln!(
         "data plan for project `{}` written to {} (run it before the next `up`)",
         after.name,

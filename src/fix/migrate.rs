@@ -2,6 +2,7 @@
 //! data across — as a summary for people and as a POSIX sh script that never deletes anything.
 
 use std::fmt::Write;
+use std::path::PathBuf;
 
 use foldhash::{HashMap, HashMapExt, HashSet};
 
@@ -303,13 +304,16 @@ pub fn conversions(
     out
 }
 
-/// The plan for people.
-pub fn summary(project: &Project, conversions: &[Conversion]) -> String {
+/// The plan for people: the files the migration edits, then each mount and where its data goes.
+pub fn summary(project: &Project, conversions: &[Conversion], files: &[&str]) -> String {
     let mut out = String::new();
-    if conversions.is_empty() {
+    if conversions.is_empty() && files.is_empty() {
         return out;
     }
     let _ = writeln!(out, "data plan for project `{}`:", project.name);
+    if !files.is_empty() {
+        let _ = writeln!(out, "  files edited: {}", files.join(", "));
+    }
     for c in conversions {
         let from = match &c.from {
             Source::Anonymous => "anonymous volume".to_owned(),
@@ -331,10 +335,17 @@ pub fn summary(project: &Project, conversions: &[Conversion]) -> String {
     out
 }
 
-/// The mounts a migration left as they were, for people: one line each.
-pub fn left_summary(project: &Project, left: &[Finding]) -> String {
+/// The mounts a migration left as they were, for people: one line each, with the reason.
+/// `allow_outside`: files outside the project's directory could be edited.
+pub fn left_summary(project: &Project, left: &[Finding], allow_outside: bool) -> String {
     let mut out = String::new();
     for f in left {
+        let why = if !allow_outside && rules::convert::outside_project(project, f.loc.file) {
+            "in a file outside the project's directory, which other projects may use too; \
+             `--allow-outside` rewrites it"
+        } else {
+            "no automatic conversion; see `stowage check`"
+        };
         let p = project.position(f.loc);
         let services = f
             .services
@@ -344,7 +355,7 @@ pub fn left_summary(project: &Project, left: &[Finding]) -> String {
             .join(", ");
         let _ = writeln!(
             out,
-            "not migrated: {}:{}:{}: {} (service {services}): no automatic conversion; see `stowage check`",
+            "not migrated: {}:{}:{}: {} (service {services}): {why}",
             p.path, p.line, p.column, f.rule
         );
     }
@@ -445,14 +456,45 @@ const LAYER_VERIFY: &str = r#"r=/stowage/$1
 chown "$(stat -c %u:%g "$r")" /to && chmod "$(stat -c %a "$r")" /to && touch -r "$r" /to
 ln -s "$r" /from"#;
 
+/// One project's part of a data plan: what the script needs of the project as migrated (not the
+/// project itself: a monorepo's plans are kept until every file is written), what it converts,
+/// and the files the migration edits (named in the script).
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub name: String,
+    pub directory: PathBuf,
+    pub main_files: Vec<PathBuf>,
+    /// The services stopped during the copy ([`services_to_stop`]).
+    pub stop: Vec<String>,
+    pub conversions: Vec<Conversion>,
+    pub files: Vec<PathBuf>,
+}
+
+impl Plan {
+    pub fn new(project: &Project, conversions: Vec<Conversion>, files: Vec<PathBuf>) -> Plan {
+        Plan {
+            name: project.name.clone(),
+            directory: project.directory.clone(),
+            main_files: project
+                .main_files
+                .iter()
+                .map(|&f| project.file(f).source.path.clone())
+                .collect(),
+            stop: services_to_stop(project, &conversions),
+            conversions,
+            files,
+        }
+    }
+}
+
 /// The data plan as a POSIX sh script for one or more projects: it finds the old data and checks
 /// that it is the data the files described, stops every service that sees it, creates each new
 /// volume empty (labelled as compose labels its own), copies, compares full listings, and starts
 /// again what was running. It refuses, before changing anything, where it would have to guess.
 /// Nothing is deleted.
-pub fn script(plans: &[(&Project, &[Conversion])]) -> String {
+pub fn script(plans: &[&Plan]) -> String {
     let mut s = String::new();
-    let all: Vec<&Conversion> = plans.iter().flat_map(|(_, c)| c.iter()).collect();
+    let all: Vec<&Conversion> = plans.iter().flat_map(|p| p.conversions.iter()).collect();
     let _ = write!(
         s,
         r#"#!/bin/sh
@@ -467,7 +509,9 @@ pub fn script(plans: &[(&Project, &[Conversion])]) -> String {
 #   --from ...   where the old data of a mount is, when its container is gone: a volume name or
 #                an absolute directory
 # Nothing is deleted: old volumes and host directories stay until you remove them.
-set -eu
+#
+# The compose files the migration edits:
+{edited}set -eu
 
 die() {{
   printf 'stowage plan: %s\n' "$*" >&2
@@ -475,7 +519,15 @@ die() {{
 }}
 helper_image=${{STOWAGE_HELPER_IMAGE:-alpine:3.20}}
 project_arg=
-"#
+"#,
+        edited = plans
+            .iter()
+            .flat_map(|p| &p.files)
+            .map(|f| format!(
+                "#   {}\n",
+                f.display().to_string().replace(['\n', '\r'], " ")
+            ))
+            .collect::<String>()
     );
     for i in 0..all.len() {
         let _ = writeln!(s, "from_{i}=");
@@ -485,21 +537,26 @@ project_arg=
     let mut rep: Vec<usize> = Vec::with_capacity(all.len());
     let mut first: HashMap<(usize, &str, &Source, bool), usize> = HashMap::new();
     let mut i = 0;
-    for (p, (_, conversions)) in plans.iter().enumerate() {
-        for c in conversions.iter() {
+    for (p, plan) in plans.iter().enumerate() {
+        for c in &plan.conversions {
             let key = (p, c.engine_name.as_str(), &c.from, c.keeps_path);
             rep.push(*first.entry(key).or_insert(i));
             i += 1;
         }
     }
-    // Each `SERVICE:TARGET` once, setting every conversion it names.
+    // Each `SERVICE:TARGET` once, setting every conversion it names (indexed: a monorepo's
+    // projects share their service names and targets).
     let mut keys: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut key_at: HashMap<String, usize> = HashMap::new();
+    let mut named: HashSet<(usize, usize)> = HashSet::default();
     for (i, c) in all.iter().enumerate() {
         let key = format!("{}:{}=", c.service, c.target);
-        match keys.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, ids)) if !ids.contains(&rep[i]) => ids.push(rep[i]),
-            Some(_) => {}
-            None => keys.push((key, vec![rep[i]])),
+        let k = *key_at.entry(key.clone()).or_insert_with(|| {
+            keys.push((key, Vec::new()));
+            keys.len() - 1
+        });
+        if named.insert((k, rep[i])) {
+            keys[k].1.push(rep[i]);
         }
     }
     let _ = writeln!(s, "set_from() {{\n  case $1 in");
@@ -647,49 +704,45 @@ copy_into() {{
         layer_verify = q(&format!("{LAYER_VERIFY}\n{VERIFY}")),
     );
     let mut next = 0;
-    for (p, (project, conversions)) in plans.iter().enumerate() {
-        let ids: Vec<usize> = (next..next + conversions.len()).collect();
-        next += conversions.len();
-        project_section(&mut s, p, project, conversions, &ids, &rep);
+    for (p, plan) in plans.iter().enumerate() {
+        let ids: Vec<usize> = (next..next + plan.conversions.len()).collect();
+        next += plan.conversions.len();
+        project_section(&mut s, p, plan, &ids, &rep);
     }
     s
 }
 
 /// One project's part of the plan; `ids` number its conversions in the whole script, `rep` says
 /// which conversion copies for each.
-fn project_section(
-    s: &mut String,
-    p: usize,
-    project: &Project,
-    conversions: &[Conversion],
-    ids: &[usize],
-    rep: &[usize],
-) {
-    let files: Vec<String> = project
+fn project_section(s: &mut String, p: usize, plan: &Plan, ids: &[usize], rep: &[usize]) {
+    let conversions = &plan.conversions;
+    let files: Vec<String> = plan
         .main_files
         .iter()
-        .map(|&f| {
-            format!(
-                "-f {}",
-                q(&project.file(f).source.path.display().to_string())
-            )
-        })
+        .map(|f| format!("-f {}", q(&f.display().to_string())))
         .collect();
-    let _ = writeln!(
-        s,
-        "\n# Project `{}`.",
-        project.name.replace(['\n', '\r'], " ")
-    );
+    let _ = writeln!(s, "\n# Project `{}`.", plan.name.replace(['\n', '\r'], " "));
     let _ = writeln!(
         s,
         "project=${{project_arg:-${{COMPOSE_PROJECT_NAME:-{}}}}}",
-        q(&project.name)
+        q(&plan.name)
     );
     let _ = writeln!(
         s,
         "compose_{p}() {{\n  docker compose --project-directory {} -p \"$project\" {} \"$@\"\n}}",
-        q(&project.directory.display().to_string()),
+        q(&plan.directory.display().to_string()),
         files.join(" ")
+    );
+    // Run before the files were rewritten, the plan would copy into a volume that `up` does
+    // not use yet, while the service keeps writing to the old one; so the files must declare
+    // every new volume first.
+    let mut keys: Vec<String> = conversions.iter().map(|c| q(&c.volume_key)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let _ = writeln!(
+        s,
+        "declared_{p}=$(compose_{p} config --volumes) || die \"the compose files of project $project cannot be read (docker compose config failed); nothing was changed\"\nfor key in {}; do\n  printf '%s\\n' \"$declared_{p}\" | grep -qxF \"$key\" || die \"the compose files do not declare the volume $key: this plan moves data into the volumes that \\`stowage migrate --write\\` declares, so run it after the files were rewritten; nothing was changed\"\ndone",
+        keys.join(" ")
     );
     let copies: Vec<(usize, &Conversion)> = ids
         .iter()
@@ -698,7 +751,7 @@ fn project_section(
         .filter(|&(i, c)| !c.keeps_path && rep[i] == i)
         .collect();
     // A new volume named after the project follows the name the plan is run with.
-    let prefix = format!("{}_", project.name);
+    let prefix = format!("{}_", plan.name);
     let new_name = |c: &Conversion| match c.engine_name.strip_prefix(&prefix) {
         Some(key) if key == c.volume_key => format!("\"${{project}}\"_{}", q(key)),
         _ => q(&c.engine_name),
@@ -759,8 +812,7 @@ fn project_section(
             }
         }
     }
-    let stop = services_to_stop(project, conversions);
-    let stop_args = stop.iter().map(|x| q(x)).collect::<Vec<_>>().join(" ");
+    let stop_args = plan.stop.iter().map(|x| q(x)).collect::<Vec<_>>().join(" ");
     let _ = writeln!(
         s,
         "\n# 2. Stop every service that sees the data (noting which ran), create the new volumes empty."

@@ -49,6 +49,10 @@ pub struct FixSettings {
     pub services: Vec<String>,
     /// Only the mounts at these container paths are converted (`--target`; empty: all).
     pub targets: Vec<String>,
+    /// Files outside the project's directory (an `include` from a sibling directory, which other
+    /// projects may include too) are edited as well (`--allow-outside`); by default the mounts
+    /// written there are left as they are.
+    pub allow_outside: bool,
 }
 
 impl FixSettings {
@@ -476,11 +480,24 @@ fn convertible(ctx: &Context) -> bool {
     !ctx.project.is_rejected()
 }
 
+/// Whether a file of the project lies outside its directory: other projects may read it too, so
+/// converting a mount there would change their volumes behind their backs (and leave them
+/// without a plan). Paths are cleaned when the project is loaded.
+pub fn outside_project(project: &Project, file: usize) -> bool {
+    !project
+        .file(file)
+        .source
+        .path
+        .starts_with(&project.directory)
+}
+
 /// The file a conversion edits; None for a file read through `extends`, whose top-level
-/// `volumes:` compose ignores (the declaration would have to go to another file).
+/// `volumes:` compose ignores (the declaration would have to go to another file), and for one
+/// outside the project's directory unless that is allowed.
 fn view<'a>(ctx: &'a Context, file: usize) -> Option<View<'a>> {
     let f = ctx.project.file(file);
-    (f.role != FileRole::Extended).then_some(View {
+    let outside = !ctx.fixes.allow_outside && outside_project(ctx.project, file);
+    (f.role != FileRole::Extended && !outside).then_some(View {
         source: &f.source,
         tree: &f.tree,
     })

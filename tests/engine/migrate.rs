@@ -284,6 +284,50 @@ fn unsafe_fixes_leave_a_plan() -> Result<(), Failed> {
     holds(&mut stack, &["s"], &want)
 }
 
+/// Run in the wrong order (the plan of a dry run, before the files were rewritten), the plan
+/// refuses before it changes anything: no new volume, the service still running on its old
+/// data. Run after `migrate --write`, the plan it leaves moves exactly the data, and `up` takes
+/// the new volume as compose's own.
+fn plan_before_rewrite_refuses() -> Result<(), Failed> {
+    let compose = format!(
+        "services:\n  s:\n{}",
+        service(BUSYBOX, "    volumes:\n      - /data\n")
+    );
+    let mut stack = Stack::new("order", &compose)?;
+    stack.up()?;
+    stack.seed("s", "")?;
+    let want = stack.listing("s")?;
+    let early = stack.path().join("early.sh");
+    let dry = stack.stowage(&["migrate", "--script", "early.sh", "."]);
+    if !early.is_file() {
+        return Err(format!("the dry run wrote no plan:\n{}", text(&dry)).into());
+    }
+    let out = stack.plan(&early, &["-p", &stack.name]);
+    let said = text(&out);
+    if out.status.success() || !said.contains("do not declare the volume s-data") {
+        return Err(format!("the plan run before the rewrite did not refuse:\n{said}").into());
+    }
+    let new = format!("{}_s-data", stack.name);
+    let exists = Command::new("docker")
+        .args(["volume", "inspect", &new])
+        .output()
+        .map_err(|e| e.to_string())?;
+    if exists.status.success() {
+        return Err(format!("the refused plan created the volume {new}").into());
+    }
+    if stack
+        .compose(&["ps", "--services", "--status", "running"])?
+        .trim()
+        != "s"
+    {
+        return Err("the refused plan left the service stopped".into());
+    }
+    let plan = rewrite(&stack, &["migrate", "--write", "."], true)?;
+    expect_ok(&stack.plan(&plan, &["-p", &stack.name]), "the plan")?;
+    stack.note_volumes()?;
+    holds(&mut stack, &["s"], &want)
+}
+
 /// Run too late (`up` recreated the container on the new volume), the plan refuses; given the
 /// old volume, it moves exactly the data.
 fn recreated_refuses_then_takes_the_old_volume() -> Result<(), Failed> {
@@ -548,6 +592,7 @@ const CASES: &[(&str, Case)] = &[
     ("layer_data_copied_out_first", layer_data_copied_out_first),
     ("layer_data_too_late_refuses", layer_data_too_late_refuses),
     ("only_the_chosen_service", only_the_chosen_service),
+    ("plan_before_rewrite_refuses", plan_before_rewrite_refuses),
 ];
 
 /// The migration cases, ignored when no engine can be had.

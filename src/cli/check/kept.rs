@@ -122,7 +122,9 @@ pub(super) fn check(checking: &Checking) -> i32 {
                     let on_disk = o.files.iter().any(|f| !stdin_paths.contains(&f.path));
                     let planned = match (&o.project, args.fix && args.unsafe_fixes && on_disk) {
                         (Some(after), true) => {
-                            crate::cli::migrate::plan_fixed(before, before_mounts, after)
+                            let edited: Vec<PathBuf> =
+                                o.files.iter().map(|f| f.path.clone()).collect();
+                            crate::cli::migrate::plan_fixed(before, before_mounts, after, &edited)
                         }
                         _ => Ok(()),
                     };
