@@ -9,6 +9,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use serde_json::Value as Json;
+use stowage::compose::loader;
 use stowage::workspace::discover;
 
 mod common;
