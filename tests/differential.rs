@@ -44,9 +44,10 @@ fn env_number(name: &str) -> Option<u64> {
 }
 
 #[test]
-#[ignore = "stowage still disagrees with compose on about 6% of generated projects (issue 17: \
-            tmpfs paths as written, merge order of duplicate targets, per-file validation of \
-            volume specs): run with `--ignored`"]
+#[ignore = "stowage still disagrees with compose on 13 of 2000 generated projects (seed \
+            0x5707a6e5; issue 17), each one compose rejects and stowage accepts: short volume \
+            specs with too many colons or an empty section, a `read_only` or tmpfs `mode` string \
+            compose cannot cast: run with `--ignored`"]
 fn generated_projects_agree_with_docker_compose() {
     let Some(oracle) = oracle::installed() else {
         println!(
