@@ -194,6 +194,22 @@ pub fn effective_mounts<'a>(
     Some(mounts)
 }
 
+/// The table to show for `analysis`'s service: [`effective_mounts`], or its own mounts where
+/// that cannot be known statically.
+pub fn shown_mounts<'a>(
+    project: &'a Project,
+    analyses: &'a [ServiceAnalysis],
+    analysis: &'a ServiceAnalysis,
+) -> Vec<Effective<'a>> {
+    effective_mounts(project, analyses, analysis).unwrap_or_else(|| {
+        analysis
+            .mounts
+            .iter()
+            .map(|mount| Effective { mount, from: None })
+            .collect()
+    })
+}
+
 /// The data paths of a stateful service that nothing in `mounts` holds: they are in the
 /// container's own writable layer, lost whenever the container is recreated.
 pub fn layer_paths<'a>(analysis: &'a ServiceAnalysis, mounts: &[Effective]) -> Vec<&'a str> {

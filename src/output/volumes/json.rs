@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::analysis::{Effective, ServiceAnalysis, effective_mounts, layer_paths};
+use crate::analysis::{Effective, ServiceAnalysis, layer_paths, shown_mounts};
 use crate::compose::model::Position;
 use crate::compose::model::{MountSyntax, Project};
 use crate::compose::mounts::{MountKind, Survives};
@@ -123,12 +123,7 @@ fn project_out<'a>(
         .iter()
         .map(|a| {
             let service = &project.services[a.service];
-            let effective = effective_mounts(project, analysis, a).unwrap_or_else(|| {
-                a.mounts
-                    .iter()
-                    .map(|mount| Effective { mount, from: None })
-                    .collect()
-            });
+            let effective = shown_mounts(project, analysis, a);
             let container_layer = layer_paths(a, &effective)
                 .into_iter()
                 .map(|path| LayerOut {

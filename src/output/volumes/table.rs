@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::analysis::{Effective, effective_mounts, layer_paths};
+use crate::analysis::{Effective, layer_paths, shown_mounts};
 use crate::compose::model::{Mount, MountSyntax};
 use crate::compose::mounts::{MountKind, Survives};
 use crate::output::escape::{one_line, terminal};
@@ -80,15 +80,7 @@ pub fn render(inventory: &Inventory) -> String {
         let mut rows: Vec<[String; 9]> = Vec::new();
         for a in analysis {
             let service = &project.services[a.service];
-            // The table the engine builds (shared through `volumes_from` included), or the
-            // service's own when that cannot be known.
-            let mounts: Vec<Effective> =
-                effective_mounts(project, analysis, a).unwrap_or_else(|| {
-                    a.mounts
-                        .iter()
-                        .map(|mount| Effective { mount, from: None })
-                        .collect()
-                });
+            let mounts = shown_mounts(project, analysis, a);
             let yn = |b: bool| if b { "yes" } else { "no" }.to_owned();
             let survival = |s: Survives| {
                 [
