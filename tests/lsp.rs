@@ -299,7 +299,8 @@ fn an_editor_session_from_open_to_exit() {
     assert_eq!(version["range"], range(0, 0, 0, 7));
     assert_eq!(version["source"], "stowage");
     assert_eq!(version["severity"], 3);
-    assert!(version["codeDescription"]["href"].as_str().is_some());
+    let href = version["codeDescription"]["href"].as_str().expect("a link");
+    assert!(href.ends_with("/rules_reference/index.html#obsolete-version"), "{href}");
     let undefined = client.diagnostics(&over);
     assert_eq!(codes(&undefined), ["undefined-volume"]);
     assert_eq!(
@@ -385,6 +386,42 @@ fn a_file_that_a_project_extends_is_linted_as_part_of_it() {
     let diagnostics = client.diagnostics(&base);
     assert_eq!(codes(&diagnostics), ["anonymous-volume"]);
     assert_eq!(diagnostics[0]["range"]["start"]["line"], 4);
+    assert_eq!(client.finish(), 0);
+}
+
+#[test]
+fn a_project_is_followed_while_one_of_its_files_is_open() {
+    let (_dir, root) = scratch();
+    let compose = root.join("compose.yaml");
+    let compose_text =
+        "services:\n  app:\n    extends:\n      file: common/base.yaml\n      service: base\n";
+    write(&compose, compose_text);
+    let base = root.join("common/base.yaml");
+    let text = "services:\n  base:\n    image: postgres:16\n    volumes:\n      - /var/lib/postgresql/data\n";
+    write(&base, text);
+    let mut client = Client::start(&root, Value::Null);
+    client.open(&base, text);
+    assert_eq!(codes(&client.diagnostics(&base)), ["anonymous-volume"]);
+    client.open(&compose, compose_text);
+    // Closing one of two open files keeps the project, and the other file's diagnostics.
+    client.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": uri(&compose)}}),
+    );
+    assert_eq!(codes(&client.diagnostics(&base)), ["anonymous-volume"]);
+    // Closing the last one withdraws them: the project is no longer followed.
+    client.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": uri(&base)}}),
+    );
+    assert_eq!(
+        client.diagnostics_until(&base, <[Value]>::is_empty),
+        Vec::<Value>::new()
+    );
+    // Opened again, it is found again.
+    client.open(&base, text);
+    let again = client.diagnostics_until(&base, |d| !d.is_empty());
+    assert_eq!(codes(&again), ["anonymous-volume"]);
     assert_eq!(client.finish(), 0);
 }
 

@@ -81,7 +81,7 @@ fn diagnostic<'p>(
         range: range(project, f.loc, indexes),
         severity: Some(severity(f.severity)),
         code: Some(NumberOrString::String(f.rule.to_owned())),
-        code_description: rule_href(),
+        code_description: rule_href(f.rule),
         source: Some(SOURCE.to_owned()),
         message,
         related_information: (!related.is_empty()).then_some(related),
@@ -98,12 +98,9 @@ fn severity(s: Severity) -> DiagnosticSeverity {
     }
 }
 
-/// Where the rules are documented: the address SARIF reports give as the tool's
-/// `informationUri` (there is no page per rule to link to).
-fn rule_href() -> Option<CodeDescription> {
-    let href = crate::output::findings::sarif::information_uri()
-        .parse()
-        .ok()?;
+/// Where the rule is documented: its section of the rule reference.
+fn rule_href(rule: &str) -> Option<CodeDescription> {
+    let href = crate::output::rules_doc::url(rule).parse().ok()?;
     Some(CodeDescription { href })
 }
 

@@ -93,6 +93,9 @@ pub(crate) struct Session {
     dirty: HashSet<usize>,
     /// Projects linted (when they were found) whose diagnostics are not published yet.
     fresh: HashSet<usize>,
+    /// Files that had diagnostics from a project no longer tracked: published again (empty, or
+    /// with what the projects still tracked say).
+    withdrawn: HashSet<PathBuf>,
     configs: HashMap<PathBuf, Arc<Configured>>,
     /// The nearest configuration file of each directory looked at.
     nearest:
@@ -113,6 +116,7 @@ impl Session {
             projects: Vec::new(),
             dirty: HashSet::default(),
             fresh: HashSet::default(),
+            withdrawn: HashSet::default(),
             configs: HashMap::default(),
             nearest: Mutex::default(),
             roots,
@@ -125,7 +129,7 @@ impl Session {
     }
 
     pub(crate) fn has_dirty(&self) -> bool {
-        !self.dirty.is_empty() || !self.fresh.is_empty()
+        !self.dirty.is_empty() || !self.fresh.is_empty() || !self.withdrawn.is_empty()
     }
 
     pub(crate) fn document(&self, path: &Path) -> Option<&Document> {
@@ -155,11 +159,34 @@ impl Session {
         Ok(())
     }
 
-    /// The editor closed a document: the file on disk decides again.
+    /// The editor closed a document: the file on disk decides again, and a project none of
+    /// whose files is open any more is no longer followed.
     pub(crate) fn close(&mut self, path: &Path) {
         if self.docs.remove(path).is_some() {
             self.touched(path);
+            self.untrack_unopened();
         }
+    }
+
+    /// Forgets the projects none of whose files is open: their diagnostics are withdrawn at the
+    /// next flush (a file another project still reads keeps what that project says).
+    fn untrack_unopened(&mut self) {
+        let mut kept = Vec::with_capacity(self.projects.len());
+        let mut moved: HashMap<usize, usize> = HashMap::default();
+        for (index, tracked) in std::mem::take(&mut self.projects).into_iter().enumerate() {
+            if tracked.members.iter().any(|m| self.docs.contains_key(m)) {
+                moved.insert(index, kept.len());
+                kept.push(tracked);
+            } else {
+                self.withdrawn.extend(tracked.diagnostics.into_keys());
+            }
+        }
+        self.projects = kept;
+        let renumber = |set: &HashSet<usize>| -> HashSet<usize> {
+            set.iter().filter_map(|i| moved.get(i).copied()).collect()
+        };
+        self.dirty = renumber(&self.dirty);
+        self.fresh = renumber(&self.fresh);
     }
 
     /// A file saved or changed on disk (the configuration, an env file).
@@ -248,7 +275,7 @@ impl Session {
     /// Lints every dirty project; returns the files whose diagnostics are to be published (every
     /// file those projects read, and those that had diagnostics from them).
     pub(crate) fn flush(&mut self) -> Vec<PathBuf> {
-        let mut files: Vec<PathBuf> = Vec::new();
+        let mut files: Vec<PathBuf> = std::mem::take(&mut self.withdrawn).into_iter().collect();
         let dirty = std::mem::take(&mut self.dirty);
         let mut fresh: Vec<usize> = std::mem::take(&mut self.fresh).into_iter().collect();
         fresh.retain(|i| !dirty.contains(i));

@@ -12,6 +12,23 @@ fn fix_word(f: FixAvailability) -> &'static str {
     }
 }
 
+/// The rule reference as the crate's documentation publishes it (the module `rules_reference`
+/// holds `docs/rules.md`), for this version.
+const REFERENCE: &str = concat!(
+    "https://docs.rs/",
+    env!("CARGO_PKG_NAME"),
+    "/",
+    env!("CARGO_PKG_VERSION"),
+    "/",
+    env!("CARGO_CRATE_NAME"),
+    "/rules_reference/index.html"
+);
+
+/// The address of `rule`'s section of the rule reference (its heading's anchor).
+pub fn url(rule: &str) -> String {
+    format!("{REFERENCE}#{rule}")
+}
+
 pub fn list() -> String {
     let mut out = String::from(
         "A risk fails CI by default: data a service needs is lost by a normal lifecycle command, or\ncompose refuses the file. A recommendation is `info` or off by default.\n\n",

@@ -172,6 +172,7 @@ struct Descriptor {
     name: String,
     short_description: Text,
     full_description: Text,
+    help_uri: String,
     help: Help,
     default_configuration: Configuration,
     properties: DescriptorProperties,
@@ -344,6 +345,7 @@ fn descriptor(m: &'static RuleMeta) -> Descriptor {
         full_description: Text {
             text: m.what_it_does.trim().to_owned(),
         },
+        help_uri: rules_doc::url(m.id),
         help: Help {
             text,
             markdown: rules_doc::explain(m),
