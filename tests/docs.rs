@@ -40,7 +40,8 @@ fn every_rule_links_to_its_section_of_the_published_reference() {
             )
         );
         assert!(
-            rule.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            rule.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
             "{rule} is its own anchor"
         );
         assert!(

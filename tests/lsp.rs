@@ -300,7 +300,10 @@ fn an_editor_session_from_open_to_exit() {
     assert_eq!(version["source"], "stowage");
     assert_eq!(version["severity"], 3);
     let href = version["codeDescription"]["href"].as_str().expect("a link");
-    assert!(href.ends_with("/rules_reference/index.html#obsolete-version"), "{href}");
+    assert!(
+        href.ends_with("/rules_reference/index.html#obsolete-version"),
+        "{href}"
+    );
     let undefined = client.diagnostics(&over);
     assert_eq!(codes(&undefined), ["undefined-volume"]);
     assert_eq!(

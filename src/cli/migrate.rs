@@ -7,9 +7,8 @@ use std::path::{Path, PathBuf};
 
 use super::args::MigrateArgs;
 use super::load::{Configs, request};
-use super::{
-    EXIT_FAILURE, dedup_changes, exit_code, main_file, or_report, print, print_text, stdin_paths,
-};
+use super::{EXIT_FAILURE, dedup_changes, exit_code, main_file, or_report, print, print_text};
+use crate::compose::loader::{self, LoadOptions};
 use crate::compose::model::Project;
 use crate::fix;
 use crate::fix::migrate;
@@ -17,6 +16,8 @@ use crate::images::KnowledgeBase;
 use crate::output;
 use crate::rules::convert::{BindStrategy, FixSettings};
 use crate::workspace::inventory;
+
+use rayon::prelude::*;
 
 /// A project migrated: the files it changes, the summary printed of it, its data plan where
 /// there is data to move, and whether its files are kept as they were (its plan or one of its
@@ -30,7 +31,7 @@ struct Migrated {
 
 /// `stowage migrate`: the diff (or, with `--write`, the files written), the data plan on
 /// standard error, and the script with `--script`.
-pub(super) fn run(args: MigrateArgs) -> i32 {
+pub(super) fn run(mut args: MigrateArgs) -> i32 {
     // The configuration's template is checked when it is read.
     if let Some(Err(e)) = args
         .name_template
@@ -43,103 +44,55 @@ pub(super) fn run(args: MigrateArgs) -> i32 {
     let Some(configs) = or_report(Configs::new(args.config.as_deref(), args.no_config)) else {
         return EXIT_FAILURE;
     };
-    let Some(request) = or_report(request(args.load)) else {
+    let Some(request) = or_report(request(std::mem::take(&mut args.load))) else {
         return EXIT_FAILURE;
     };
-    let inventory = inventory::collect(&request, KnowledgeBase::builtin());
-    let mut failures: Vec<String> = inventory
-        .failures
-        .iter()
-        .map(|f| {
-            format!(
-                "{}{}",
-                f.path
-                    .as_deref()
-                    .map(|p| format!("{p}: "))
-                    .unwrap_or_default(),
-                f.message
-            )
-        })
+    let (planned, planned_failures) = inventory::plan(&request);
+    let failure_line = |f: inventory::Failure| {
+        format!(
+            "{}{}",
+            f.path
+                .as_deref()
+                .map(|p| format!("{p}: "))
+                .unwrap_or_default(),
+            f.message
+        )
+    };
+    // Projects are loaded and migrated side by side, each dropped once migrated: what is kept is
+    // the files' texts, the summary and the plan, so memory grows like `check`'s.
+    let outcomes: Vec<Outcome> = planned
+        .par_iter()
+        .map(|set| migrate_one(&args, &configs, &inventory::options(&request, set)))
         .collect();
-    let stdin_paths = stdin_paths(&inventory);
-    let mut migrated_projects: Vec<Migrated> = Vec::new();
-    let mut changes = Vec::new();
-    for (i, (project, analysis)) in inventory.projects.iter().enumerate() {
-        if project.is_rejected() {
-            failures.push(format!(
-                "{}: compose rejects this project; fix its errors first (`stowage check`)",
-                main_file(project)
-            ));
-            continue;
-        }
-        let config = match configs.for_dir(&project.directory) {
-            Ok(c) => c,
-            Err(e) => {
+    let mut load_failures = Vec::new();
+    let mut project_failures = Vec::new();
+    let mut projects: Vec<Seen> = Vec::new();
+    let mut results = Vec::new();
+    for outcome in outcomes {
+        match outcome {
+            Outcome::LoadFailed(f) => load_failures.push(failure_line(f)),
+            Outcome::ConfigError(e) => {
                 eprintln!("error: {e}");
                 return EXIT_FAILURE;
             }
-        };
-        let binds = args
-            .binds
-            .as_deref()
-            .or(config.migrate.binds.as_deref())
-            .and_then(BindStrategy::parse)
-            .unwrap_or_default();
-        let name_template = args
-            .name_template
-            .clone()
-            .or(config.migrate.name_template.clone());
-        let fixes = FixSettings {
-            binds,
-            name_template,
-            services: args.services.clone(),
-            targets: args.targets.clone(),
-            allow_outside: args.allow_outside,
-        };
-        // The migration and what is printed of it: a bug in either is an error for this project.
-        let migrated = catch_unwind(AssertUnwindSafe(|| {
-            crate::faults::panic_at(crate::faults::Stage::Migrate, project.paths());
-            let kb = config.knowledge_base()?;
-            let reanalysed;
-            let analysis = match &kb {
-                Cow::Borrowed(_) => analysis,
-                Cow::Owned(kb) => {
-                    reanalysed = crate::analysis::analyse(project, kb);
-                    &reanalysed
+            Outcome::Done(done) => {
+                let (seen, result) = *done;
+                match result {
+                    Ok(done) => results.push(done),
+                    Err(e) => project_failures.push(e),
                 }
-            };
-            let m = migrate::migrate_project(&inventory.options[i], project, analysis, &kb, fixes)?;
-            // Positions of what is left: in the file as it will be on disk (with `--write`).
-            let (left, shown) = if args.write {
-                (&m.left, &m.after)
-            } else {
-                (&m.left_before, project)
-            };
-            let edited: Vec<&str> = m.outcome.files.iter().map(|f| f.display.as_str()).collect();
-            let mut plan = migrate::summary(&m.after, &m.conversions, &edited);
-            plan.push_str(&migrate::left_summary(shown, left, args.allow_outside));
-            // The plan, only where there is data to move (not the project: a monorepo's plans
-            // are all kept until its files are written).
-            let paths: Vec<PathBuf> = m.outcome.files.iter().map(|f| f.path.clone()).collect();
-            let moved = (!m.conversions.is_empty())
-                .then(|| migrate::Plan::new(&m.after, m.conversions, paths));
-            Ok::<_, String>((m.outcome.files, plan, moved))
-        }));
-        let (files, project_plan, moved) = match migrated {
-            Ok(Ok(done)) => done,
-            Ok(Err(e)) => {
-                failures.push(e);
-                continue;
+                projects.push(seen);
             }
-            Err(panic) => {
-                failures.push(format!(
-                    "{}: {}",
-                    main_file(project),
-                    crate::faults::internal_error("migrating this project", panic.as_ref())
-                ));
-                continue;
-            }
-        };
+        }
+    }
+    // Paths that name nothing, projects that could not be loaded, then those not migrated.
+    let mut failures: Vec<String> = planned_failures.into_iter().map(failure_line).collect();
+    failures.extend(load_failures);
+    failures.extend(project_failures);
+    let stdin_paths: Vec<PathBuf> = projects.iter().filter_map(|p| p.stdin.clone()).collect();
+    let mut migrated_projects: Vec<Migrated> = Vec::new();
+    let mut changes = Vec::new();
+    for (files, project_plan, moved) in results {
         // Text read from standard input is printed, not written: nothing changes on disk.
         let on_disk = files.iter().any(|f| !stdin_paths.contains(&f.path));
         migrated_projects.push(Migrated {
@@ -151,7 +104,11 @@ pub(super) fn run(args: MigrateArgs) -> i32 {
         changes.extend(files);
     }
     dedup_changes(&mut changes);
-    let protected = project_files(&inventory);
+    // Every file the projects read: what `--script` must never replace.
+    let protected: Vec<PathBuf> = projects
+        .iter()
+        .flat_map(|p| p.read.iter().cloned())
+        .collect();
     // The plan is never lost: a write that changes where data lives writes its plan first (to
     // `--script FILE`, else beside each project's compose file), and a project whose plan cannot
     // be written keeps its files as they are.
@@ -306,8 +263,8 @@ pub(super) fn run(args: MigrateArgs) -> i32 {
                 "nothing left to convert in the files, so no new plan: {} not written",
                 path.display()
             );
-            for project in inventory.projects.iter().map(|(p, _)| p) {
-                for earlier in earlier_plans(project) {
+            for project in &projects {
+                for earlier in earlier_plans(&project.name, &project.directory) {
                     eprintln!(
                         "the data plan of project `{}` written when its files were rewritten: {} (run it if it has not run)",
                         project.name,
@@ -330,6 +287,109 @@ pub(super) fn run(args: MigrateArgs) -> i32 {
         eprintln!("error: {}", output::escape::terminal(f));
     }
     exit_code(!failures.is_empty(), !args.write && !changes.is_empty())
+}
+
+/// What is kept of a project after it is migrated and dropped.
+struct Seen {
+    name: String,
+    directory: PathBuf,
+    /// Every file it read (compose files, included and extended ones).
+    read: Vec<PathBuf>,
+    /// The path it is known by when it was read from standard input.
+    stdin: Option<PathBuf>,
+}
+
+/// A project's files as migrated, the summary printed of it, and its data plan.
+type Done = (Vec<fix::FixedFile>, String, Option<migrate::Plan>);
+
+/// One project as [`migrate_one`] leaves it.
+enum Outcome {
+    LoadFailed(inventory::Failure),
+    ConfigError(String),
+    Done(Box<(Seen, Result<Done, String>)>),
+}
+
+/// Loads and migrates one project; a bug while migrating it or printing of it is an error for
+/// this project.
+fn migrate_one(args: &MigrateArgs, configs: &Configs, opts: &LoadOptions) -> Outcome {
+    let (project, analysis) = match inventory::load(opts, KnowledgeBase::builtin()) {
+        Ok(loaded) => loaded,
+        Err(f) => return Outcome::LoadFailed(f),
+    };
+    let seen = Seen {
+        name: project.name.clone(),
+        directory: project.directory.clone(),
+        read: project
+            .files
+            .iter()
+            .map(|f| f.source.path.clone())
+            .chain(opts.files.iter().cloned())
+            .collect(),
+        stdin: opts.stdin.is_some().then(|| loader::stdin_path(opts)),
+    };
+    if project.is_rejected() {
+        let message = format!(
+            "{}: compose rejects this project; fix its errors first (`stowage check`)",
+            main_file(&project)
+        );
+        return Outcome::Done(Box::new((seen, Err(message))));
+    }
+    let config = match configs.for_dir(&project.directory) {
+        Ok(c) => c,
+        Err(e) => return Outcome::ConfigError(e.to_string()),
+    };
+    let binds = args
+        .binds
+        .as_deref()
+        .or(config.migrate.binds.as_deref())
+        .and_then(BindStrategy::parse)
+        .unwrap_or_default();
+    let name_template = args
+        .name_template
+        .clone()
+        .or(config.migrate.name_template.clone());
+    let fixes = FixSettings {
+        binds,
+        name_template,
+        services: args.services.clone(),
+        targets: args.targets.clone(),
+        allow_outside: args.allow_outside,
+    };
+    let migrated = catch_unwind(AssertUnwindSafe(|| {
+        crate::faults::panic_at(crate::faults::Stage::Migrate, project.paths());
+        let kb = config.knowledge_base()?;
+        let reanalysed;
+        let analysis = match &kb {
+            Cow::Borrowed(_) => &analysis,
+            Cow::Owned(kb) => {
+                reanalysed = crate::analysis::analyse(&project, kb);
+                &reanalysed
+            }
+        };
+        let m = migrate::migrate_project(opts, &project, analysis, &kb, fixes)?;
+        // Positions of what is left: in the file as it will be on disk (with `--write`).
+        let (left, shown) = if args.write {
+            (&m.left, &m.after)
+        } else {
+            (&m.left_before, &project)
+        };
+        let edited: Vec<&str> = m.outcome.files.iter().map(|f| f.display.as_str()).collect();
+        let mut plan = migrate::summary(&m.after, &m.conversions, &edited);
+        plan.push_str(&migrate::left_summary(shown, left, args.allow_outside));
+        // The plan, only where there is data to move (not the project).
+        let paths: Vec<PathBuf> = m.outcome.files.iter().map(|f| f.path.clone()).collect();
+        let moved =
+            (!m.conversions.is_empty()).then(|| migrate::Plan::new(&m.after, m.conversions, paths));
+        Ok::<_, String>((m.outcome.files, plan, moved))
+    }));
+    let result = migrated.unwrap_or_else(|panic| {
+        Err(format!(
+            "{}: {}",
+            main_file(&project),
+            crate::faults::internal_error("migrating this project", panic.as_ref())
+        ))
+    });
+    Outcome::Done(Box::new((seen, result)))
 }
 
 /// Writes a plan script through the same safe writer as the compose files (never over one of
@@ -409,10 +469,10 @@ pub(crate) fn write_default_plan(
     ))
 }
 
-/// The plans written beside a project's compose files by earlier runs.
-fn earlier_plans(project: &Project) -> Vec<PathBuf> {
-    let stem = plan_stem(&project.name);
-    let mut found: Vec<PathBuf> = std::fs::read_dir(&project.directory)
+/// The plans written beside a project's compose files (in `directory`) by earlier runs.
+fn earlier_plans(project: &str, directory: &Path) -> Vec<PathBuf> {
+    let stem = plan_stem(project);
+    let mut found: Vec<PathBuf> = std::fs::read_dir(directory)
         .into_iter()
         .flatten()
         .flatten()
@@ -458,20 +518,4 @@ pub(crate) fn plan_fixed(
         path.display()
     );
     Ok(())
-}
-
-/// Every file the projects read (compose files, included and extended ones): what `--script`
-/// must never replace.
-fn project_files(inventory: &inventory::Inventory) -> Vec<std::path::PathBuf> {
-    inventory
-        .projects
-        .iter()
-        .flat_map(|(project, _)| project.files.iter().map(|f| f.source.path.clone()))
-        .chain(
-            inventory
-                .options
-                .iter()
-                .flat_map(|o| o.files.iter().cloned()),
-        )
-        .collect()
 }

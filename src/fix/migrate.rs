@@ -343,6 +343,9 @@ pub fn left_summary(project: &Project, left: &[Finding], allow_outside: bool) ->
         let why = if !allow_outside && rules::convert::outside_project(project, f.loc.file) {
             "in a file outside the project's directory, which other projects may use too; \
              `--allow-outside` rewrites it"
+        } else if f.rule == "anonymous-volume" && f.services.len() > 1 {
+            "written once, in an anchor, for several services that each have their own data \
+             there: one named volume would merge it; give each service an entry of its own"
         } else {
             "no automatic conversion; see `stowage check`"
         };

@@ -80,12 +80,21 @@ impl Rule for AnonymousVolume {
 `up -V` and deleted by `down -v` and `rm -v`",
                     mount.target
                 );
-                let name = convert::volume_name(ctx, service, mount);
-                let help = format!(
-                    "mount a named volume instead: `{name}:{}`, and declare `{name}:` under the \
-top-level `volumes:` (`stowage migrate` does both and copies the data across)",
-                    mount.target
-                );
+                let help = if convert::is_shared(ctx, mount) {
+                    format!(
+                        "this entry sits in an anchor several services use, and each of them has \
+an anonymous volume of its own at `{}`: give each service a named volume of its own in its own \
+list (one named volume in the anchor would make them share one set of data)",
+                        mount.target
+                    )
+                } else {
+                    let name = convert::volume_name(ctx, service, mount);
+                    format!(
+                        "mount a named volume instead: `{name}:{}`, and declare `{name}:` under \
+the top-level `volumes:` (`stowage migrate` does both and copies the data across)",
+                        mount.target
+                    )
+                };
                 let mut finding =
                     Finding::new(META.id, META.severity, loc, message, help).service(&service.name);
                 finding.fix = convert::convert_anonymous(ctx, service, mount);

@@ -209,7 +209,9 @@ fn candidates<'a>(ctx: &'a Context) -> Vec<(&'a Service, &'a Mount)> {
     for (service, analysis) in ctx.services() {
         for m in &analysis.mounts {
             let wanted = match m.kind {
-                MountKind::Anonymous => true,
+                // One entry in an anchor several services use is an anonymous volume of each:
+                // one named volume would make them share their data.
+                MountKind::Anonymous => sharing(ctx, m) <= 1,
                 MountKind::Bind => {
                     ctx.fixes.binds != BindStrategy::Skip && is_data_bind(ctx.project, service, m)
                 }
@@ -538,6 +540,7 @@ pub fn convert_anonymous(ctx: &Context, service: &Service, mount: &Mount) -> Opt
         || mount.syntax == MountSyntax::Implicit
         || !ctx.fixes.wants(&service.name, &mount.target)
         || !convertible(ctx)
+        || is_shared(ctx, mount)
     {
         return None;
     }
