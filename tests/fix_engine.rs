@@ -73,12 +73,16 @@ fn crlf_and_bom_are_kept() {
 }
 
 #[test]
-fn an_anchor_is_edited_once() {
-    let text = "x-app: &app\n  image: nginx:1.27\n  volumes:\n    - /srv/uploads\nservices:\n  a:\n    <<: *app\n  b:\n    <<: *app\nvolumes: {}\n";
+fn an_anchor_is_edited_once_and_never_merges_the_data_of_several_services() {
+    // One service uses the anchor: its entry is converted where it is written.
+    let text = "x-app: &app\n  image: nginx:1.27\n  volumes:\n    - /srv/uploads\nservices:\n  a:\n    <<: *app\nvolumes: {}\n";
     assert_eq!(
         fixed(text),
-        "x-app: &app\n  image: nginx:1.27\n  volumes:\n    - uploads:/srv/uploads\nservices:\n  a:\n    <<: *app\n  b:\n    <<: *app\nvolumes: {uploads: {}}\n"
+        "x-app: &app\n  image: nginx:1.27\n  volumes:\n    - a-uploads:/srv/uploads\nservices:\n  a:\n    <<: *app\nvolumes: {a-uploads: {}}\n"
     );
+    // Two do: each has an anonymous volume of its own there, which one named volume would merge.
+    let text = "x-app: &app\n  image: nginx:1.27\n  volumes:\n    - /srv/uploads\nservices:\n  a:\n    <<: *app\n  b:\n    <<: *app\nvolumes: {}\n";
+    assert_eq!(fixed(text), text);
 }
 
 #[test]

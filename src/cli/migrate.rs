@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use super::args::MigrateArgs;
 use super::load::{Configs, request};
-use super::{EXIT_FAILURE, dedup_changes, exit_code, main_file, or_report, print, print_text};
+use super::{
+    EXIT_FAILURE, apply_changes, dedup_changes, exit_code, main_file, on_writers, or_report, print,
+};
 use crate::compose::loader::{self, LoadOptions};
 use crate::compose::model::Project;
 use crate::fix;
@@ -130,14 +132,30 @@ pub(super) fn run(mut args: MigrateArgs) -> i32 {
                 }
             }
             None => {
-                for (k, m) in migrated_projects.iter_mut().enumerate() {
-                    let Some(plan) = &m.moved else {
+                // Created new (never over a file), so only the project's own files matter:
+                // checking every file of a monorepo for each plan was quadratic. Written side
+                // by side, reported in order.
+                let written: Vec<Option<Result<PathBuf, String>>> =
+                    on_writers(migrated_projects.len(), || {
+                        migrated_projects
+                            .par_iter()
+                            .map(|m| {
+                                let plan = m.moved.as_ref()?;
+                                let script = migrate::script(&[plan]);
+                                Some(write_default_plan(
+                                    &plan.directory,
+                                    &plan.name,
+                                    &script,
+                                    &m.paths,
+                                ))
+                            })
+                            .collect()
+                    });
+                for ((k, m), written) in migrated_projects.iter_mut().enumerate().zip(written) {
+                    let (Some(plan), Some(written)) = (&m.moved, written) else {
                         continue;
                     };
-                    let script = migrate::script(&[plan]);
-                    // Created new (never over a file), so only the project's own files matter:
-                    // checking every file of a monorepo for each plan was quadratic.
-                    match write_default_plan(&plan.directory, &plan.name, &script, &m.paths) {
+                    match written {
                         Ok(path) => {
                             eprintln!(
                                 "data plan for project `{}` written to {} (run it before the next `up`)",
@@ -164,14 +182,8 @@ pub(super) fn run(mut args: MigrateArgs) -> i32 {
     // The files not written, by what they really are.
     let mut not_written = Vec::new();
     if args.write {
-        for change in &changes {
-            let outcome = if stdin_paths.contains(&change.path) {
-                // `migrate --write -` prints the migrated text, as `check --fix -` does.
-                print_text(&change.fixed, &change.display)
-            } else {
-                fix::write::atomic_write(&change.path, &change.original, &change.fixed)
-                    .map_err(|e| format!("{}: {}", change.display, e.reason()))
-            };
+        // `migrate --write -` prints the migrated text, as `check --fix -` does.
+        for (change, outcome) in changes.iter().zip(apply_changes(&changes, &stdin_paths)) {
             if let Err(message) = outcome {
                 failures.push(message);
                 not_written.push(fix::write::real_target(&change.path));

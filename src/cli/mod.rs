@@ -285,6 +285,73 @@ fn main_file(project: &Project) -> String {
         .unwrap_or_default()
 }
 
+/// Writes wait on the disk (each file is synced before it replaces the old one), not on a core:
+/// this many are under way at once.
+const WRITERS: usize = 8;
+
+/// Runs `work`, which writes `files` files side by side with rayon, on up to [`WRITERS`]
+/// threads: none is started for one file (a pre-commit hook), and the current pool does the
+/// work when no other can be made.
+fn on_writers<T: Send>(files: usize, work: impl FnOnce() -> T + Send) -> T {
+    if files <= 1 {
+        return work();
+    }
+    match rayon::ThreadPoolBuilder::new()
+        .num_threads(files.min(WRITERS))
+        .build()
+    {
+        Ok(pool) => pool.install(work),
+        Err(_) => work(),
+    }
+}
+
+/// Applies every change, in order of `changes`: a file read from standard input (one of
+/// `stdin_paths`) is printed, every other is written. The writes run side by side, except that
+/// the changes of one file (by what it really is) are written one after the other, in order,
+/// so the second of two different results for it is refused as changed on disk.
+fn apply_changes(
+    changes: &[fix::FixedFile],
+    stdin_paths: &[std::path::PathBuf],
+) -> Vec<Result<(), String>> {
+    use rayon::prelude::*;
+    let mut files: indexmap::IndexMap<std::path::PathBuf, Vec<usize>> = Default::default();
+    for (i, change) in changes.iter().enumerate() {
+        if !stdin_paths.contains(&change.path) {
+            let real = fix::write::real_target(&change.path);
+            files.entry(real).or_default().push(i);
+        }
+    }
+    let files: Vec<Vec<usize>> = files.into_values().collect();
+    let write_all = || -> Vec<Vec<(usize, Result<(), String>)>> {
+        files
+            .par_iter()
+            .map(|indexes| {
+                indexes
+                    .iter()
+                    .map(|&i| {
+                        let c = &changes[i];
+                        let written = fix::write::atomic_write(&c.path, &c.original, &c.fixed)
+                            .map_err(|e| format!("{}: {}", c.display, e.reason()));
+                        (i, written)
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    let written = on_writers(files.len(), write_all);
+    let mut outcomes: Vec<Option<Result<(), String>>> = changes.iter().map(|_| None).collect();
+    for (i, result) in written.into_iter().flatten() {
+        outcomes[i] = Some(result);
+    }
+    changes
+        .iter()
+        .zip(outcomes)
+        .map(|(change, outcome)| {
+            outcome.unwrap_or_else(|| print_text(&change.fixed, &change.display))
+        })
+        .collect()
+}
+
 /// Drops a change that repeats an earlier one: a file two projects share (an `include`d file)
 /// fixed alike by both is written once, not refused the second time as changed on disk. Two
 /// different results for one file stay, and the second write is refused.

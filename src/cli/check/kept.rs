@@ -10,7 +10,7 @@ use super::{
 };
 use crate::cli::load::Progress;
 use crate::cli::{
-    EXIT_FAILURE, dedup_changes, exit_code, main_file, print, print_text, stdin_paths,
+    EXIT_FAILURE, apply_changes, dedup_changes, exit_code, main_file, print, stdin_paths,
 };
 use crate::compose::model::Project;
 use crate::finding::{Finding, Severity};
@@ -210,16 +210,9 @@ pub(super) fn check(checking: &Checking) -> i32 {
     let mut printed_stdin = false;
     // The files not written, by what they really are (a second name reaches the same file).
     let mut not_written: Vec<PathBuf> = Vec::new();
-    for change in &changes {
-        let outcome = if stdin_paths.contains(&change.path) {
-            // `check --fix -` prints the fixed text instead of writing a file; the report goes
-            // to stderr.
-            printed_stdin = true;
-            print_text(&change.fixed, &change.display)
-        } else {
-            fix::write::atomic_write(&change.path, &change.original, &change.fixed)
-                .map_err(|e| format!("{}: {}", change.display, e.reason()))
-        };
+    // `check --fix -` prints the fixed text instead of writing a file; the report goes to stderr.
+    for (change, outcome) in changes.iter().zip(apply_changes(&changes, &stdin_paths)) {
+        printed_stdin |= stdin_paths.contains(&change.path);
         if let Err(message) = outcome {
             failures.push((None, message));
             not_written.push(fix::write::real_target(&change.path));
