@@ -894,6 +894,44 @@ fn dot_demo() {
     insta::assert_snapshot!("dot_demo", text);
 }
 
+/// As the table shows them: a mount shared through `volumes_from` is one node with an edge from
+/// each service (the consumer's says where from), and a data path nothing holds is a
+/// container-layer node, the worst fate.
+#[test]
+fn graphs_show_shared_mounts_and_the_container_layer() {
+    let graph = |format| {
+        let r = stowage_run(
+            &manifest_dir(),
+            &[
+                "volumes",
+                "--format",
+                format,
+                "fixtures/volumes/shared-and-layer",
+            ],
+        );
+        r.expect_code(0);
+        r.stdout
+    };
+    let mermaid = graph("mermaid");
+    mermaid_sanity(&mermaid);
+    mermaid_parses(&mermaid);
+    assert!(
+        mermaid.contains("p0_s0 -->|\"/var/lib/postgresql/data\"| p0_e0")
+            && mermaid.contains("p0_s1 -->|\"/var/lib/postgresql/data (from db)\"| p0_e0"),
+        "{mermaid}"
+    );
+    assert!(
+        mermaid.contains("p0_s2 -->|\"/usr/share/elasticsearch/data\"| p0_e1")
+            && mermaid.contains("class p0_e1,legend_lostOnRecreate lostOnRecreate"),
+        "{mermaid}"
+    );
+    insta::assert_snapshot!("mermaid_shared_and_layer", mermaid);
+    let dot = graph("dot");
+    dot_sanity(&dot);
+    dot_renders(&dot);
+    insta::assert_snapshot!("dot_shared_and_layer", dot);
+}
+
 #[test]
 fn graphs_escape_what_they_quote() {
     let (_dir, root) = tempdir();

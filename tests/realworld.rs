@@ -38,6 +38,7 @@ const PERSISTENCE_RULES: &[&str] = &[
     "override-drops-volume",
     "merge-drops-volumes",
     "shared-data-volume",
+    "hostname-keyed-data",
     "project-scoped-volume",
 ];
 

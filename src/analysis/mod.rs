@@ -164,11 +164,7 @@ pub fn effective_mounts<'a>(
         .map(own)
         .collect();
     for from in &project.services[analysis.service].volumes_from {
-        let name = from
-            .value
-            .strip_suffix(":ro")
-            .or_else(|| from.value.strip_suffix(":rw"))
-            .unwrap_or(&from.value);
+        let name = shared_from(&from.value);
         if name.starts_with("container:") {
             return None;
         }
@@ -192,6 +188,14 @@ pub fn effective_mounts<'a>(
         }
     }
     Some(mounts)
+}
+
+/// The service (or `container:name`) a `volumes_from` entry names, without its `:ro`/`:rw` mode.
+pub fn shared_from(entry: &str) -> &str {
+    entry
+        .strip_suffix(":ro")
+        .or_else(|| entry.strip_suffix(":rw"))
+        .unwrap_or(entry)
 }
 
 /// The table to show for `analysis`'s service: [`effective_mounts`], or its own mounts where

@@ -128,6 +128,10 @@ pub struct Service {
     pub entrypoint: Option<String>,
     /// `restart:` as written (`no`, `always`, `on-failure`, `unless-stopped`).
     pub restart: Option<String>,
+    /// `hostname:` and `network_mode:` as written: what the container's hostname is (by default
+    /// its ID, new with every container).
+    pub hostname: Option<String>,
+    pub network_mode: Option<String>,
     /// The services this one waits for with `condition: service_completed_successfully`: they
     /// run to completion (a one-off job such as a migration or an init step), not as servers.
     pub awaits_completion_of: Vec<String>,

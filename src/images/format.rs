@@ -78,6 +78,8 @@ pub struct ImageEntry {
     #[serde(default)]
     pub(crate) persistence: Persistence,
     #[serde(default)]
+    pub(crate) hostname_keyed: Option<HostnameKeyed>,
+    #[serde(default)]
     pub(crate) variants: Vec<Variant>,
     #[serde(default)]
     pub(crate) note: Option<String>,
@@ -199,6 +201,18 @@ pub(crate) enum Persistence {
     /// only when the project asks for persistence (a flag or key with effect `on`, or a mount on
     /// the data path); otherwise a risk to it is reported as information.
     OptIn,
+}
+
+/// The image keeps its data in a directory named after the container's hostname
+/// (`hostname_keyed`): a new container with a new hostname starts from an empty one.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HostnameKeyed {
+    /// How the directory is named, for messages (`rabbit@<hostname>`).
+    pub(crate) dir: String,
+    /// Environment variables that, when set, fix the name (`RABBITMQ_NODENAME`).
+    #[serde(default)]
+    pub(crate) unless_env: Vec<String>,
 }
 
 /// A tag-dependent layout. All its selectors must match; layout fields that are set replace the entry's.

@@ -48,6 +48,9 @@ pub struct ImageFacts {
     pub(crate) persistence: Persistence,
     /// The image `WORKDIR`, against which relative paths in settings resolve.
     pub(crate) workdir: Option<String>,
+    /// How the directory the data is in is named after the container's hostname, unless the
+    /// environment fixes the name (`hostname_keyed`).
+    pub(crate) hostname_keyed: Option<String>,
 }
 
 /// The entries of a knowledge base, by index (the index the lookup tables give).
@@ -443,6 +446,15 @@ fn resolve(
         config_keys: entry.config_keys.clone(),
         persistence: entry.persistence,
         workdir: entry.workdir.clone(),
+        hostname_keyed: entry
+            .hostname_keyed
+            .as_ref()
+            .filter(|h| {
+                h.unless_env
+                    .iter()
+                    .all(|var| env(var).is_none_or(|v| v.is_empty()))
+            })
+            .map(|h| h.dir.clone()),
     }
 }
 

@@ -6,7 +6,7 @@
 use foldhash::{HashMap, HashMapExt, HashSet};
 
 use super::{Context, RuleMeta};
-use crate::analysis::{Role, ServiceAnalysis, VolumeSource, covers};
+use crate::analysis::{Effective, Role, ServiceAnalysis, VolumeSource, covers};
 use crate::compose::model::{Mount, MountSyntax, Project, Service};
 use crate::compose::mounts::{MountKind, VolumeBacking};
 use crate::finding::{Finding, Severity};
@@ -35,6 +35,9 @@ pub(super) enum Verdict<'a> {
         volume: Option<&'a Mount>,
         other_layout: bool,
     },
+    /// An anonymous volume of another service (its image `VOLUME` or an entry it writes), shared
+    /// through `volumes_from`: it survives a recreate of either, but `down` orphans it.
+    Shared { volume: &'a Mount, from: &'a str },
     /// An explicit anonymous volume, or a mount kind that is not about storage (npipe, image):
     /// another rule's business.
     Other,
@@ -60,11 +63,8 @@ impl<'a> Layout<'a> {
     /// None when the mount table cannot be known statically (`volumes_from` a container or an
     /// unknown service).
     pub(super) fn of(ctx: &Context<'a>, analysis: &'a ServiceAnalysis) -> Option<Layout<'a>> {
-        let mounts: Vec<&Mount> =
-            crate::analysis::effective_mounts(ctx.project, ctx.analysis, analysis)?
-                .into_iter()
-                .map(|e| e.mount)
-                .collect();
+        let effective = crate::analysis::effective_mounts(ctx.project, ctx.analysis, analysis)?;
+        let mounts: Vec<&Mount> = effective.iter().map(|e| e.mount).collect();
         let paths = match (&analysis.facts, &analysis.placement) {
             (Some(facts), Some(placement))
                 if facts.stateful && matches!(placement.role, Role::Server | Role::NotAskedFor) =>
@@ -75,7 +75,12 @@ impl<'a> Layout<'a> {
                     .iter()
                     .map(|p| DataPath {
                         path: p.clone(),
-                        verdict: verdict(ctx.project, p, &mounts, &other_layouts),
+                        verdict: match verdict(ctx.project, p, &mounts, &other_layouts) {
+                            v @ (Verdict::ImplicitVolume(_) | Verdict::Other) => {
+                                shared(&effective, p).unwrap_or(v)
+                            }
+                            v => v,
+                        },
                     })
                     .collect()
             }
@@ -83,6 +88,20 @@ impl<'a> Layout<'a> {
         };
         Some(Layout { mounts, paths })
     }
+}
+
+/// [`Verdict::Shared`] when the deepest mount holding `path` is an anonymous volume that comes
+/// from another service through `volumes_from`.
+fn shared<'a>(effective: &[Effective<'a>], path: &str) -> Option<Verdict<'a>> {
+    let holder = effective
+        .iter()
+        .filter(|e| covers(&e.mount.target, path))
+        .max_by_key(|e| e.mount.target.len())?;
+    (holder.mount.kind == MountKind::Anonymous).then_some(())?;
+    Some(Verdict::Shared {
+        volume: holder.mount,
+        from: holder.from?,
+    })
 }
 
 /// A bind, or a named or cluster volume whose data is not in memory.

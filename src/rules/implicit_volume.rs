@@ -1,12 +1,15 @@
 //! `implicit-volume`: an image `VOLUME` (known image, or a local Dockerfile's) that nothing is
-//! mounted on, so the engine creates an anonymous volume for it.
+//! mounted on, so the engine creates an anonymous volume for it; and a service whose data is in
+//! such an anonymous volume of another service, shared through `volumes_from`.
 
 use std::path::Path;
 
-use super::data_layout::{Layout, Verdict, add_volumes_hint, image_loc, subject};
+use super::data_layout::{
+    Layout, Verdict, add_volumes_hint, code_list, declare_hint, image_loc, subject, volume_entries,
+};
 use super::{Category, Context, FixAvailability, Rule, RuleMeta, data_layout};
-use crate::analysis::{VolumeSource, covers};
-use crate::compose::model::{Mount, MountSyntax};
+use crate::analysis::{ServiceAnalysis, VolumeSource, covers, shared_from};
+use crate::compose::model::{Mount, MountSyntax, Service};
 use crate::compose::mounts::clean_path;
 use crate::finding::{Finding, Severity};
 use crate::rules::convert;
@@ -26,6 +29,10 @@ image that nothing is mounted on at exactly their path. The `VOLUME`s are those 
 Dockerfile the service builds, or those the knowledge base records for a known image (for a \
 known image only the `VOLUME`s that hold its data are reported: scratch volumes such as plex's \
 `/transcode` or bitnami's `/docker-entrypoint-initdb.d` are not).\n\n\
+Also reports, on its `volumes_from` entry, a service whose data path is held by an anonymous \
+volume of the service it names (that service's image `VOLUME`, or an anonymous volume it \
+mounts): the volume of a data container is just as anonymous for the services that share it. \
+The volume itself is reported on its owner, whose fix covers both.\n\n\
 A `VOLUME` whose data is lost because a mount on a parent path was meant to hold it is reported \
 by `shadowed-data-path` instead.",
     why_it_matters: "For every unmounted `VOLUME` the engine creates an anonymous volume with a \
@@ -89,6 +96,7 @@ impl Rule for ImplicitVolume {
                     reported.push(m);
                 }
             }
+            shared_findings(ctx, service, analysis, &layout, out);
             if reported.is_empty() {
                 continue;
             }
@@ -143,4 +151,65 @@ fn dockerfile_display(ctx: &Context, shown: &str) -> String {
     Path::new(shown)
         .strip_prefix(&ctx.project.directory)
         .map_or_else(|_| shown.to_owned(), |p| p.display().to_string())
+}
+
+/// The data of `service` held by anonymous volumes of the services it shares volumes from
+/// (`volumes_from`): one finding per volume, on the `volumes_from` entry. The volume itself is
+/// reported on its owner (`implicit-volume` or `anonymous-volume`), whose fix also covers this
+/// service, so this finding has none.
+fn shared_findings(
+    ctx: &Context,
+    service: &Service,
+    analysis: &ServiceAnalysis,
+    layout: &Layout,
+    out: &mut Vec<Finding>,
+) {
+    let mut held: Vec<(&Mount, &str, Vec<&str>)> = Vec::new();
+    for data in &layout.paths {
+        let Verdict::Shared { volume, from } = data.verdict else {
+            continue;
+        };
+        match held.iter_mut().find(|(v, _, _)| std::ptr::eq(*v, volume)) {
+            Some((_, _, paths)) => paths.push(&data.path),
+            None => held.push((volume, from, vec![&data.path])),
+        }
+    }
+    for (volume, from, paths) in held {
+        let Some(entry) = service
+            .volumes_from
+            .iter()
+            .find(|e| shared_from(&e.value) == from)
+        else {
+            continue;
+        };
+        let origin = if volume.syntax == MountSyntax::Implicit {
+            format!(
+                "the anonymous volume compose creates for the image `VOLUME {}` of `{from}`",
+                volume.target
+            )
+        } else {
+            format!(
+                "the anonymous volume `{from}` mounts at `{}`",
+                volume.target
+            )
+        };
+        let (are, survive, them) = if paths.len() == 1 {
+            ("is", "it survives", "it")
+        } else {
+            ("are", "they survive", "them")
+        };
+        let message = format!(
+            "{} keeps its data in {}, which {are} in {origin}, shared through `volumes_from: {from}`: {survive} a recreate, but `docker compose down` and `up -V` orphan {them}",
+            subject(ctx, service, analysis),
+            code_list(&paths),
+        );
+        let (entries, names) = volume_entries(ctx, Some(from), &[volume.target.as_str()]);
+        let help = format!(
+            "mount a named volume there in `{from}`, and `volumes_from` shares it with this service: add {entries} to `{from}`'s `volumes:` {}",
+            declare_hint(&names)
+        );
+        out.push(data_layout::data_finding(
+            &META, analysis, service, entry.loc, message, help,
+        ));
+    }
 }

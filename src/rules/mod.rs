@@ -17,6 +17,7 @@ mod bind_mount;
 mod duplicate_key;
 mod duplicate_mount_target;
 mod ephemeral_data;
+mod hostname_keyed_data;
 mod ignored_volume_option;
 mod implicit_volume;
 mod invalid_compose;
@@ -181,6 +182,7 @@ pub static RULES: &[&dyn Rule] = &[
     &override_drops_volume::OverrideDropsVolume,
     &merge_drops_volumes::MergeDropsVolumes,
     &shared_data_volume::SharedDataVolume,
+    &hostname_keyed_data::HostnameKeyedData,
     &project_scoped_volume::ProjectScopedVolume,
     &syntax_error::SyntaxError,
     &duplicate_key::DuplicateKey,

@@ -329,6 +329,11 @@ impl<'a> Lowering<'a> {
                 command: words("command"),
                 entrypoint: words("entrypoint"),
                 restart: v.get("restart").and_then(Value::as_str).map(str::to_owned),
+                hostname: v.get("hostname").and_then(Value::as_str).map(str::to_owned),
+                network_mode: v
+                    .get("network_mode")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
                 awaits_completion_of,
             });
         }

@@ -25,6 +25,7 @@ fn node(out: &mut String, indent: &str, n: &Node) {
         Shape::Volume => ("cylinder", "filled"),
         Shape::Tmpfs => ("box", "rounded,filled"),
         Shape::Host => ("folder", "filled"),
+        Shape::Layer => ("box", "dashed,filled"),
     };
     let (fill, stroke) = n.fate.map_or(SERVICE_COLOURS, Fate::colours);
     let _ = writeln!(

@@ -1,18 +1,22 @@
 //! `stowage volumes --format mermaid`: services → volumes → host paths as a Mermaid flowchart,
-//! coloured by what the data survives; also the graph model `dot` renders.
+//! coloured by what the data survives; also the graph model `dot` renders. It shows what the
+//! table shows: each service's mounts as the engine builds them (a volume shared through
+//! `volumes_from` is one node both services point at) and its data paths in the container layer.
 
 use std::fmt::Write;
 
 use foldhash::{HashMap, HashMapExt};
 
-use crate::analysis::ServiceAnalysis;
-use crate::compose::model::{MountSyntax, Project};
+use crate::analysis::{Effective, ServiceAnalysis, layer_paths, shown_mounts};
+use crate::compose::model::{Mount, MountSyntax, Project};
 use crate::compose::mounts::{self, MountKind};
 use crate::workspace::inventory::Inventory;
 
 /// What a node's data survives, worst first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fate {
+    /// A data path in the container's own layer: gone with every new container.
+    LostOnRecreate,
     /// Anonymous volumes and tmpfs: gone after `down` + `up` (tmpfs even on restart).
     LostOnDown,
     /// Project volumes: removed by `down -v`.
@@ -22,10 +26,16 @@ pub enum Fate {
 }
 
 impl Fate {
-    pub const ALL: [Fate; 3] = [Fate::LostOnDown, Fate::LostOnDownV, Fate::Survives];
+    pub const ALL: [Fate; 4] = [
+        Fate::LostOnRecreate,
+        Fate::LostOnDown,
+        Fate::LostOnDownV,
+        Fate::Survives,
+    ];
 
     pub fn class(self) -> &'static str {
         match self {
+            Fate::LostOnRecreate => "lostOnRecreate",
             Fate::LostOnDown => "lostOnDown",
             Fate::LostOnDownV => "lostOnDownV",
             Fate::Survives => "survives",
@@ -34,15 +44,17 @@ impl Fate {
 
     pub fn legend(self) -> &'static str {
         match self {
+            Fate::LostOnRecreate => "lost on recreate: container layer",
             Fate::LostOnDown => "lost on down: anonymous volume, tmpfs",
             Fate::LostOnDownV => "lost on down -v: project volume",
             Fate::Survives => "survives down -v: host path, external volume",
         }
     }
 
-    /// (fill, stroke) colours: red, orange, green.
+    /// (fill, stroke) colours: dark red, red, orange, green.
     pub fn colours(self) -> (&'static str, &'static str) {
         match self {
+            Fate::LostOnRecreate => ("#f0a8a8", "#8e1b10"),
             Fate::LostOnDown => ("#f8d0d0", "#c0392b"),
             Fate::LostOnDownV => ("#fde2c0", "#e67e22"),
             Fate::Survives => ("#d5f0d5", "#27ae60"),
@@ -58,6 +70,8 @@ pub enum Shape {
     Volume,
     Tmpfs,
     Host,
+    /// A data path nothing mounts: the container's own layer.
+    Layer,
 }
 
 #[derive(Debug, Clone)]
@@ -143,6 +157,18 @@ fn project_graph(i: usize, project: &Project, analysis: &[ServiceAnalysis]) -> P
         id
     };
     let mut ephemeral = 0;
+    let mut ephemeral_node = |nodes: &mut Vec<Node>, label, shape, fate| -> String {
+        let id = format!("{p}_e{ephemeral}");
+        ephemeral += 1;
+        nodes.push(Node {
+            id: id.clone(),
+            label,
+            shape,
+            fate: Some(fate),
+        });
+        id
+    };
+    let mut ephemeral_ids: HashMap<*const Mount, String> = HashMap::new();
     for (j, a) in analysis.iter().enumerate() {
         let service = &project.services[a.service];
         let sid = format!("{p}_s{j}");
@@ -156,12 +182,16 @@ fn project_graph(i: usize, project: &Project, analysis: &[ServiceAnalysis]) -> P
             shape: Shape::Service,
             fate: None,
         });
-        for m in &a.mounts {
-            let target = if m.read_only {
+        let mounts = shown_mounts(project, analysis, a);
+        for Effective { mount: m, from } in &mounts {
+            let mut target = if m.read_only {
                 format!("{} (ro)", m.target)
             } else {
                 m.target.clone()
             };
+            if let Some(from) = from {
+                target = format!("{target} (from {from})");
+            }
             let to = match (m.kind, &m.volume_key) {
                 (MountKind::Named | MountKind::Cluster, Some(key)) => {
                     volume_node(&mut nodes, key, m.resolved_source.as_deref())
@@ -170,6 +200,10 @@ fn project_graph(i: usize, project: &Project, analysis: &[ServiceAnalysis]) -> P
                     let shown = m.source.clone().unwrap_or_else(|| "?".into());
                     let key = m.resolved_source.clone().unwrap_or_else(|| shown.clone());
                     host_node(&mut nodes, &key, &shown)
+                }
+                // One node per mount: a service that gets it through `volumes_from` shares it.
+                _ if ephemeral_ids.contains_key(&std::ptr::from_ref(*m)) => {
+                    ephemeral_ids[&std::ptr::from_ref(*m)].clone()
                 }
                 (kind, _) => {
                     let survives = mounts::survives(kind, mounts::VolumeBacking::Project);
@@ -191,14 +225,8 @@ fn project_graph(i: usize, project: &Project, analysis: &[ServiceAnalysis]) -> P
                     } else {
                         Fate::Survives
                     };
-                    let id = format!("{p}_e{ephemeral}");
-                    ephemeral += 1;
-                    nodes.push(Node {
-                        id: id.clone(),
-                        label: vec![label],
-                        shape,
-                        fate: Some(fate),
-                    });
+                    let id = ephemeral_node(&mut nodes, vec![label], shape, fate);
+                    ephemeral_ids.insert(std::ptr::from_ref(*m), id.clone());
                     id
                 }
             };
@@ -206,6 +234,20 @@ fn project_graph(i: usize, project: &Project, analysis: &[ServiceAnalysis]) -> P
                 from: sid.clone(),
                 to,
                 label: target,
+            });
+        }
+        // Data paths nothing holds, as the table shows them: the container's own layer.
+        for path in layer_paths(a, &mounts) {
+            let to = ephemeral_node(
+                &mut nodes,
+                vec!["container layer".to_owned()],
+                Shape::Layer,
+                Fate::LostOnRecreate,
+            );
+            edges.push(Edge {
+                from: sid.clone(),
+                to,
+                label: path.to_owned(),
             });
         }
     }
@@ -269,6 +311,7 @@ fn node(out: &mut String, indent: &str, n: &Node) {
         Shape::Volume => writeln!(out, "{indent}{}[(\"{text}\")]", n.id),
         Shape::Tmpfs => writeln!(out, "{indent}{}([\"{text}\"])", n.id),
         Shape::Host => writeln!(out, "{indent}{}[/\"{text}\"/]", n.id),
+        Shape::Layer => writeln!(out, "{indent}{}[\"{text}\"]", n.id),
     };
 }
 
