@@ -13,7 +13,10 @@
 #   libc.a), the dynamically linked build is used and a note says so.
 #
 # - With STOWAGE_WHEEL_DIR set, also the wheel `stowage-compose` in that directory (maturin, on the
-#   PATH, from packaging/wheel): the same binary, built with the same flags.
+#   PATH, from packaging/wheel). maturin makes the one optimised build then, with the same flags and
+#   target directory, and the printed binary is the one in the wheel (stripped, as maturin
+#   strips it): maturin's `cargo rustc -- -C strip=symbols` is not the same build as
+#   `cargo build` to cargo, so building both would link (fat LTO) twice, minutes on two cores.
 #
 # The flags go to the crates of the target only (`--target`): proc-macros and build scripts run
 # on the host and cannot be built with `crt-static`.
@@ -58,17 +61,23 @@ if [ "${STOWAGE_PGO:-1}" != 0 ]; then
   fi
 fi
 
+if [ -n "${STOWAGE_WHEEL_DIR:-}" ] && ! command -v maturin >/dev/null; then
+  echo "STOWAGE_WHEEL_DIR is set but maturin is not on the PATH (pip install maturin)" >&2
+  exit 1
+fi
+
 build() { # rustc flags…
   local IFS=$'\x1f' # CARGO_ENCODED_RUSTFLAGS: paths with spaces stay whole
-  CARGO_ENCODED_RUSTFLAGS="$*" cargo build --release --quiet --target "$host" --bin stowage >&2 || return
-  if [ -n "${STOWAGE_WHEEL_DIR:-}" ]; then
-    # A static binary needs no manylinux check (it links nothing); `--compatibility linux` where
-    # the build is not static keeps maturin from refusing the host's glibc.
-    local compat=()
-    [ ${#static[@]} -gt 0 ] || compat=(--compatibility linux)
-    (cd packaging/wheel && CARGO_ENCODED_RUSTFLAGS="$*" maturin build --release --quiet \
-      --target "$host" "${compat[@]}" --out "$STOWAGE_WHEEL_DIR") >&2
+  if [ -z "${STOWAGE_WHEEL_DIR:-}" ]; then
+    CARGO_ENCODED_RUSTFLAGS="$*" cargo build --release --quiet --target "$host" --bin stowage >&2
+    return
   fi
+  # A static binary needs no manylinux check (it links nothing); `--compatibility linux` where
+  # the build is not static keeps maturin from refusing the host's glibc.
+  local compat=()
+  [ ${#static[@]} -gt 0 ] || compat=(--compatibility linux)
+  (cd packaging/wheel && CARGO_ENCODED_RUSTFLAGS="$*" maturin build --release --quiet \
+    --target "$host" "${compat[@]}" --out "$STOWAGE_WHEEL_DIR") >&2
 }
 if ! build "${profile[@]}" "${static[@]}"; then
   [ ${#static[@]} -gt 0 ] || exit 1

@@ -1354,11 +1354,10 @@ fn pre_commit_hook_from_the_wheel_runs_stowage_check() {
     // The wheel is not on PyPI before a release: pip finds it in STOWAGE_WHEEL_DIR (.ci/run
     // builds it there), and pre-commit gets a home of its own for each run so that it installs
     // that wheel anew.
-    // .ci/run does not build the wheel yet, so CI skips this too (README, Install).
     let Some(wheels) = std::env::var_os("STOWAGE_WHEEL_DIR").filter(|v| !v.is_empty()) else {
-        println!(
-            "note: the stowage-compose wheel is missing, skipping this check \
-             (STOWAGE_WHEEL_DIR=dir scripts/build-release.sh)"
+        missing_tool(
+            "the stowage-compose wheel (STOWAGE_WHEEL_DIR)",
+            "STOWAGE_WHEEL_DIR=dir scripts/build-release.sh",
         );
         return;
     };
