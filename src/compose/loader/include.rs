@@ -177,10 +177,11 @@ impl Loader<'_> {
                 key_loc: entry.key_loc,
                 value: empty_map(entry.value.loc),
             });
-            if section.value.is_null() {
-                section.value = empty_map(entry.value.loc);
-            }
+            // compose-go's `importResource` asserts the including file's section is a map:
+            // one written but left null (or of another type) panics once anything is imported.
             let Some(section) = section.value.as_map_mut() else {
+                let issue = Issue::ImportIntoNonMapping { section: kind };
+                conflicts.push(Problem::new(Some(section.key_loc), issue));
                 continue;
             };
             for (name, res) in resources {

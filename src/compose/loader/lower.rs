@@ -12,6 +12,7 @@ use crate::compose::env::ProjectEnv;
 use crate::compose::merge;
 use crate::compose::model::*;
 use crate::compose::mounts::{self, MountKind};
+use crate::compose::schema;
 use crate::yaml::value::{FileId, Loc, Value, ValueKind};
 
 /// What lowering needs of the loader, and where its problems go.
@@ -659,6 +660,16 @@ impl<'a> Lowering<'a> {
                         }
                     },
                 };
+                if let Some(mode) = m.get("tmpfs").and_then(|t| t.value.get("mode"))
+                    && let Some(reason) = schema::uint32_refusal(mode)
+                {
+                    let issue = Issue::TmpfsModeNotUnsigned {
+                        service: service.to_owned(),
+                        index,
+                        reason,
+                    };
+                    self.errors.push(Problem::new(Some(mode.loc), issue));
+                }
                 let nocopy = m
                     .get("volume")
                     .and_then(|v| v.value.get("nocopy"))
