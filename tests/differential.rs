@@ -145,6 +145,71 @@ const KNOWN: &[(&str, Files, bool)] = &[
         )],
         true,
     ),
+    (
+        "an extra_hosts entry whose host interpolation left empty",
+        &[(
+            "compose.yaml",
+            "services:\n  web:\n    image: alpine\n    extra_hosts: ['${UNSET}:10.0.0.2']\n",
+        )],
+        true,
+    ),
+    (
+        "extra_hosts entries without an address, with `:` in the host, and fine ones",
+        &[(
+            "compose.yaml",
+            "services:\n  web:\n    image: alpine\n    extra_hosts: ['h:1.2.3.4', 'h2=::1']\n  \
+             a:\n    image: alpine\n    extra_hosts: ['nohost']\n  b:\n    image: alpine\n    \
+             extra_hosts: {'a:b': 1.2.3.4}\n",
+        )],
+        true,
+    ),
+    (
+        "external.name converted in its own file, then a later file names the volume",
+        &[
+            (
+                "compose.yaml",
+                "services:\n  web:\n    image: alpine\n    volumes: ['data:/d']\nvolumes:\n  \
+                 data:\n    external: {name: x}\n",
+            ),
+            ("compose.override.yaml", "volumes:\n  data:\n    name: y\n"),
+        ],
+        false,
+    ),
+    (
+        "name and external.name that agree",
+        &[(
+            "compose.yaml",
+            "services:\n  web:\n    image: alpine\n    volumes: ['data:/d']\nvolumes:\n  \
+             data:\n    name: x\n    external: {name: x}\n",
+        )],
+        false,
+    ),
+    (
+        "a `!reset` value is dropped before it is interpolated",
+        &[
+            (
+                "compose.yaml",
+                "services:\n  web:\n    image: alpine\n    environment: {A: b}\n",
+            ),
+            (
+                "compose.override.yaml",
+                "services:\n  web:\n    environment: !reset {A: '${NEEDED?must be set}'}\n",
+            ),
+        ],
+        false,
+    ),
+    (
+        "a `!reset` entry is no conflict with an included file's",
+        &[
+            (
+                "compose.yaml",
+                "include: [inc.yaml]\nservices:\n  web:\n    image: alpine\n  inc: !reset \
+                 {image: other}\n",
+            ),
+            ("inc.yaml", "services:\n  inc:\n    image: alpine\n"),
+        ],
+        false,
+    ),
 ];
 
 /// Each project of [`KNOWN`]: stowage's verdict is compose's, and, with the reference CLI

@@ -7,7 +7,7 @@ use super::read::read_text;
 use super::{Loader, abs, empty_map};
 use crate::compose::env::ProjectEnv;
 use crate::compose::model::*;
-use crate::yaml::value::{Entry, FileId, Value, ValueKind};
+use crate::yaml::value::{Entry, FileId, MergeTag, Value, ValueKind};
 
 impl Loader<'_> {
     /// compose-go `ApplyInclude`: each included project is loaded on its own (own directory and
@@ -186,6 +186,11 @@ impl Loader<'_> {
             };
             for (name, res) in resources {
                 match section.get(name) {
+                    // compose drops a `!reset` entry while decoding, before the include: the
+                    // imported resource takes its place.
+                    Some(existing) if existing.value.tag == Some(MergeTag::Reset) => {
+                        section.insert(name.clone(), res.clone());
+                    }
                     Some(existing) if !same_content(&existing.value, &res.value) => {
                         let issue = Issue::ImportConflict {
                             section: kind,

@@ -223,6 +223,11 @@ pub enum Issue {
         service: String,
         index: usize,
     },
+    /// A service's `extra_hosts` entry compose cannot decode; `reason` is compose's.
+    ExtraHost {
+        service: String,
+        reason: String,
+    },
     /// A long-syntax entry's `tmpfs.mode` that compose cannot decode into its `uint32` (a
     /// string, a negative number); `reason` is compose's.
     TmpfsModeNotUnsigned {
@@ -374,6 +379,7 @@ impl Issue {
             | VolumeSourceNotString { service, .. }
             | VolumeReadOnlyNotBoolean { service, .. }
             | TmpfsModeNotUnsigned { service, .. }
+            | ExtraHost { service, .. }
             | UndefinedVolume { service, .. }
             | NoImageNorBuild { service }
             | UndefinedNetwork { service, .. }
@@ -617,6 +623,9 @@ impl fmt::Display for Issue {
             }
             VolumeReadOnlyNotBoolean { service, index } => {
                 write!(f, "{}.read_only must be a boolean", Entry(service, *index))
+            }
+            ExtraHost { service, reason } => {
+                write!(f, "'services[{service}].extra_hosts' {reason}")
             }
             TmpfsModeNotUnsigned {
                 service,
