@@ -344,38 +344,51 @@ pub fn entry_kind(entry: &Value) -> Option<MountKind> {
     }
 }
 
-/// compose's uniqueness of a service's volumes after a file is merged: a later volume with the
-/// same target replaces the earlier one, in place, twice — first keyed on the short-syntax
-/// targets as written (`canonical` says which entries an earlier file already converted, their
-/// targets cleaned), then, once every short entry is converted, on the cleaned ones. Long-syntax
-/// targets stay as written in both passes (compose cleans them only after the last file).
+/// One pass of compose's uniqueness of a service's volumes after a file is merged: a later
+/// volume with the same target replaces the earlier one, in place. compose makes two — before
+/// it validates the schema, keyed on the short-syntax targets as written (`canonical` says which
+/// entries an earlier file already converted, their targets cleaned), then, once every short
+/// entry is converted, on the cleaned ones (`Pass::Cleaned`). Long-syntax targets stay as
+/// written in both passes (compose cleans them only after the last file).
 /// Returns the replaced entries (earlier, later) so rules can point at both.
 pub fn enforce_unique_volumes(
     volumes: &mut Vec<Value>,
     canonical: impl Fn(&Value) -> bool,
+    pass: Pass,
 ) -> Vec<(Value, Value)> {
     if volumes.len() < 2 {
         return Vec::new();
     }
-    // Both keys of each entry, computed once (a service may have many thousands of entries).
-    let mut keyed: Vec<(Value, Option<String>, Option<String>)> = volumes
+    // The key of each entry, computed once (a service may have many thousands of entries).
+    let mut keyed: Vec<(Value, Option<String>)> = volumes
         .drain(..)
         .map(|e| {
             let written = volume_key(&e, canonical(&e)).ok().flatten();
-            let cleaned = match &e.kind {
-                ValueKind::Scalar { .. } => written.as_deref().map(mounts::clean_path),
-                _ => written.clone(),
+            let key = match (&e.kind, pass) {
+                (ValueKind::Scalar { .. }, Pass::Cleaned) => {
+                    written.as_deref().map(mounts::clean_path)
+                }
+                _ => written,
             };
-            (e, written, cleaned)
+            (e, key)
         })
         .collect();
-    let mut replaced = unique_by(&mut keyed, |(_, written, _)| written.clone());
-    replaced.extend(unique_by(&mut keyed, |(_, _, cleaned)| cleaned.clone()));
-    *volumes = keyed.into_iter().map(|(e, _, _)| e).collect();
+    let replaced = unique_by(&mut keyed, |(_, key)| key.clone());
+    *volumes = keyed.into_iter().map(|(e, _)| e).collect();
     replaced
         .into_iter()
-        .map(|((earlier, ..), (later, ..))| (earlier, later))
+        .map(|((earlier, _), (later, _))| (earlier, later))
         .collect()
+}
+
+/// Which of compose's two uniqueness passes over a service's volumes (see
+/// [`enforce_unique_volumes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    /// Before the schema is checked: short targets as written.
+    Written,
+    /// After the short entries are converted: their targets cleaned.
+    Cleaned,
 }
 
 /// compose's uniqueness of `tmpfs` entries (`keyValueIndexer`): keyed on the text before the

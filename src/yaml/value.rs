@@ -503,13 +503,17 @@ impl Value {
     }
 
     /// Calls `f` on every scalar, depth first, with its dotted path (keys, `[]` for items), the
-    /// text (to rewrite in place) and where it was written.
+    /// text (to rewrite in place) and where it was written; `!reset` nodes are skipped.
     pub fn for_each_scalar_mut<'a>(
         &'a mut self,
         path: &mut Vec<&'a str>,
         f: &mut impl FnMut(&[&str], &mut CompactString, Loc),
     ) {
         let loc = self.loc;
+        // compose drops `!reset` nodes while decoding, before anything reads them.
+        if self.tag == Some(MergeTag::Reset) {
+            return;
+        }
         match &mut self.kind {
             ValueKind::Scalar { text, .. } => f(path, text, loc),
             ValueKind::Seq(items) => {

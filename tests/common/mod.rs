@@ -358,10 +358,15 @@ pub mod oracle {
         let project = loader::load(&load_options(dir, files.to_vec()));
         let stowage_errors: Vec<&str> = project.errors.iter().map(|e| e.message.as_str()).collect();
         match run_oracle(oracle, dir, files) {
-            Verdict::Rejected(why) if stowage_errors.is_empty() => Some(format!(
-                "compose rejects it ({}), stowage accepts it",
-                why.lines().last().unwrap_or("")
-            )),
+            Verdict::Rejected(why) if stowage_errors.is_empty() => {
+                // compose's reason is its last line, unless it crashed: then the panic's.
+                let reason = why
+                    .lines()
+                    .find(|l| l.starts_with("panic: "))
+                    .or_else(|| why.lines().last())
+                    .unwrap_or("");
+                Some(format!("compose rejects it ({reason}), stowage accepts it"))
+            }
             Verdict::Rejected(_) => None,
             Verdict::Accepted(_) if !stowage_errors.is_empty() => Some(format!(
                 "compose accepts it, stowage rejects it: {}",

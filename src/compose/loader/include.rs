@@ -7,7 +7,7 @@ use super::read::read_text;
 use super::{Loader, abs, empty_map};
 use crate::compose::env::ProjectEnv;
 use crate::compose::model::*;
-use crate::yaml::value::{Entry, FileId, Value, ValueKind};
+use crate::yaml::value::{Entry, FileId, MergeTag, Value, ValueKind};
 
 impl Loader<'_> {
     /// compose-go `ApplyInclude`: each included project is loaded on its own (own directory and
@@ -177,14 +177,20 @@ impl Loader<'_> {
                 key_loc: entry.key_loc,
                 value: empty_map(entry.value.loc),
             });
-            if section.value.is_null() {
-                section.value = empty_map(entry.value.loc);
-            }
+            // compose-go's `importResource` asserts the including file's section is a map:
+            // one written but left null (or of another type) panics once anything is imported.
             let Some(section) = section.value.as_map_mut() else {
+                let issue = Issue::ImportIntoNonMapping { section: kind };
+                conflicts.push(Problem::new(Some(section.key_loc), issue));
                 continue;
             };
             for (name, res) in resources {
                 match section.get(name) {
+                    // compose drops a `!reset` entry while decoding, before the include: the
+                    // imported resource takes its place.
+                    Some(existing) if existing.value.tag == Some(MergeTag::Reset) => {
+                        section.insert(name.clone(), res.clone());
+                    }
                     Some(existing) if !same_content(&existing.value, &res.value) => {
                         let issue = Issue::ImportConflict {
                             section: kind,

@@ -12,6 +12,7 @@ use crate::compose::env::ProjectEnv;
 use crate::compose::merge;
 use crate::compose::model::*;
 use crate::compose::mounts::{self, MountKind};
+use crate::compose::schema;
 use crate::yaml::value::{FileId, Loc, Value, ValueKind};
 
 /// What lowering needs of the loader, and where its problems go.
@@ -165,7 +166,12 @@ impl<'a> Lowering<'a> {
             };
             if external_name.is_some() {
                 let at = v.get("external").map(|e| e.loc);
-                if explicit.is_some() {
+                // compose converts `external.name` to `name` in the model merged after each
+                // file: a `name` a later file sets replaces it, one written with it (or before
+                // it) must be the same.
+                let name_loc = v.get("name").map(|n| n.loc);
+                let later_file = matches!((name_loc, at), (Some(n), Some(e)) if n.file > e.file);
+                if explicit.is_some() && explicit != external_name && !later_file {
                     let issue = Issue::ExternalNameConflict {
                         key: key.as_str().to_owned(),
                     };
@@ -255,6 +261,15 @@ impl<'a> Lowering<'a> {
             // consistency checks (references, collisions) only look at the enabled ones.
             let enabled = self.profile_enabled(&profiles);
             let mounts = self.mounts(name, v, &base_dirs, enabled);
+            if let Some(hosts) = v.get("extra_hosts")
+                && let Some((loc, reason)) = extra_hosts_refusal(hosts)
+            {
+                let issue = Issue::ExtraHost {
+                    service: name.to_string(),
+                    reason,
+                };
+                self.errors.push(Problem::new(Some(loc), issue));
+            }
             if !enabled {
                 continue;
             }
@@ -664,6 +679,16 @@ impl<'a> Lowering<'a> {
                         }
                     },
                 };
+                if let Some(mode) = m.get("tmpfs").and_then(|t| t.value.get("mode"))
+                    && let Some(reason) = schema::uint32_refusal(mode)
+                {
+                    let issue = Issue::TmpfsModeNotUnsigned {
+                        service: service.to_owned(),
+                        index,
+                        reason,
+                    };
+                    self.errors.push(Problem::new(Some(mode.loc), issue));
+                }
                 let nocopy = m
                     .get("volume")
                     .and_then(|v| v.value.get("nocopy"))
@@ -751,6 +776,34 @@ impl<'a> Lowering<'a> {
 }
 
 /// A word as a POSIX shell reads it back: unchanged when plain, else in single quotes.
+/// What compose-go's `HostsList` decoding refuses of a service's `extra_hosts`, once the project
+/// is merged: an item without `=` or `:` between host and address, or a host name that is empty
+/// or holds `:` or `=` (`=` splits before `:`). The first, where it is written, with compose's
+/// reason.
+fn extra_hosts_refusal(hosts: &Value) -> Option<(Loc, String)> {
+    let bad_host = |host: &str| host.is_empty() || host.contains([':', '=']);
+    match &hosts.kind {
+        ValueKind::Seq(items) => items.iter().find_map(|item| {
+            let text = item.as_str()?;
+            match text.split_once('=').or_else(|| text.split_once(':')) {
+                None => Some((
+                    item.loc,
+                    format!("invalid additional host, missing IP: {text}"),
+                )),
+                Some((host, _)) if bad_host(host) => {
+                    Some((item.loc, format!("bad host name '{host}'")))
+                }
+                Some(_) => None,
+            }
+        }),
+        ValueKind::Map(m) => m
+            .iter()
+            .find(|(host, _)| bad_host(host))
+            .map(|(host, e)| (e.key_loc, format!("bad host name '{host}'"))),
+        _ => None,
+    }
+}
+
 fn shell_quote(word: &str) -> std::borrow::Cow<'_, str> {
     let plain = !word.is_empty()
         && word

@@ -361,6 +361,7 @@ impl<'a> Loader<'a> {
                 .and_then(Value::as_str)
                 .is_some_and(|n| !n.is_empty());
             self.interpolate(&mut cfg, env);
+            self.schema_violations.extend(schema::cast_failures(&cfg));
             if written_name && self.role == FileRole::Main {
                 let name = cfg.get("name");
                 self.name_emptied = name.filter(|v| v.as_str() == Some("")).map(|v| v.loc);
@@ -395,6 +396,7 @@ impl<'a> Loader<'a> {
                 };
                 self.schema_violations.extend(schema::check(&dict, &part));
             }
+            self.canonicalize_volumes(&mut dict, &touched);
         }
         dict
     }
@@ -475,6 +477,7 @@ impl<'a> Loader<'a> {
         project.volumes = lowering.volumes(&dict, &project.name);
         project.services = lowering.services(&dict, &project.volumes, env);
         self.check_consistency(&dict, &project);
+        self.schema_violations.extend(schema::size_failures(&dict));
         self.report_schema_violations();
         let errors = std::mem::take(&mut self.errors);
         project.errors = self.distinct(errors);

@@ -118,6 +118,11 @@ pub enum Issue {
     IncludeCycle {
         path: String,
     },
+    /// A section of the including file that is not a mapping (left null) while the included
+    /// file defines some of it: Docker Compose v2.40.3 crashes importing into it.
+    ImportIntoNonMapping {
+        section: &'static str,
+    },
     /// An included resource defined differently in the including file.
     ImportConflict {
         section: &'static str,
@@ -218,6 +223,18 @@ pub enum Issue {
         service: String,
         index: usize,
     },
+    /// A service's `extra_hosts` entry compose cannot decode; `reason` is compose's.
+    ExtraHost {
+        service: String,
+        reason: String,
+    },
+    /// A long-syntax entry's `tmpfs.mode` that compose cannot decode into its `uint32` (a
+    /// string, a negative number); `reason` is compose's.
+    TmpfsModeNotUnsigned {
+        service: String,
+        index: usize,
+        reason: String,
+    },
     BindWithoutSource,
     /// Two equal items in a list whose items must be unique (`path`: the list, dotted).
     DuplicateItems {
@@ -316,6 +333,7 @@ impl Issue {
             | EnvFileNotFound { .. }
             | IncludeCycle { .. }
             | ImportConflict { .. }
+            | ImportIntoNonMapping { .. }
             | ExtendsCycle { .. }
             | ExtendsTooLong
             | ExtendsBaseNotFound { .. }
@@ -360,6 +378,8 @@ impl Issue {
             | VolumeEntryWithoutTarget { service, .. }
             | VolumeSourceNotString { service, .. }
             | VolumeReadOnlyNotBoolean { service, .. }
+            | TmpfsModeNotUnsigned { service, .. }
+            | ExtraHost { service, .. }
             | UndefinedVolume { service, .. }
             | NoImageNorBuild { service }
             | UndefinedNetwork { service, .. }
@@ -487,6 +507,11 @@ impl fmt::Display for Issue {
             ImportConflict { section, name } => {
                 write!(f, "{section}.{name} conflicts with imported resource")
             }
+            ImportIntoNonMapping { section } => write!(
+                f,
+                "`{section}` is not a mapping, and an included file defines {section}: docker \
+                 compose crashes merging them"
+            ),
             ExtendsCycle { service, base } => write!(
                 f,
                 "circular reference: service `{service}` extends `{base}`, which extends it back"
@@ -599,6 +624,17 @@ impl fmt::Display for Issue {
             VolumeReadOnlyNotBoolean { service, index } => {
                 write!(f, "{}.read_only must be a boolean", Entry(service, *index))
             }
+            ExtraHost { service, reason } => {
+                write!(f, "'services[{service}].extra_hosts' {reason}")
+            }
+            TmpfsModeNotUnsigned {
+                service,
+                index,
+                reason,
+            } => write!(
+                f,
+                "'services[{service}].volumes[{index}].tmpfs.mode' {reason}"
+            ),
             BindWithoutSource => f.write_str(
                 "invalid mount config for type \"bind\": field Source must not be empty",
             ),

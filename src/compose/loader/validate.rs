@@ -15,15 +15,11 @@ use crate::compose::mounts;
 use crate::yaml::value::{Entry, Loc, Map, MergeTag, Value, ValueKind};
 
 impl Loader<'_> {
-    /// Uniqueness by target in the services a document just merged (`touched`): the others
-    /// were made unique when they were merged. The entries left count as converted to long
-    /// syntax from then on (`canonical_volumes`), as compose converts them after each file.
+    /// Uniqueness in the services a document just merged (`touched`), as compose makes it
+    /// before it validates the schema: `tmpfs` entries, volumes by their targets as written. The
+    /// other services were made unique when they were merged.
     pub(super) fn enforce_unicity(&mut self, dict: &mut Value, touched: &[CompactString]) {
-        let Some(services) = dict
-            .as_map_mut()
-            .and_then(|m| m.get_mut("services"))
-            .and_then(|e| e.value.as_map_mut())
-        else {
+        let Some(services) = services_mut(dict) else {
             return;
         };
         for name in touched {
@@ -56,35 +52,82 @@ impl Loader<'_> {
                     }
                 }
             }
-            let Some(vols) = service.get_mut("volumes") else {
+            if let Some(ValueKind::Seq(items)) =
+                service.get_mut("volumes").map(|e| &mut e.value.kind)
+            {
+                let canonical = &self.canonical_volumes;
+                let replaced = merge::enforce_unique_volumes(
+                    items,
+                    |e| canonical.contains(&e.loc),
+                    merge::Pass::Written,
+                );
+                self.record_replaced(name, replaced);
+            }
+        }
+    }
+
+    /// compose's conversion of the services a document just merged (`transform.Canonical`,
+    /// after the schema): every short volume entry parsed — one a later file replaces
+    /// (`!override`, `!reset`) is refused all the same — then uniqueness again, on the cleaned
+    /// targets. The entries left count as converted to long syntax from then on
+    /// (`canonical_volumes`).
+    pub(super) fn canonicalize_volumes(&mut self, dict: &mut Value, touched: &[CompactString]) {
+        let Some(services) = services_mut(dict) else {
+            return;
+        };
+        for name in touched {
+            let Some(ValueKind::Seq(items)) = services
+                .get_mut(name)
+                .and_then(|e| e.value.as_map_mut())
+                .and_then(|s| s.get_mut("volumes"))
+                .map(|e| &mut e.value.kind)
+            else {
                 continue;
             };
-            if let ValueKind::Seq(items) = &mut vols.value.kind {
-                let canonical = &self.canonical_volumes;
-                let replaced = merge::enforce_unique_volumes(items, |e| canonical.contains(&e.loc));
-                // Every entry left is now in compose's long form, its target cleaned.
-                let short = items.iter().filter(|e| e.as_str().is_some());
-                self.canonical_volumes.extend(short.map(|e| e.loc));
-                for (earlier, later) in replaced {
-                    if earlier.loc != later.loc
-                        && self
-                            .replaced_seen
-                            .insert((earlier.loc, later.loc, name.to_string()))
-                    {
-                        self.replaced.push(ReplacedMount {
-                            service: name.to_string(),
-                            earlier: earlier.loc,
-                            later: later.loc,
-                            target: merge::volume_key(&later, true)
-                                .ok()
-                                .flatten()
-                                .map(|t| mounts::clean_path(&t))
-                                .unwrap_or_default(),
-                            earlier_kind: merge::entry_kind(&earlier),
-                            later_kind: merge::entry_kind(&later),
-                        });
-                    }
+            for item in items.iter() {
+                if let Some(text) = item.as_str()
+                    && !self.canonical_volumes.contains(&item.loc)
+                    && let Err(error) = mounts::parse_short(text)
+                {
+                    let issue = Issue::VolumeSpec {
+                        spec: text.to_owned(),
+                        error,
+                    };
+                    self.errors.push(Problem::new(Some(item.loc), issue));
                 }
+            }
+            let canonical = &self.canonical_volumes;
+            let replaced = merge::enforce_unique_volumes(
+                items,
+                |e| canonical.contains(&e.loc),
+                merge::Pass::Cleaned,
+            );
+            let short = items.iter().filter(|e| e.as_str().is_some());
+            self.canonical_volumes.extend(short.map(|e| e.loc));
+            self.record_replaced(name, replaced);
+        }
+    }
+
+    /// Keeps the volume entries a uniqueness pass replaced (earlier, later), each once.
+    fn record_replaced(&mut self, service: &str, replaced: Vec<(Value, Value)>) {
+        for (earlier, later) in replaced {
+            if earlier.loc != later.loc
+                && self
+                    .replaced_seen
+                    .insert((earlier.loc, later.loc, service.to_owned()))
+            {
+                self.replaced.push(ReplacedMount {
+                    service: service.to_owned(),
+                    earlier: earlier.loc,
+                    later: later.loc,
+                    target: merge::volume_key(&later, true)
+                        .ok()
+                        .flatten()
+                        .map(|t| mounts::clean_path(&t))
+                        .unwrap_or_default(),
+                    earlier_kind: merge::entry_kind(&earlier),
+                    later_kind: merge::entry_kind(&later),
+                });
             }
         }
     }
@@ -413,4 +456,9 @@ pub(super) fn dependencies(v: &Value) -> Vec<(&str, Loc, bool)> {
         }
     }
     out
+}
+
+/// The `services` mapping of the model merged so far.
+fn services_mut(dict: &mut Value) -> Option<&mut Map> {
+    dict.as_map_mut()?.get_mut("services")?.value.as_map_mut()
 }

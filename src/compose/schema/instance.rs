@@ -1,8 +1,9 @@
 //! The document as compose validates it, borrowed from the value tree: scalars typed as go-yaml
-//! types plain scalars, strings at compose's cast paths cast (a failure is a violation, and the
-//! string stays), `!reset` nodes left out (compose removes them while decoding), the lists that
+//! types plain scalars, strings at compose's cast paths cast (one that does not convert stays a
+//! string), `!reset` nodes left out (compose removes them while decoding), the lists that
 //! compose-go's `EnforceUnicity` makes unique made unique. Every node keeps where it was written.
-//! Building it also finds the byte sizes `units.RAMInBytes` refuses.
+//! Also the two string checks compose makes at other moments than the schema's: the casts of a
+//! document as it is interpolated, the byte sizes `units.RAMInBytes` refuses of the whole project.
 
 use compact_str::CompactString;
 use serde_json::{Map as JsonMap, Number, Value as Json};
@@ -66,110 +67,81 @@ impl<'a> Instance<'a> {
     }
 }
 
-/// Builds the typed document of `v`, the casts that fail going to `casts` and the refused byte
-/// sizes to `sizes`; `touched` limits the top level (and its `services`) to what a document wrote.
-pub(crate) struct Builder<'o> {
-    pub casts: &'o mut Vec<Violation>,
-    pub sizes: &'o mut Vec<Violation>,
+/// Builds the typed document of `v`; `touched` limits the top level (and its `services`) to what
+/// a document wrote.
+pub(crate) fn build<'a>(
+    v: &'a Value,
+    path: &mut Vec<&'a str>,
+    touched: Option<&Touched>,
+) -> Instance<'a> {
+    let kind = match &v.kind {
+        ValueKind::Null => Kind::Null,
+        ValueKind::Scalar { text, plain } => scalar(text, *plain, path),
+        ValueKind::Seq(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            let mut item = |item, path: &mut Vec<&'a str>| {
+                path.push("[]");
+                out.push(build(item, path, None));
+                path.pop();
+            };
+            match unique_list(path) {
+                Some(key_value) => kept(items, key_value)
+                    .into_iter()
+                    .for_each(|v| item(v, path)),
+                None => items
+                    .iter()
+                    .filter(|v| !is_reset(v))
+                    .for_each(|v| item(v, path)),
+            }
+            Kind::Array(out)
+        }
+        ValueKind::Map(m) => {
+            let depends_on = matches!(path.as_slice(), ["services", s, "depends_on"] if *s != "[]");
+            let only = match (touched, path.as_slice()) {
+                (Some(t), []) => Some(&t.keys),
+                (Some(t), ["services"]) => Some(&t.services),
+                _ => None,
+            };
+            let depth = path.len();
+            let wanted = |k: &CompactString| only.is_none_or(|o| o.contains(k.as_str()));
+            let mut members = Vec::with_capacity(m.len());
+            for (k, e) in m.iter().filter(|(k, e)| !is_reset(&e.value) && wanted(k)) {
+                // A list item the merge made a key (its value written nowhere, so placed on
+                // the item): compose-go's `mergeDependsOn` gives it the default condition.
+                let value = if depends_on && e.value.is_null() && e.value.loc == e.key_loc {
+                    default_condition(e.value.loc)
+                } else {
+                    path.push(k);
+                    let value = build(&e.value, path, touched.filter(|_| depth < 1));
+                    path.pop();
+                    value
+                };
+                members.push(Member {
+                    key: k,
+                    key_loc: Some(e.key_loc),
+                    value,
+                });
+            }
+            Kind::Object(members)
+        }
+    };
+    Instance {
+        loc: Some(v.loc),
+        kind,
+    }
 }
 
-impl Builder<'_> {
-    pub(crate) fn build<'a>(
-        &mut self,
-        v: &'a Value,
-        path: &mut Vec<&'a str>,
-        touched: Option<&Touched>,
-    ) -> Instance<'a> {
-        let kind = match &v.kind {
-            ValueKind::Null => Kind::Null,
-            ValueKind::Scalar { text, plain } => self.scalar(v.loc, text, *plain, path),
-            ValueKind::Seq(items) => {
-                let mut out = Vec::with_capacity(items.len());
-                let mut item = |item, path: &mut Vec<&'a str>| {
-                    path.push("[]");
-                    out.push(self.build(item, path, None));
-                    path.pop();
-                };
-                match unique_list(path) {
-                    Some(key_value) => kept(items, key_value)
-                        .into_iter()
-                        .for_each(|v| item(v, path)),
-                    None => items
-                        .iter()
-                        .filter(|v| !is_reset(v))
-                        .for_each(|v| item(v, path)),
-                }
-                Kind::Array(out)
-            }
-            ValueKind::Map(m) => {
-                let depends_on =
-                    matches!(path.as_slice(), ["services", s, "depends_on"] if *s != "[]");
-                let only = match (touched, path.as_slice()) {
-                    (Some(t), []) => Some(&t.keys),
-                    (Some(t), ["services"]) => Some(&t.services),
-                    _ => None,
-                };
-                let depth = path.len();
-                let wanted = |k: &CompactString| only.is_none_or(|o| o.contains(k.as_str()));
-                let mut members = Vec::with_capacity(m.len());
-                for (k, e) in m.iter().filter(|(k, e)| !is_reset(&e.value) && wanted(k)) {
-                    // A list item the merge made a key (its value written nowhere, so placed on
-                    // the item): compose-go's `mergeDependsOn` gives it the default condition.
-                    let value = if depends_on && e.value.is_null() && e.value.loc == e.key_loc {
-                        default_condition(e.value.loc)
-                    } else {
-                        path.push(k);
-                        let value = self.build(&e.value, path, touched.filter(|_| depth < 1));
-                        path.pop();
-                        value
-                    };
-                    members.push(Member {
-                        key: k,
-                        key_loc: Some(e.key_loc),
-                        value,
-                    });
-                }
-                Kind::Object(members)
-            }
-        };
-        Instance {
-            loc: Some(v.loc),
-            kind,
-        }
-    }
-
-    fn scalar<'a>(&mut self, loc: Loc, text: &'a str, plain: bool, path: &[&str]) -> Kind<'a> {
-        let typed = if plain {
-            yaml_scalar(text)
-        } else {
-            Kind::Str(text)
-        };
-        let kind = match (typed, cast_for(path)) {
-            (Kind::Str(s), Some(cast)) => cast(s).unwrap_or_else(|reason| {
-                self.casts.push(Violation {
-                    loc,
-                    path: path.join("."),
-                    problem: SchemaProblem::Cast { reason },
-                });
-                Kind::Str(s)
-            }),
-            (typed, _) => typed,
-        };
-        // Strings at byte-size fields that `units.RAMInBytes` refuses, reported after the
-        // schema's own violations.
-        if let Kind::Str(s) = kind
-            && is_size(path)
-            && ram_in_bytes(s).is_none()
-        {
-            self.sizes.push(Violation {
-                loc,
-                path: path.join("."),
-                problem: SchemaProblem::Size {
-                    value: s.to_owned(),
-                },
-            });
-        }
-        kind
+/// A scalar typed as go-yaml types it, a string at a cast path cast (one that does not convert
+/// stays a string: [`cast_failures`] reports it).
+fn scalar<'a>(text: &'a str, plain: bool, path: &[&str]) -> Kind<'a> {
+    let typed = if plain {
+        yaml_scalar(text)
+    } else {
+        Kind::Str(text)
+    };
+    match (typed, cast_for(path)) {
+        (Kind::Str(s), Some(cast)) => cast(s).unwrap_or(Kind::Str(s)),
+        (typed, _) => typed,
     }
 }
 
@@ -238,6 +210,78 @@ fn kept(items: &[Value], key_value: bool) -> Vec<&Value> {
         }
     }
     out
+}
+
+/// The strings at compose's cast paths in one document that do not convert. compose-go casts
+/// while it interpolates a file, before the file is merged, so a value a later file (or a later
+/// entry with the same target) replaces is refused all the same.
+pub(crate) fn cast_failures(document: &Value) -> Vec<Violation> {
+    let mut out = Vec::new();
+    for_each_string(document, &mut Vec::new(), &mut |path, text, loc| {
+        if let Some(cast) = cast_for(path)
+            && let Err(reason) = cast(text)
+        {
+            out.push(Violation {
+                loc,
+                path: path.join("."),
+                problem: SchemaProblem::Cast { reason },
+            });
+        }
+    });
+    out
+}
+
+/// The byte sizes of the merged project that `units.RAMInBytes` refuses: compose converts them
+/// when it decodes the project, after the last file, so one a later file replaces is no error.
+pub(crate) fn size_failures(dict: &Value) -> Vec<Violation> {
+    let mut out = Vec::new();
+    for_each_string(dict, &mut Vec::new(), &mut |path, text, loc| {
+        if is_size(path) && ram_in_bytes(text).is_none() {
+            out.push(Violation {
+                loc,
+                path: path.join("."),
+                problem: SchemaProblem::Size {
+                    value: text.to_owned(),
+                },
+            });
+        }
+    });
+    out
+}
+
+/// The deepest path a cast or a byte size is at: `services.NAME.volumes.[].volume.nocopy`.
+const STRING_CHECK_DEPTH: usize = 6;
+
+/// Each scalar go-yaml decodes as a string, with its path (`!reset` nodes left out: compose
+/// removes them while decoding), no deeper than [`STRING_CHECK_DEPTH`].
+fn for_each_string<'a>(
+    v: &'a Value,
+    path: &mut Vec<&'a str>,
+    f: &mut impl FnMut(&[&str], &str, Loc),
+) {
+    match &v.kind {
+        ValueKind::Scalar { text, plain } => {
+            if !*plain || matches!(yaml_scalar(text), Kind::Str(_)) {
+                f(path, text, v.loc);
+            }
+        }
+        _ if path.len() >= STRING_CHECK_DEPTH => {}
+        ValueKind::Seq(items) => {
+            for item in items.iter().filter(|v| !is_reset(v)) {
+                path.push("[]");
+                for_each_string(item, path, f);
+                path.pop();
+            }
+        }
+        ValueKind::Map(m) => {
+            for (k, e) in m.iter().filter(|(_, e)| !is_reset(&e.value)) {
+                path.push(k);
+                for_each_string(&e.value, path, f);
+                path.pop();
+            }
+        }
+        ValueKind::Null => {}
+    }
 }
 
 fn is_reset(v: &Value) -> bool {

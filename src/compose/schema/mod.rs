@@ -13,8 +13,9 @@ mod instance;
 mod validator;
 
 use crate::compose::loader::problem::SchemaProblem;
-use crate::yaml::value::{Loc, Value};
-use instance::{Builder, Instance, Kind};
+use crate::yaml::value::{Loc, Value, ValueKind};
+use instance::{Instance, Kind};
+pub(crate) use instance::{cast_failures, size_failures};
 use validator::{ErrorKind, SchemaError, Segment};
 
 /// One thing the schema (or a cast before it) refuses: `path` is compose's dotted path of the
@@ -35,15 +36,12 @@ pub(crate) struct Touched<'a> {
 }
 
 /// Every violation of the schema by the `touched` part of `dict` (a top-level mapping): the
-/// casts that fail, then the schema's errors in jsonschema's order, the ports, the byte sizes.
+/// schema's errors in jsonschema's order, then the ports.
 pub(crate) fn check(dict: &Value, touched: &Touched) -> Vec<Violation> {
     let mut out = Vec::new();
-    let mut sizes = Vec::new();
-    let doc = Builder {
-        casts: &mut out,
-        sizes: &mut sizes,
-    }
-    .build(dict, &mut Vec::new(), Some(touched));
+    // The casts that fail are reported per document before it is merged ([`cast_failures`]),
+    // the byte sizes on the whole project at the end ([`size_failures`]).
+    let doc = instance::build(dict, &mut Vec::new(), Some(touched));
     // Most documents are valid: the yes-or-no walk is cheaper than collecting errors.
     if !validator::valid_document(&doc) {
         for error in &validator::errors(&doc) {
@@ -51,8 +49,31 @@ pub(crate) fn check(dict: &Value, touched: &Touched) -> Vec<Violation> {
         }
     }
     check_ports(&doc, &mut out);
-    out.append(&mut sizes);
     out
+}
+
+/// What compose's decoder (mapstructure, into a `uint32`) refuses of a number-or-string the
+/// schema let through: every string, however numeric, and every negative number. Too large a
+/// number wraps silently, as in compose.
+pub(crate) fn uint32_refusal(v: &Value) -> Option<String> {
+    let ValueKind::Scalar { text, plain } = &v.kind else {
+        return None;
+    };
+    let typed = if *plain {
+        instance::yaml_scalar(text)
+    } else {
+        Kind::Str(text)
+    };
+    match typed {
+        Kind::Str(_) => Some("expected type 'uint32', got unconvertible type 'string'".into()),
+        Kind::Int(i) if i < 0 => Some(format!(
+            "cannot parse value as 'uint32': {i} overflows uint"
+        )),
+        Kind::Float(f) if f < 0.0 => Some(format!(
+            "cannot parse value as 'uint32': {f:.6} overflows uint"
+        )),
+        _ => None,
+    }
 }
 
 /// For tests/schema_differential.rs: the whole of `dict` as the JSON the schema is checked
@@ -60,12 +81,7 @@ pub(crate) fn check(dict: &Value, touched: &Touched) -> Vec<Violation> {
 /// cause of each, in order (no casts, ports or sizes).
 #[doc(hidden)]
 pub fn differential(dict: &Value) -> (serde_json::Value, bool, Vec<String>) {
-    let (mut casts, mut sizes) = (Vec::new(), Vec::new());
-    let doc = Builder {
-        casts: &mut casts,
-        sizes: &mut sizes,
-    }
-    .build(dict, &mut Vec::new(), None);
+    let doc = instance::build(dict, &mut Vec::new(), None);
     let mut out = Vec::new();
     for error in &validator::errors(&doc) {
         report(most_specific(error), &mut out);
