@@ -20,6 +20,7 @@ pub use args::{
 
 use crate::compose::model::Project;
 use crate::fix;
+use crate::lsp::Ended;
 use crate::output;
 use crate::rules;
 
@@ -164,7 +165,16 @@ pub fn main() -> i32 {
         }
         Command::Volumes(args) => volumes::run(args),
         Command::Migrate(args) => migrate::run(args),
-        Command::Server => crate::lsp::run(),
+        Command::Server => match crate::lsp::run() {
+            Ended::Exit {
+                after_shutdown: true,
+            } => EXIT_OK,
+            // LSP's code for an `exit` without `shutdown`.
+            Ended::Exit {
+                after_shutdown: false,
+            } => 1,
+            Ended::InputLost => EXIT_FAILURE,
+        },
         Command::Rules { format } => printed(&match format {
             RulesFormat::Text => output::rules_doc::list(),
             RulesFormat::Json => rules_json(),
