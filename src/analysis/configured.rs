@@ -17,7 +17,7 @@ const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 /// What a service does with the data its image keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     /// It runs the image's server, and its data counts.
     Server,
     /// Persistence is switched off (the reason names the setting): nothing to keep.
@@ -31,12 +31,12 @@ pub enum Role {
 
 /// Where the service keeps its data after everything that decides it.
 #[derive(Debug, Clone)]
-pub struct Placement {
+pub(crate) struct Placement {
     /// Data paths: the image's (tag and environment applied), then moved by the configuration.
-    pub paths: Vec<String>,
+    pub(crate) paths: Vec<String>,
     /// What moved them (`` `--dir` in `command:` ``), for messages.
-    pub moved_by: Option<String>,
-    pub role: Role,
+    pub(crate) moved_by: Option<String>,
+    pub(crate) role: Role,
 }
 
 /// One value the configuration gives a setting, and where it was read.

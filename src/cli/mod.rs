@@ -13,10 +13,7 @@ use std::io::{IsTerminal, Write};
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-pub use args::{
-    CheckArgs, Cli, ColorChoice, Command, LoadArgs, MigrateArgs, RulesFormat, SeverityArg,
-    VolumesArgs,
-};
+use args::{Cli, ColorChoice, Command, RulesFormat};
 
 use crate::compose::model::Project;
 use crate::fix;
@@ -25,9 +22,9 @@ use crate::output;
 use crate::rules;
 
 /// Exit codes (design §1): 0 fine, 1 problems found, 2 the tool could not do its job.
-pub const EXIT_OK: i32 = 0;
-pub const EXIT_FINDINGS: i32 = 1;
-pub const EXIT_FAILURE: i32 = 2;
+pub(crate) const EXIT_OK: i32 = 0;
+pub(crate) const EXIT_FINDINGS: i32 = 1;
+pub(crate) const EXIT_FAILURE: i32 = 2;
 
 /// `check` is the default command: `stowage compose.yaml` = `stowage check compose.yaml`.
 /// Subcommands are told by name without building the command (that doubled clap's share of a

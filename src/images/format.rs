@@ -46,7 +46,7 @@ fn default_true() -> bool {
 /// One `[images."<key>"]` table.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ImageEntry {
+pub(crate) struct ImageEntry {
     pub(crate) repos: Vec<String>,
     #[serde(default)]
     pub(crate) category: Option<String>,

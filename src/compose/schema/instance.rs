@@ -15,8 +15,8 @@ use crate::yaml::value::{Loc, MergeTag, Value, ValueKind};
 /// a `depends_on` entry written as a list item).
 #[derive(Debug, PartialEq)]
 pub(crate) struct Instance<'a> {
-    pub loc: Option<Loc>,
-    pub kind: Kind<'a>,
+    pub(crate) loc: Option<Loc>,
+    pub(crate) kind: Kind<'a>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -34,9 +34,9 @@ pub(crate) enum Kind<'a> {
 
 #[derive(Debug, PartialEq)]
 pub(crate) struct Member<'a> {
-    pub key: &'a str,
-    pub key_loc: Option<Loc>,
-    pub value: Instance<'a>,
+    pub(crate) key: &'a str,
+    pub(crate) key_loc: Option<Loc>,
+    pub(crate) value: Instance<'a>,
 }
 
 impl<'a> Instance<'a> {
@@ -69,8 +69,8 @@ impl<'a> Instance<'a> {
 /// Builds the typed document of `v`, the casts that fail going to `casts` and the refused byte
 /// sizes to `sizes`; `touched` limits the top level (and its `services`) to what a document wrote.
 pub(crate) struct Builder<'o> {
-    pub casts: &'o mut Vec<Violation>,
-    pub sizes: &'o mut Vec<Violation>,
+    pub(crate) casts: &'o mut Vec<Violation>,
+    pub(crate) sizes: &'o mut Vec<Violation>,
 }
 
 impl Builder<'_> {

@@ -12,7 +12,7 @@ use crate::workspace::inventory::Inventory;
 
 /// What a node's data survives, worst first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fate {
+pub(crate) enum Fate {
     /// Anonymous volumes and tmpfs: gone after `down` + `up` (tmpfs even on restart).
     LostOnDown,
     /// Project volumes: removed by `down -v`.
@@ -22,9 +22,9 @@ pub enum Fate {
 }
 
 impl Fate {
-    pub const ALL: [Fate; 3] = [Fate::LostOnDown, Fate::LostOnDownV, Fate::Survives];
+    pub(crate) const ALL: [Fate; 3] = [Fate::LostOnDown, Fate::LostOnDownV, Fate::Survives];
 
-    pub fn class(self) -> &'static str {
+    pub(crate) fn class(self) -> &'static str {
         match self {
             Fate::LostOnDown => "lostOnDown",
             Fate::LostOnDownV => "lostOnDownV",
@@ -32,7 +32,7 @@ impl Fate {
         }
     }
 
-    pub fn legend(self) -> &'static str {
+    pub(crate) fn legend(self) -> &'static str {
         match self {
             Fate::LostOnDown => "lost on down: anonymous volume, tmpfs",
             Fate::LostOnDownV => "lost on down -v: project volume",
@@ -41,7 +41,7 @@ impl Fate {
     }
 
     /// (fill, stroke) colours: red, orange, green.
-    pub fn colours(self) -> (&'static str, &'static str) {
+    pub(crate) fn colours(self) -> (&'static str, &'static str) {
         match self {
             Fate::LostOnDown => ("#f8d0d0", "#c0392b"),
             Fate::LostOnDownV => ("#fde2c0", "#e67e22"),
@@ -50,10 +50,10 @@ impl Fate {
     }
 }
 
-pub const SERVICE_COLOURS: (&str, &str) = ("#e8eef7", "#4a6fa5");
+pub(crate) const SERVICE_COLOURS: (&str, &str) = ("#e8eef7", "#4a6fa5");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
+pub(crate) enum Shape {
     Service,
     Volume,
     Tmpfs,
@@ -62,31 +62,31 @@ pub enum Shape {
 
 #[derive(Debug, Clone)]
 pub struct Node {
-    pub id: String,
+    pub(crate) id: String,
     /// One entry per line.
-    pub label: Vec<String>,
-    pub shape: Shape,
+    pub(crate) label: Vec<String>,
+    pub(crate) shape: Shape,
     /// `None` for services.
-    pub fate: Option<Fate>,
+    pub(crate) fate: Option<Fate>,
 }
 
 #[derive(Debug, Clone)]
-pub struct Edge {
-    pub from: String,
-    pub to: String,
-    pub label: String,
+pub(crate) struct Edge {
+    pub(crate) from: String,
+    pub(crate) to: String,
+    pub(crate) label: String,
 }
 
 #[derive(Debug, Clone)]
-pub struct ProjectGraph {
-    pub id: String,
-    pub label: String,
-    pub nodes: Vec<Node>,
-    pub edges: Vec<Edge>,
+pub(crate) struct ProjectGraph {
+    pub(crate) id: String,
+    pub(crate) label: String,
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) edges: Vec<Edge>,
 }
 
 /// Every project as a graph; node ids are `p{project}_{kind}{n}`, stable for the same input.
-pub fn graph(inventory: &Inventory) -> Vec<ProjectGraph> {
+pub(crate) fn graph(inventory: &Inventory) -> Vec<ProjectGraph> {
     inventory
         .projects
         .iter()
@@ -272,7 +272,7 @@ fn node(out: &mut String, indent: &str, n: &Node) {
     };
 }
 
-pub fn render(inventory: &Inventory) -> String {
+pub(crate) fn render(inventory: &Inventory) -> String {
     let mut out = String::from("flowchart LR\n");
     for failure in &inventory.failures {
         let _ = writeln!(out, "  %% error: {}", failure.one_line());
