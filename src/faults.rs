@@ -10,11 +10,11 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 /// The switch: a file name, or `STAGE:NAME`.
-pub const PANIC_VAR: &str = "STOWAGE_INJECT_PANIC";
+pub(crate) const PANIC_VAR: &str = "STOWAGE_INJECT_PANIC";
 
 /// Where a panic can be injected after loading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
+pub(crate) enum Stage {
     Lint,
     Render,
     Migrate,
@@ -44,7 +44,7 @@ fn injected() -> Option<&'static (String, String)> {
 
 /// Panics when `STOWAGE_INJECT_PANIC` holds the name of the file being loaded, as a bug in the
 /// loader would: the run must report that file and go on with the others.
-pub fn panic_loading(path: &Path) {
+pub(crate) fn panic_loading(path: &Path) {
     if let Some(name) = std::env::var_os(PANIC_VAR)
         && path.file_name() == Some(name.as_os_str())
     {
@@ -56,7 +56,7 @@ pub fn panic_loading(path: &Path) {
 }
 
 /// Panics when `STOWAGE_INJECT_PANIC` asks for a panic at `stage` for one of a project's `files`.
-pub fn panic_at<'a>(stage: Stage, files: impl IntoIterator<Item = &'a Path>) {
+pub(crate) fn panic_at<'a>(stage: Stage, files: impl IntoIterator<Item = &'a Path>) {
     let Some((wanted, name)) = injected() else {
         return;
     };
@@ -77,7 +77,7 @@ pub fn panic_at<'a>(stage: Stage, files: impl IntoIterator<Item = &'a Path>) {
 
 /// The message of a panic caught while `doing` something (`loading this project`, …): an
 /// internal error to report, with the panic's own text.
-pub fn internal_error(doing: &str, panic: &(dyn std::any::Any + Send)) -> String {
+pub(crate) fn internal_error(doing: &str, panic: &(dyn std::any::Any + Send)) -> String {
     let text = panic
         .downcast_ref::<String>()
         .map(String::as_str)

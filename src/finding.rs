@@ -53,7 +53,7 @@ pub enum Applicability {
 pub struct Fix {
     pub applicability: Applicability,
     pub title: String,
-    pub edits: Vec<Edit>,
+    pub(crate) edits: Vec<Edit>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,7 +97,7 @@ impl Finding {
         }
     }
 
-    pub fn service(mut self, name: &str) -> Finding {
+    pub(crate) fn service(mut self, name: &str) -> Finding {
         if !self.services.iter().any(|s| s == name) {
             // Most findings concern one service: no room for more until it is needed.
             self.services.reserve_exact(1);
@@ -106,16 +106,11 @@ impl Finding {
         self
     }
 
-    pub fn label(mut self, loc: Loc, message: impl Into<String>) -> Finding {
+    pub(crate) fn label(mut self, loc: Loc, message: impl Into<String>) -> Finding {
         self.labels.push(Label {
             loc,
             message: message.into(),
         });
-        self
-    }
-
-    pub fn with_fix(mut self, fix: Fix) -> Finding {
-        self.fix = Some(fix);
         self
     }
 }

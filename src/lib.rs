@@ -4,7 +4,7 @@
 pub mod analysis;
 pub mod cli;
 pub mod compose;
-pub mod faults;
+pub(crate) mod faults;
 pub mod finding;
 pub mod fix;
 pub mod images;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::compose::model::{Project, Service};
 use crate::compose::mounts::{self, MountKind};
-use crate::images::{ConfigFormat, ImageFacts, Persistence, SettingEffect};
+use crate::images::{ConfigFormat, ImageFacts, Persistence, Setting, SettingEffect};
 use crate::yaml::value::{Value, ValueKind};
 use crate::yaml::{syntax, value};
 
@@ -17,7 +17,7 @@ const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 /// What a service does with the data its image keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     /// It runs the image's server, and its data counts.
     Server,
     /// Persistence is switched off (the reason names the setting): nothing to keep.
@@ -31,12 +31,12 @@ pub enum Role {
 
 /// Where the service keeps its data after everything that decides it.
 #[derive(Debug, Clone)]
-pub struct Placement {
+pub(crate) struct Placement {
     /// Data paths: the image's (tag and environment applied), then moved by the configuration.
-    pub paths: Vec<String>,
+    pub(crate) paths: Vec<String>,
     /// What moved them (`` `--dir` in `command:` ``), for messages.
-    pub moved_by: Option<String>,
-    pub role: Role,
+    pub(crate) moved_by: Option<String>,
+    pub(crate) role: Role,
 }
 
 /// One value the configuration gives a setting, and where it was read.
@@ -231,22 +231,35 @@ pub(crate) fn shell_words(text: &str) -> Vec<String> {
     out
 }
 
-/// The values the words give the image's `command_flags`. Each value a flag gets is read by the
-/// first rule of that flag whose `value` matches (`--save ""` before `--save`).
+/// The values the words give the image's `command_flags`.
 fn flag_settings(facts: &ImageFacts, words: &[String]) -> Vec<Found> {
-    let mut out = Vec::new();
-    let mut flags: Vec<&str> = Vec::new();
-    for rule in &facts.command_flags {
-        if !flags.contains(&rule.flag.as_str()) {
-            flags.push(&rule.flag);
+    settings(
+        &facts.command_flags,
+        |flag| flag_values(flag, words),
+        |flag| format!("`{flag}` in `command:`"),
+    )
+}
+
+/// What the settings named in `rules` are given: `values` finds the values of one name, each
+/// read by the first rule of that name whose `value` matches (`--save ""` before `--save`);
+/// `origin` says where, for messages.
+fn settings(
+    rules: &[Setting],
+    mut values: impl FnMut(&str) -> Vec<String>,
+    origin: impl Fn(&str) -> String,
+) -> Vec<Found> {
+    let mut names: Vec<&str> = Vec::new();
+    for rule in rules {
+        if !names.contains(&rule.name.as_str()) {
+            names.push(&rule.name);
         }
     }
-    for flag in flags {
-        for value in flag_values(flag, words) {
-            let Some(rule) = facts
-                .command_flags
+    let mut out = Vec::new();
+    for name in names {
+        for value in values(name) {
+            let Some(rule) = rules
                 .iter()
-                .find(|r| r.flag == flag && r.value.as_ref().is_none_or(|v| *v == value))
+                .find(|r| r.name == name && r.value.as_ref().is_none_or(|v| *v == value))
             else {
                 continue;
             };
@@ -255,7 +268,7 @@ fn flag_settings(facts: &ImageFacts, words: &[String]) -> Vec<Found> {
                 effect: rule.effect,
                 replaces: rule.replaces.clone(),
                 subpath: rule.subpath.clone(),
-                origin: format!("`{}` in `command:`", rule.flag),
+                origin: origin(name),
             });
         }
     }
@@ -331,32 +344,11 @@ fn config_settings(
             |_| host.display().to_string(),
             |p| format!("./{}", p.display()),
         );
-        let mut keys: Vec<&str> = Vec::new();
-        for rule in &facts.config_keys {
-            if !keys.contains(&rule.key.as_str()) {
-                keys.push(&rule.key);
-            }
-        }
-        for key in keys {
-            let Some(value) = config_value(format, &text, key) else {
-                continue;
-            };
-            // As for flags: the first rule of the key whose `value` matches.
-            let Some(rule) = facts
-                .config_keys
-                .iter()
-                .find(|r| r.key == key && r.value.as_ref().is_none_or(|v| *v == value))
-            else {
-                continue;
-            };
-            out.push(Found {
-                value,
-                effect: rule.effect,
-                replaces: rule.replaces.clone(),
-                subpath: rule.subpath.clone(),
-                origin: format!("`{}` in `{shown}`", rule.key),
-            });
-        }
+        out.extend(settings(
+            &facts.config_keys,
+            |key| config_value(format, &text, key).into_iter().collect(),
+            |key| format!("`{key}` in `{shown}`"),
+        ));
     }
     out
 }

@@ -4,7 +4,7 @@
 
 mod configured;
 
-pub use configured::{Placement, Role};
+pub(crate) use configured::{Placement, Role};
 
 use std::path::Path;
 
@@ -16,19 +16,19 @@ use crate::images::{self, ImageFacts, KnowledgeBase};
 #[derive(Debug, Clone)]
 pub struct ServiceAnalysis {
     /// Index into `Project::services`.
-    pub service: usize,
+    pub(crate) service: usize,
     /// The written mounts in compose's order, then implicit ones.
-    pub mounts: Vec<Mount>,
+    pub(crate) mounts: Vec<Mount>,
     /// Facts about the image (or the base image of a local Dockerfile).
-    pub facts: Option<ImageFacts>,
+    pub(crate) facts: Option<ImageFacts>,
     /// Where the image `VOLUME`s came from.
-    pub volumes_from: VolumeSource,
+    pub(crate) volumes_from: VolumeSource,
     /// Where the service keeps its data and whether it keeps any (None without image facts).
-    pub placement: Option<Placement>,
+    pub(crate) placement: Option<Placement>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VolumeSource {
+pub(crate) enum VolumeSource {
     /// No image facts and no Dockerfile: nothing is known about image volumes.
     Unknown,
     KnowledgeBase,
@@ -131,7 +131,7 @@ fn read_dockerfile(build: &crate::compose::model::Build) -> Option<(String, Stri
 }
 
 /// Whether a mount at `target` holds the data at `path` (at the path or an ancestor of it).
-pub fn covers(target: &str, path: &str) -> bool {
+pub(crate) fn covers(target: &str, path: &str) -> bool {
     target == path
         || target == "/"
         || path
@@ -141,17 +141,17 @@ pub fn covers(target: &str, path: &str) -> bool {
 
 /// One mount of a service's table as the engine builds it.
 #[derive(Debug, Clone, Copy)]
-pub struct Effective<'a> {
-    pub mount: &'a Mount,
+pub(crate) struct Effective<'a> {
+    pub(crate) mount: &'a Mount,
     /// The service it comes from through `volumes_from` (None: the service's own).
-    pub from: Option<&'a str>,
+    pub(crate) from: Option<&'a str>,
 }
 
 /// The mount table the engine builds for `analysis`'s service: written mounts win,
 /// `volumes_from` mounts fill targets that are still free (tmpfs is never shared), and image
 /// `VOLUME`s only get an anonymous volume where nothing at all is mounted at exactly their path.
 /// None when it cannot be known statically (`volumes_from` a container or an unknown service).
-pub fn effective_mounts<'a>(
+pub(crate) fn effective_mounts<'a>(
     project: &'a Project,
     analyses: &'a [ServiceAnalysis],
     analysis: &'a ServiceAnalysis,
@@ -200,7 +200,7 @@ pub fn shared_from(entry: &str) -> &str {
 
 /// The table to show for `analysis`'s service: [`effective_mounts`], or its own mounts where
 /// that cannot be known statically.
-pub fn shown_mounts<'a>(
+pub(crate) fn shown_mounts<'a>(
     project: &'a Project,
     analyses: &'a [ServiceAnalysis],
     analysis: &'a ServiceAnalysis,
@@ -216,7 +216,7 @@ pub fn shown_mounts<'a>(
 
 /// The data paths of a stateful service that nothing in `mounts` holds: they are in the
 /// container's own writable layer, lost whenever the container is recreated.
-pub fn layer_paths<'a>(analysis: &'a ServiceAnalysis, mounts: &[Effective]) -> Vec<&'a str> {
+pub(crate) fn layer_paths<'a>(analysis: &'a ServiceAnalysis, mounts: &[Effective]) -> Vec<&'a str> {
     let (Some(facts), Some(placement)) = (&analysis.facts, &analysis.placement) else {
         return Vec::new();
     };

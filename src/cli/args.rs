@@ -11,17 +11,17 @@ use crate::output::{findings, volumes};
 /// Will this compose stack keep its data? Lints and migrates Docker Compose files.
 #[derive(Parser, Debug)]
 #[command(name = "stowage", version, about)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
     /// Colours in the output: `auto` uses them on a terminal unless `NO_COLOR` is set, and
     /// off a terminal when `FORCE_COLOR` or `CLICOLOR_FORCE` is.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+    pub(crate) color: ColorChoice,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColorChoice {
+pub(crate) enum ColorChoice {
     Auto,
     Always,
     Never,
@@ -29,7 +29,7 @@ pub enum ColorChoice {
 
 /// How `stowage rules` lists the rules.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RulesFormat {
+pub(crate) enum RulesFormat {
     /// A table by category.
     Text,
     /// One object per rule: id, category, severity, whether it is on by default, fix, summary.
@@ -37,7 +37,7 @@ pub enum RulesFormat {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// Lint: report every service that will lose data, and compose mistakes (the default command).
     Check(CheckArgs),
     /// Every mount of every service, classified, with what survives restart, recreate, down and down -v.
@@ -73,95 +73,95 @@ pub enum Command {
 }
 
 #[derive(Args, Debug)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     #[command(flatten)]
-    pub load: LoadArgs,
+    pub(crate) load: LoadArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = findings::Format::Human)]
-    pub format: findings::Format,
+    pub(crate) format: findings::Format,
     /// Only these rules (comma-separated ids); rules that are off by default can be selected.
     #[arg(long, value_delimiter = ',')]
-    pub select: Vec<String>,
+    pub(crate) select: Vec<String>,
     /// Never these rules (comma-separated ids).
     #[arg(long, value_delimiter = ',')]
-    pub ignore: Vec<String>,
+    pub(crate) ignore: Vec<String>,
     /// Exit 1 when a finding is at least this severe (default: warning, or the configuration's `fail-on`).
     #[arg(long, value_enum)]
-    pub fail_on: Option<SeverityArg>,
+    pub(crate) fail_on: Option<SeverityArg>,
     /// Configuration file (default: `.stowage.yaml` found upward from each project).
     #[arg(long, conflicts_with = "no_config")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Ignore configuration files.
     #[arg(long)]
-    pub no_config: bool,
+    pub(crate) no_config: bool,
     /// Exit 0 even when there are findings (2 still means stowage could not do its job).
     #[arg(long)]
-    pub exit_zero: bool,
+    pub(crate) exit_zero: bool,
     /// Print how many findings each rule produced.
     #[arg(long)]
-    pub statistics: bool,
+    pub(crate) statistics: bool,
     /// Print findings only, no summary.
     #[arg(short, long)]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
     /// Apply safe fixes (verified before anything is written).
     #[arg(long)]
-    pub fix: bool,
+    pub(crate) fix: bool,
     /// Also apply unsafe fixes (they change where data lives: see `stowage migrate` for the data plan).
     #[arg(long)]
-    pub unsafe_fixes: bool,
+    pub(crate) unsafe_fixes: bool,
     /// Print the fixes as a unified diff instead of writing them (exit 1 when there are changes).
     #[arg(long)]
-    pub diff: bool,
+    pub(crate) diff: bool,
     /// Write the report to FILE (created or emptied) instead of standard output.
     #[arg(short = 'o', long, value_name = "FILE")]
-    pub output_file: Option<std::path::PathBuf>,
+    pub(crate) output_file: Option<std::path::PathBuf>,
     /// Report only the findings FILE does not record (see `--write-baseline`); the summary says
     /// how many it matched and how many of its entries are gone.
     #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
-    pub baseline: Option<PathBuf>,
+    pub(crate) baseline: Option<PathBuf>,
     /// Record every finding in FILE (created or replaced) instead of reporting them, for
     /// `--baseline`: CI then fails only on new findings.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["fix", "diff", "unsafe_fixes", "format", "output_file", "statistics"])]
-    pub write_baseline: Option<PathBuf>,
+    pub(crate) write_baseline: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
-pub struct MigrateArgs {
+pub(crate) struct MigrateArgs {
     #[command(flatten)]
-    pub load: LoadArgs,
+    pub(crate) load: LoadArgs,
     /// Apply the changes (verified, atomic) instead of printing them.
     #[arg(long)]
-    pub write: bool,
+    pub(crate) write: bool,
     /// Read-write directory bind mounts: leave them (`skip`), move their data into named volumes
     /// (`volume`), or turn them into named volumes bound to the same directory (`keep-path`).
     #[arg(long, value_parser = ["skip", "volume", "keep-path"])]
-    pub binds: Option<String>,
+    pub(crate) binds: Option<String>,
     /// Name of new volumes: `{service}`, `{basename}` (last part of the container path), `{project}`.
     #[arg(long)]
-    pub name_template: Option<String>,
+    pub(crate) name_template: Option<String>,
     /// Write the data plan as a POSIX sh script to FILE.
     #[arg(long, value_name = "FILE")]
-    pub script: Option<PathBuf>,
+    pub(crate) script: Option<PathBuf>,
     /// Convert only the mounts of this service (repeatable; default: every service).
     #[arg(long = "service", value_name = "NAME")]
-    pub services: Vec<String>,
+    pub(crate) services: Vec<String>,
     /// Convert only the mounts at this container path (repeatable; default: every path).
     #[arg(long = "target", value_name = "PATH")]
-    pub targets: Vec<String>,
+    pub(crate) targets: Vec<String>,
     /// Also rewrite files outside the project's directory (included from a sibling directory),
     /// which other projects may use too; without it, mounts written there are left as they are.
     #[arg(long)]
-    pub allow_outside: bool,
+    pub(crate) allow_outside: bool,
     /// Configuration file (default: `.stowage.yaml` found upward from each project).
     #[arg(long, conflicts_with = "no_config")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Ignore configuration files.
     #[arg(long)]
-    pub no_config: bool,
+    pub(crate) no_config: bool,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SeverityArg {
+pub(crate) enum SeverityArg {
     Error,
     Warning,
     Info,
@@ -179,34 +179,34 @@ impl From<SeverityArg> for Severity {
 
 /// How projects are found and loaded (as in docker compose).
 #[derive(Args, Debug, Clone, Default)]
-pub struct LoadArgs {
+pub(crate) struct LoadArgs {
     /// Files or directories (directories are searched recursively; `-` reads standard input); default: compose's discovery from here.
-    pub paths: Vec<PathBuf>,
+    pub(crate) paths: Vec<PathBuf>,
     /// Compose file, merged in the order given (`-` reads standard input); like `docker compose -f`.
     #[arg(short = 'f', long = "file")]
-    pub files: Vec<PathBuf>,
+    pub(crate) files: Vec<PathBuf>,
     /// Name standard input is known by (relative paths and `.env` resolve from it).
     #[arg(long)]
-    pub stdin_filename: Option<PathBuf>,
+    pub(crate) stdin_filename: Option<PathBuf>,
     /// Directory relative paths and `.env` resolve against (default: the first file's directory).
     #[arg(long)]
-    pub project_directory: Option<PathBuf>,
+    pub(crate) project_directory: Option<PathBuf>,
     /// Project name (decides engine volume names).
     #[arg(short = 'p', long)]
-    pub project_name: Option<String>,
+    pub(crate) project_name: Option<String>,
     /// Environment file(s) for interpolation instead of the project's `.env`.
     #[arg(long)]
-    pub env_file: Vec<PathBuf>,
+    pub(crate) env_file: Vec<PathBuf>,
     /// Only services compose would run with these profiles (`*` = all); default: every service.
     #[arg(long)]
-    pub profile: Vec<String>,
+    pub(crate) profile: Vec<String>,
 }
 
 #[derive(Args, Debug)]
-pub struct VolumesArgs {
+pub(crate) struct VolumesArgs {
     #[command(flatten)]
-    pub load: LoadArgs,
+    pub(crate) load: LoadArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = volumes::Format::Table)]
-    pub format: volumes::Format,
+    pub(crate) format: volumes::Format,
 }

@@ -13,20 +13,18 @@ use std::io::{IsTerminal, Write};
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-pub use args::{
-    CheckArgs, Cli, ColorChoice, Command, LoadArgs, MigrateArgs, RulesFormat, SeverityArg,
-    VolumesArgs,
-};
+use args::{Cli, ColorChoice, Command, RulesFormat};
 
 use crate::compose::model::Project;
 use crate::fix;
+use crate::lsp::Ended;
 use crate::output;
 use crate::rules;
 
 /// Exit codes (design §1): 0 fine, 1 problems found, 2 the tool could not do its job.
-pub const EXIT_OK: i32 = 0;
-pub const EXIT_FINDINGS: i32 = 1;
-pub const EXIT_FAILURE: i32 = 2;
+pub(crate) const EXIT_OK: i32 = 0;
+pub(crate) const EXIT_FINDINGS: i32 = 1;
+pub(crate) const EXIT_FAILURE: i32 = 2;
 
 /// `check` is the default command: `stowage compose.yaml` = `stowage check compose.yaml`.
 /// Subcommands are told by name without building the command (that doubled clap's share of a
@@ -164,7 +162,16 @@ pub fn main() -> i32 {
         }
         Command::Volumes(args) => volumes::run(args),
         Command::Migrate(args) => migrate::run(args),
-        Command::Server => crate::lsp::run(),
+        Command::Server => match crate::lsp::run() {
+            Ended::Exit {
+                after_shutdown: true,
+            } => EXIT_OK,
+            // LSP's code for an `exit` without `shutdown`.
+            Ended::Exit {
+                after_shutdown: false,
+            } => 1,
+            Ended::InputLost => EXIT_FAILURE,
+        },
         Command::Rules { format } => printed(&match format {
             RulesFormat::Text => output::rules_doc::list(),
             RulesFormat::Json => rules_json(),

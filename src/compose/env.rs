@@ -18,7 +18,7 @@ use crate::compose::interpolate::{self, InterpolateError, Vars};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Position {
     /// Byte offset in the text given to the parser (a leading BOM included).
-    pub offset: usize,
+    pub(crate) offset: usize,
     /// 1-based line.
     pub line: usize,
     /// 1-based column, in characters.
@@ -46,7 +46,7 @@ impl Position {
 
 /// Why an env file cannot be read; compose refuses to load the project in every case.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DotenvError {
+pub(crate) enum DotenvError {
     /// A name holds something other than letters, digits, `_`, `.`, `-`, `[` and `]`.
     #[error("unexpected character `{ch}` in variable name")]
     UnexpectedCharacter { ch: char, position: Position },
@@ -70,7 +70,7 @@ pub enum DotenvError {
 
 impl DotenvError {
     /// Where the problem is (for interpolation errors in double-quoted values, the opening quote).
-    pub fn position(&self) -> Position {
+    pub(crate) fn position(&self) -> Position {
         match self {
             Self::UnexpectedCharacter { position, .. }
             | Self::SpaceInName { position }
@@ -81,7 +81,8 @@ impl DotenvError {
     }
 
     /// 1-based line of the problem.
-    pub fn line(&self) -> usize {
+    #[cfg_attr(not(test), allow(dead_code))] // read by the unit tests only
+    pub(crate) fn line(&self) -> usize {
         self.position().line
     }
 }
@@ -96,7 +97,7 @@ impl DotenvError {
 /// Kept from compose-go on purpose: a last line `KEY` with no newline after it is not a
 /// lookup but the value of the empty key (`"" → "KEY"`), and `=value` sets the empty key too;
 /// neither can be referenced by interpolation.
-pub fn parse_dotenv(
+pub(crate) fn parse_dotenv(
     text: &str,
     lookup: &dyn Vars,
 ) -> Result<IndexMap<String, String>, DotenvError> {
@@ -397,8 +398,9 @@ fn expand_escapes(raw: &str) -> String {
 }
 
 /// Where a variable's value comes from.
+#[cfg_attr(not(test), allow(dead_code))] // read by the unit tests only
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VarOrigin<'a> {
+pub(crate) enum VarOrigin<'a> {
     /// Given with [`ProjectEnv::set`] (e.g. `COMPOSE_PROJECT_NAME`).
     Set,
     /// The process environment.
@@ -410,6 +412,7 @@ pub enum VarOrigin<'a> {
 #[derive(Debug, Clone)]
 struct FileValue {
     value: String,
+    #[cfg_attr(not(test), allow(dead_code))] // read by the unit tests only (`origin`)
     file: usize,
     /// For `include` env files: the `ProjectEnv` that added it (see `add_env_file_under`).
     owner: u64,
@@ -424,7 +427,7 @@ fn next_id() -> u64 {
 
 /// The variables interpolation sees for one project: process environment over env files.
 #[derive(Debug)]
-pub struct ProjectEnv {
+pub(crate) struct ProjectEnv {
     id: u64,
     set: IndexMap<String, String>,
     /// Shared: every project of a run starts from the same process environment.
@@ -466,7 +469,7 @@ impl ProjectEnv {
     /// order): its values override earlier files, the process environment overrides them all.
     /// Interpolation inside it sees the process environment, then earlier files, then the keys
     /// above it in the same file (compose-go `GetEnvFromFile`).
-    pub fn add_env_file(&mut self, path: &Path, text: &str) -> Result<(), DotenvError> {
+    pub(crate) fn add_env_file(&mut self, path: &Path, text: &str) -> Result<(), DotenvError> {
         let lookup = ProcessThenFiles {
             process: &self.process,
             files: &self.files,
@@ -487,7 +490,11 @@ impl ProjectEnv {
     /// Adds an env file of an `include` entry: its values only fill variables the including
     /// project does not define (compose-go `Environment.Clone().Merge(envFromFile)`). Several
     /// files of one `include` (added to the same clone) override each other in order.
-    pub fn add_env_file_under(&mut self, path: &Path, text: &str) -> Result<(), DotenvError> {
+    pub(crate) fn add_env_file_under(
+        &mut self,
+        path: &Path,
+        text: &str,
+    ) -> Result<(), DotenvError> {
         let parsed = parse_dotenv(text, &*self)?;
         let file = self.push_path(path);
         for (name, value) in parsed {
@@ -510,20 +517,21 @@ impl ProjectEnv {
     /// Sets a variable over every other source (used for `COMPOSE_PROJECT_NAME` once known).
     /// Note that compose-go itself only adds `COMPOSE_PROJECT_NAME` when the environment (process
     /// or env files) does not define it already: use [`ProjectEnv::set_if_absent`] for that.
-    pub fn set(&mut self, name: &str, value: &str) {
+    pub(crate) fn set(&mut self, name: &str, value: &str) {
         self.set.insert(name.to_owned(), value.to_owned());
     }
 
     /// Sets a variable only if no source defines it (compose-go's treatment of
     /// `COMPOSE_PROJECT_NAME`).
-    pub fn set_if_absent(&mut self, name: &str, value: &str) {
+    pub(crate) fn set_if_absent(&mut self, name: &str, value: &str) {
         if self.get(name).is_none() {
             self.set(name, value);
         }
     }
 
     /// Where the value of `name` comes from, `None` when it is not set.
-    pub fn origin(&self, name: &str) -> Option<VarOrigin<'_>> {
+    #[cfg_attr(not(test), allow(dead_code))] // read by the unit tests only
+    pub(crate) fn origin(&self, name: &str) -> Option<VarOrigin<'_>> {
         if self.set.contains_key(name) {
             return Some(VarOrigin::Set);
         }
@@ -537,7 +545,8 @@ impl ProjectEnv {
     }
 
     /// The env files added so far, in order.
-    pub fn env_files(&self) -> &[PathBuf] {
+    #[cfg_attr(not(test), allow(dead_code))] // read by the unit tests only
+    pub(crate) fn env_files(&self) -> &[PathBuf] {
         &self.paths
     }
 

@@ -19,7 +19,7 @@ use std::hash::BuildHasher;
 use foldhash::{HashSet, HashSetExt};
 
 /// Where variable values come from (process env overrides the .env file, see env.rs).
-pub trait Vars {
+pub(crate) trait Vars {
     /// The value of `name`, `None` when the variable is not set at all (set-but-empty is `Some("")`).
     fn get(&self, name: &str) -> Option<&str>;
 }
@@ -44,17 +44,17 @@ impl<V: Vars + ?Sized> Vars for &V {
 
 /// The result of interpolating one string.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Interpolated {
+pub(crate) struct Interpolated {
     /// The string with every expression replaced.
-    pub value: String,
+    pub(crate) value: String,
     /// Variables used with no value and no default, in order, deduplicated — compose warns
     /// `The "X" variable is not set. Defaulting to a blank string.` for each.
-    pub unset: Vec<String>,
+    pub(crate) unset: Vec<String>,
 }
 
 /// Why a string cannot be interpolated; compose refuses the whole file in both cases.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum InterpolateError {
+pub(crate) enum InterpolateError {
     /// `${VAR`, `${1X}`, `${VAR/a/b}` ... ; offset = byte offset in the input of the `$` that starts the bad expression
     #[error("invalid interpolation format")]
     Invalid { offset: usize },
@@ -74,7 +74,7 @@ pub enum InterpolateError {
 
 impl InterpolateError {
     /// Byte offset in the input of the `$` that starts the expression at fault.
-    pub fn offset(&self) -> usize {
+    pub(crate) fn offset(&self) -> usize {
         match self {
             Self::Invalid { offset }
             | Self::Required { offset, .. }
@@ -85,20 +85,20 @@ impl InterpolateError {
 
 /// How much longer than its input a result may grow: variables used many times in one string,
 /// or `.env` values that double at each line, would otherwise need unbounded memory.
-pub const MAX_GROWTH: usize = 1 << 20;
+pub(crate) const MAX_GROWTH: usize = 1 << 20;
 
 /// Nesting of defaults/alternatives/messages deeper than this is refused as invalid: no real
 /// file comes close, and it keeps hostile input from costing more than `MAX_NESTING` passes.
-pub const MAX_NESTING: usize = 64;
+pub(crate) const MAX_NESTING: usize = 64;
 
 /// Cheap check used to skip work: does the string contain a `$` at all.
-pub fn has_variables(input: &str) -> bool {
+pub(crate) fn has_variables(input: &str) -> bool {
     // `memchr` rather than `contains('$')`: every scalar of every file is asked.
     memchr::memchr(b'$', input.as_bytes()).is_some()
 }
 
 /// Interpolates `input` as compose does (`template.Substitute`), looking variables up in `vars`.
-pub fn interpolate(input: &str, vars: &dyn Vars) -> Result<Interpolated, InterpolateError> {
+pub(crate) fn interpolate(input: &str, vars: &dyn Vars) -> Result<Interpolated, InterpolateError> {
     if !has_variables(input) {
         return Ok(Interpolated {
             value: input.to_owned(),

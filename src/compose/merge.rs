@@ -6,7 +6,7 @@ use crate::compose::mounts::{self, MountKind};
 use crate::yaml::value::{Entry, Map, MergeTag, Value, ValueKind};
 
 /// Lays `over` on top of `base` at `path` (dotted keys, `*` never appears: real names).
-pub fn merge(base: Value, over: Value, path: &[&str]) -> Value {
+pub(crate) fn merge(base: Value, over: Value, path: &[&str]) -> Value {
     if let Some(special) = special_at(path) {
         return special.apply(base, over);
     }
@@ -77,7 +77,7 @@ fn merge_maps(base: &mut Map, over: Map, path: &[&str]) {
 }
 
 /// A value taken over whole still drops the keys it marks `!reset` (nothing to reset them from).
-pub fn strip_resets(mut value: Value) -> Value {
+pub(crate) fn strip_resets(mut value: Value) -> Value {
     strip_resets_in_place(&mut value);
     value
 }
@@ -238,7 +238,7 @@ fn key_value_map(value: &Value) -> Map {
 
 /// An item of a `KEY=VALUE` list: its key, and its value unless it is a bare `KEY` (which
 /// takes the variable's value from the environment).
-pub fn key_value_item(text: &str) -> (&str, Option<&str>) {
+pub(crate) fn key_value_item(text: &str) -> (&str, Option<&str>) {
     match text.split_once('=') {
         Some((k, v)) => (k, Some(v)),
         None => (text, None),
@@ -305,7 +305,7 @@ fn list_as_map(value: Value) -> Value {
 /// syntax `target` as written, the short syntax target as ParseVolume reads it, cleaned when
 /// `canonical` (compose converts a short entry to long syntax, cleaning its target, after the
 /// first uniqueness pass of the file it is written in). `Err` carries compose's message.
-pub fn volume_key(entry: &Value, canonical: bool) -> Result<Option<String>, String> {
+pub(crate) fn volume_key(entry: &Value, canonical: bool) -> Result<Option<String>, String> {
     match &entry.kind {
         ValueKind::Map(m) => match m.get("target").and_then(|e| e.value.as_str()) {
             Some(t) => Ok(Some(t.to_owned())),
@@ -321,7 +321,7 @@ pub fn volume_key(entry: &Value, canonical: bool) -> Result<Option<String>, Stri
 }
 
 /// What a raw volume entry mounts, as the loader will classify it.
-pub fn entry_kind(entry: &Value) -> Option<MountKind> {
+pub(crate) fn entry_kind(entry: &Value) -> Option<MountKind> {
     match &entry.kind {
         ValueKind::Scalar { text, .. } => mounts::parse_short(text).ok().map(|v| v.kind),
         ValueKind::Map(m) => {
@@ -351,7 +351,7 @@ pub fn entry_kind(entry: &Value) -> Option<MountKind> {
 /// entry is converted, on the cleaned ones (`Pass::Cleaned`). Long-syntax targets stay as
 /// written in both passes (compose cleans them only after the last file).
 /// Returns the replaced entries (earlier, later) so rules can point at both.
-pub fn enforce_unique_volumes(
+pub(crate) fn enforce_unique_volumes(
     volumes: &mut Vec<Value>,
     canonical: impl Fn(&Value) -> bool,
     pass: Pass,
@@ -393,7 +393,7 @@ pub enum Pass {
 
 /// compose's uniqueness of `tmpfs` entries (`keyValueIndexer`): keyed on the text before the
 /// first `=`, so `/x:size=1m` is replaced by a later `/x:size=2m`, and `/run` by `/run`.
-pub fn enforce_unique_tmpfs(items: &mut Vec<Value>) {
+pub(crate) fn enforce_unique_tmpfs(items: &mut Vec<Value>) {
     unique_by(items, |e| {
         e.as_str().map(|t| key_value_item(t).0.to_owned())
     });

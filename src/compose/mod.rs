@@ -3,10 +3,10 @@
 //! volume syntax and its classification (`mounts`), compose's JSON schema (`schema`), the typed project model (`model`), and the
 //! loader that reads, merges, validates and lowers a project into that model (`loader`).
 
-pub mod env;
-pub mod interpolate;
+pub(crate) mod env;
+pub(crate) mod interpolate;
 pub mod loader;
-pub mod merge;
+pub(crate) mod merge;
 pub mod model;
 pub mod mounts;
 #[doc(hidden)]

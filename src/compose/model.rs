@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use indexmap::IndexMap;
 
-pub use crate::compose::loader::problem::{Issue, ReadFailure};
+pub(crate) use crate::compose::loader::problem::{Issue, ReadFailure};
 use crate::compose::mounts::{MountKind, VolumeBacking};
 use crate::yaml::source::SourceFile;
 use crate::yaml::syntax::Tree;
@@ -17,29 +17,29 @@ pub struct Project {
     /// The project name as compose computes it (normalised).
     pub name: String,
     /// Where the name came from, for messages about engine volume names.
-    pub name_origin: NameOrigin,
+    pub(crate) name_origin: NameOrigin,
     pub directory: PathBuf,
     /// Every file read for this project (main files first, then included / extended ones).
-    pub files: Vec<LoadedFile>,
+    pub(crate) files: Vec<LoadedFile>,
     /// The files given or discovered (not included / extended ones), in merge order.
-    pub main_files: Vec<FileId>,
+    pub(crate) main_files: Vec<FileId>,
     pub services: Vec<Service>,
     /// Top-level `volumes:` in declaration order (all of them, used or not).
-    pub volumes: Vec<TopVolume>,
+    pub(crate) volumes: Vec<TopVolume>,
     /// Problems that make compose reject the project.
     pub errors: Vec<Problem>,
     /// What compose would warn about but accept.
-    pub warnings: Vec<Problem>,
+    pub(crate) warnings: Vec<Problem>,
     /// Variables used without a value or default, and where.
-    pub unset_variables: Vec<(String, Loc)>,
+    pub(crate) unset_variables: Vec<(String, Loc)>,
     /// Where a top-level `version:` was written.
-    pub version_keys: Vec<Loc>,
+    pub(crate) version_keys: Vec<Loc>,
     /// Volume entries replaced by a later entry with the same target (earlier, later).
-    pub replaced_mounts: Vec<ReplacedMount>,
+    pub(crate) replaced_mounts: Vec<ReplacedMount>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NameOrigin {
+pub(crate) enum NameOrigin {
     Flag,
     Environment,
     NameKey,
@@ -47,15 +47,15 @@ pub enum NameOrigin {
 }
 
 #[derive(Debug)]
-pub struct LoadedFile {
-    pub source: SourceFile,
-    pub tree: Tree,
-    pub role: FileRole,
+pub(crate) struct LoadedFile {
+    pub(crate) source: SourceFile,
+    pub(crate) tree: Tree,
+    pub(crate) role: FileRole,
 }
 
 /// How a file is part of a project; it decides where a new top-level declaration may go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum FileRole {
+pub(crate) enum FileRole {
     /// Given on the command line or discovered (merged with `-f` semantics).
     Main,
     /// Loaded through `include`: its top-level resources are imported.
@@ -68,15 +68,15 @@ pub enum FileRole {
 /// from `issue`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    pub loc: Option<Loc>,
+    pub(crate) loc: Option<Loc>,
     /// The file a problem without a position is about (a file that could not be read).
-    pub path: Option<String>,
+    pub(crate) path: Option<String>,
     /// What is wrong, as data (the rules match on it).
-    pub issue: Issue,
+    pub(crate) issue: Issue,
     /// `issue` in compose's words, rendered once (outputs show it as is).
     pub message: String,
-    pub kind: ProblemKind,
-    pub related: Option<Loc>,
+    pub(crate) kind: ProblemKind,
+    pub(crate) related: Option<Loc>,
 }
 
 impl Problem {
@@ -93,7 +93,7 @@ impl Problem {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ProblemKind {
+pub(crate) enum ProblemKind {
     /// The file could not be read or decoded.
     Io,
     Syntax,
@@ -113,19 +113,19 @@ pub enum ProblemKind {
 pub struct Service {
     pub name: String,
     /// The service's key in the file that defined it.
-    pub loc: Loc,
-    pub image: Option<Located<String>>,
-    pub build: Option<Build>,
+    pub(crate) loc: Loc,
+    pub(crate) image: Option<Located<String>>,
+    pub(crate) build: Option<Build>,
     /// The final environment: the `env_file:` files' variables, overridden by `environment:`
     /// (`KEY` without value maps to the project environment's value, or None).
-    pub environment: Environment,
+    pub(crate) environment: Environment,
     pub mounts: Vec<Mount>,
-    pub volumes_from: Vec<Located<String>>,
-    pub profiles: Vec<String>,
+    pub(crate) volumes_from: Vec<Located<String>>,
+    pub(crate) profiles: Vec<String>,
     /// `command:` as written, or a list's words quoted for a shell and joined by spaces.
-    pub command: Option<String>,
+    pub(crate) command: Option<String>,
     /// `entrypoint:`, the same way.
-    pub entrypoint: Option<String>,
+    pub(crate) entrypoint: Option<String>,
     /// `restart:` as written (`no`, `always`, `on-failure`, `unless-stopped`).
     pub restart: Option<String>,
     /// `hostname:` and `network_mode:` as written: what the container's hostname is (by default
@@ -134,26 +134,26 @@ pub struct Service {
     pub network_mode: Option<String>,
     /// The services this one waits for with `condition: service_completed_successfully`: they
     /// run to completion (a one-off job such as a migration or an init step), not as servers.
-    pub awaits_completion_of: Vec<String>,
+    pub(crate) awaits_completion_of: Vec<String>,
 }
 
 /// Variable name → value, in the order written.
-pub type Environment = IndexMap<String, Option<String>, foldhash::fast::RandomState>;
+pub(crate) type Environment = IndexMap<String, Option<String>, foldhash::fast::RandomState>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Located<T> {
-    pub value: T,
-    pub loc: Loc,
+pub(crate) struct Located<T> {
+    pub(crate) value: T,
+    pub(crate) loc: Loc,
 }
 
 #[derive(Debug, Clone)]
-pub struct Build {
+pub(crate) struct Build {
     /// Absolute build context directory (None for a remote context such as a git URL).
-    pub context: Option<PathBuf>,
-    pub dockerfile: String,
+    pub(crate) context: Option<PathBuf>,
+    pub(crate) dockerfile: String,
     /// Inline `dockerfile_inline` content.
-    pub inline: Option<String>,
-    pub loc: Loc,
+    pub(crate) inline: Option<String>,
+    pub(crate) loc: Loc,
 }
 
 /// One entry of a service's final mount table.
@@ -168,16 +168,16 @@ pub struct Mount {
     pub target: String,
     pub read_only: bool,
     /// The entry where it was written (None for implicit image volumes).
-    pub loc: Option<Loc>,
+    pub(crate) loc: Option<Loc>,
     pub syntax: MountSyntax,
     /// The named volume key (for `kind == Named`).
     pub volume_key: Option<String>,
     /// `nocopy` for volumes.
     pub nocopy: bool,
     /// Short-syntax options compose silently drops.
-    pub ignored_options: Vec<String>,
+    pub(crate) ignored_options: Vec<String>,
     /// The source text contained a variable with no value (classification may change).
-    pub unresolved: bool,
+    pub(crate) unresolved: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,22 +192,22 @@ pub enum MountSyntax {
 
 #[derive(Debug, Clone)]
 pub struct TopVolume {
-    pub key: String,
-    pub loc: Loc,
+    pub(crate) key: String,
+    pub(crate) loc: Loc,
     /// Engine volume name.
     pub name: String,
     pub external: bool,
-    pub driver: Option<String>,
-    pub driver_opts: IndexMap<String, String>,
+    pub(crate) driver: Option<String>,
+    pub(crate) driver_opts: IndexMap<String, String>,
     /// `name:` was written (not project-scoped).
-    pub explicit_name: bool,
+    pub(crate) explicit_name: bool,
 }
 
 impl TopVolume {
     /// What holds its data. The local driver (the default) hands `driver_opts` to mount(8):
     /// `type: tmpfs` is memory, `o: bind` with a `device` is a host directory; another driver's
     /// options mean something else, so its volume counts as the project's.
-    pub fn backing(&self) -> VolumeBacking {
+    pub(crate) fn backing(&self) -> VolumeBacking {
         if self.external {
             return VolumeBacking::External;
         }
@@ -235,12 +235,12 @@ impl TopVolume {
 
 impl Project {
     /// What a mount of this project survives (design §2 `survives`).
-    pub fn survives(&self, m: &Mount) -> crate::compose::mounts::Survives {
+    pub(crate) fn survives(&self, m: &Mount) -> crate::compose::mounts::Survives {
         crate::compose::mounts::survives(m.kind, self.backing(m))
     }
 
     /// What holds the data of a named volume mount (`Project` for every other kind).
-    pub fn backing(&self, m: &Mount) -> VolumeBacking {
+    pub(crate) fn backing(&self, m: &Mount) -> VolumeBacking {
         m.volume_key
             .as_deref()
             .and_then(|k| self.volume(k))
@@ -259,11 +259,11 @@ impl Project {
     }
 
     /// The paths of every file the project read.
-    pub fn paths(&self) -> impl Iterator<Item = &std::path::Path> {
+    pub(crate) fn paths(&self) -> impl Iterator<Item = &std::path::Path> {
         self.files.iter().map(|f| f.source.path.as_path())
     }
 
-    pub fn file(&self, id: FileId) -> &LoadedFile {
+    pub(crate) fn file(&self, id: FileId) -> &LoadedFile {
         &self.files[id]
     }
 
@@ -286,13 +286,13 @@ pub struct Position {
 
 /// A volume entry replaced by a later one with the same target (uniqueness by target).
 #[derive(Debug, Clone)]
-pub struct ReplacedMount {
-    pub service: String,
-    pub earlier: Loc,
-    pub later: Loc,
+pub(crate) struct ReplacedMount {
+    pub(crate) service: String,
+    pub(crate) earlier: Loc,
+    pub(crate) later: Loc,
     /// The target both entries mount at.
-    pub target: String,
+    pub(crate) target: String,
     /// What each entry mounts (None when the entry is malformed).
-    pub earlier_kind: Option<MountKind>,
-    pub later_kind: Option<MountKind>,
+    pub(crate) earlier_kind: Option<MountKind>,
+    pub(crate) later_kind: Option<MountKind>,
 }

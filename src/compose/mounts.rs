@@ -62,10 +62,10 @@ pub struct ShortVolume {
     pub selinux: Option<String>,
     /// Options compose silently drops (`RO`, `cached`, `delegated`, empty, anything unknown),
     /// in order.
-    pub ignored_options: Vec<String>,
-    pub source_range: Option<Range<usize>>,
-    pub target_range: Range<usize>,
-    pub options_range: Option<Range<usize>>,
+    pub(crate) ignored_options: Vec<String>,
+    pub(crate) source_range: Option<Range<usize>>,
+    pub(crate) target_range: Range<usize>,
+    pub(crate) options_range: Option<Range<usize>>,
 }
 
 /// Why compose-go rejects a short-syntax volume; `Display` is compose's reason text.
@@ -226,7 +226,7 @@ impl<'a> Fields<'a> {
 
 /// compose-go `isFilePath`: does a short-syntax source name a host path (bind) rather than a
 /// volume?
-pub fn is_file_path(s: &str) -> bool {
+pub(crate) fn is_file_path(s: &str) -> bool {
     let Some(first) = s.chars().next() else {
         return false;
     };
@@ -292,7 +292,7 @@ fn join_path(base: &str, rest: &str) -> String {
 /// byte before `:` counts as a drive (`1:/x` is absolute), and anything starting with two
 /// separators (`\\server\share`, `\\.\pipe\x`, `//server`, even `\\`) is a UNC or device path.
 /// Checked against docker compose v2.40.3.
-pub fn is_windows_abs(p: &str) -> bool {
+pub(crate) fn is_windows_abs(p: &str) -> bool {
     let is_sep = |b: u8| b == b'\\' || b == b'/';
     match p.as_bytes() {
         [_, b':', rest @ ..] => rest.first().is_some_and(|&b| is_sep(b)),
@@ -322,7 +322,7 @@ pub fn resolve_bind_source(source: &str, project_dir: &str, home: &str) -> Strin
 /// Parse one service-level `tmpfs:` entry (`/run` or `/run:size=64m,mode=1777`) into target
 /// and options. Docker compose splits at the first colon only; an empty option string is the
 /// same as none for the engine, so it is reported as `None`.
-pub fn parse_tmpfs_entry(entry: &str) -> (String, Option<String>) {
+pub(crate) fn parse_tmpfs_entry(entry: &str) -> (String, Option<String>) {
     match entry.split_once(':') {
         Some((target, options)) if !options.is_empty() => {
             (target.to_owned(), Some(options.to_owned()))
@@ -337,19 +337,19 @@ pub fn parse_tmpfs_entry(entry: &str) -> (String, Option<String>) {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Survives {
     /// `restart`, `stop` + `start`, `up` with nothing changed.
-    pub restart: bool,
+    pub(crate) restart: bool,
     /// `up` that recreates the container (config or image change, `--force-recreate`).
-    pub recreate: bool,
+    pub(crate) recreate: bool,
     /// `down` then `up`.
-    pub down_up: bool,
+    pub(crate) down_up: bool,
     /// `down -v` / `--volumes`, then `up`.
-    pub down_volumes: bool,
+    pub(crate) down_volumes: bool,
     /// `up -V` / `--renew-anon-volumes`.
-    pub up_renew: bool,
+    pub(crate) up_renew: bool,
     /// `rm -sf` (stop and remove the container), then `up`.
-    pub rm_up: bool,
+    pub(crate) rm_up: bool,
     /// `rm -sfv` (also removes the container's anonymous volumes), then `up`.
-    pub rm_volumes_up: bool,
+    pub(crate) rm_volumes_up: bool,
 }
 
 impl Survives {
@@ -380,14 +380,15 @@ impl Survives {
 
     /// Whether every lifecycle command short of deleting volumes on purpose (`down -v`,
     /// `rm -v`) keeps the data.
-    pub fn persistent(&self) -> bool {
+    #[cfg_attr(not(test), allow(dead_code))] // read by the unit tests only
+    pub(crate) fn persistent(&self) -> bool {
         self.restart && self.recreate && self.down_up && self.up_renew && self.rm_up
     }
 }
 
 /// What holds the data of a named volume, from its top-level declaration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VolumeBacking {
+pub(crate) enum VolumeBacking {
     /// A volume of the project: `down -v` removes it.
     Project,
     /// `external: true`: compose never removes it.
@@ -402,7 +403,7 @@ pub enum VolumeBacking {
 
 /// What a mount of `kind` survives; `backing` says what holds a named volume's data (ignored for
 /// kinds that are not volumes).
-pub fn survives(kind: MountKind, backing: VolumeBacking) -> Survives {
+pub(crate) fn survives(kind: MountKind, backing: VolumeBacking) -> Survives {
     match kind {
         // Host objects: compose never deletes host files or pipes.
         MountKind::Bind | MountKind::Npipe => Survives::ALL,

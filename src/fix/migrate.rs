@@ -22,13 +22,13 @@ use crate::rules::convert::{BindStrategy, FixSettings};
 pub struct Migration {
     pub outcome: Outcome,
     /// The project as it loads after the migration.
-    pub after: Project,
+    pub(crate) after: Project,
     pub conversions: Vec<Conversion>,
     /// What the migration was asked to convert and could not (no automatic fix: an entry built
     /// from a variable, a block scalar, long-syntax binds, …), placed in the project as it was
     /// before the migration (`left_before`, for a dry run) and after it (`left`).
-    pub left: Vec<Finding>,
-    pub left_before: Vec<Finding>,
+    pub(crate) left: Vec<Finding>,
+    pub(crate) left_before: Vec<Finding>,
 }
 
 /// The most mounts one migration converts: the fix loop holds the project before and after and
@@ -205,16 +205,16 @@ fn lost_target(
 pub struct Conversion {
     pub service: String,
     pub target: String,
-    pub from: Source,
+    pub(crate) from: Source,
     /// The new top-level volume key and its engine name.
-    pub volume_key: String,
-    pub engine_name: String,
+    pub(crate) volume_key: String,
+    pub(crate) engine_name: String,
     /// `--binds keep-path`: the volume is the same host directory; nothing to copy.
-    pub keeps_path: bool,
+    pub(crate) keeps_path: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Source {
+pub(crate) enum Source {
     /// An anonymous volume written in the file.
     Anonymous,
     /// The anonymous volume an image `VOLUME` created.
@@ -227,7 +227,7 @@ pub enum Source {
 
 /// The conversions between a project before and after migration: every service target that was
 /// an anonymous volume or a bind and is now a named volume.
-pub fn conversions(
+pub(crate) fn conversions(
     before: &Project,
     before_mounts: &[ServiceAnalysis],
     after: &Project,
@@ -305,7 +305,7 @@ pub fn conversions(
 }
 
 /// The plan for people: the files the migration edits, then each mount and where its data goes.
-pub fn summary(project: &Project, conversions: &[Conversion], files: &[&str]) -> String {
+pub(crate) fn summary(project: &Project, conversions: &[Conversion], files: &[&str]) -> String {
     let mut out = String::new();
     if conversions.is_empty() && files.is_empty() {
         return out;
@@ -337,7 +337,7 @@ pub fn summary(project: &Project, conversions: &[Conversion], files: &[&str]) ->
 
 /// The mounts a migration left as they were, for people: one line each, with the reason.
 /// `allow_outside`: files outside the project's directory could be edited.
-pub fn left_summary(project: &Project, left: &[Finding], allow_outside: bool) -> String {
+pub(crate) fn left_summary(project: &Project, left: &[Finding], allow_outside: bool) -> String {
     let mut out = String::new();
     for f in left {
         let why = if !allow_outside && rules::convert::outside_project(project, f.loc.file) {
@@ -374,7 +374,7 @@ fn q(s: &str) -> String {
 /// service that reaches one through `volumes_from` (directly or through another), and every
 /// service that binds a host directory a conversion copies from. All of them are stopped while
 /// the data is copied.
-pub fn services_to_stop(project: &Project, conversions: &[Conversion]) -> Vec<String> {
+pub(crate) fn services_to_stop(project: &Project, conversions: &[Conversion]) -> Vec<String> {
     let binds: Vec<&str> = conversions
         .iter()
         .filter_map(|c| match &c.from {
@@ -463,14 +463,14 @@ ln -s "$r" /from"#;
 /// project itself: a monorepo's plans are kept until every file is written), what it converts,
 /// and the files the migration edits (named in the script).
 #[derive(Debug, Clone)]
-pub struct Plan {
-    pub name: String,
-    pub directory: PathBuf,
-    pub main_files: Vec<PathBuf>,
+pub(crate) struct Plan {
+    pub(crate) name: String,
+    pub(crate) directory: PathBuf,
+    pub(crate) main_files: Vec<PathBuf>,
     /// The services stopped during the copy ([`services_to_stop`]).
-    pub stop: Vec<String>,
-    pub conversions: Vec<Conversion>,
-    pub files: Vec<PathBuf>,
+    pub(crate) stop: Vec<String>,
+    pub(crate) conversions: Vec<Conversion>,
+    pub(crate) files: Vec<PathBuf>,
 }
 
 impl Plan {
@@ -495,7 +495,7 @@ impl Plan {
 /// volume empty (labelled as compose labels its own), copies, compares full listings, and starts
 /// again what was running. It refuses, before changing anything, where it would have to guess.
 /// Nothing is deleted.
-pub fn script(plans: &[&Plan]) -> String {
+pub(crate) fn script(plans: &[&Plan]) -> String {
     let mut s = String::new();
     let all: Vec<&Conversion> = plans.iter().flat_map(|p| p.conversions.iter()).collect();
     let _ = write!(

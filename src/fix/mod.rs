@@ -17,7 +17,7 @@ use crate::finding::{Applicability, Edit, Finding, Fix, Severity};
 use crate::yaml::syntax::{self, Kind, Style, Tree};
 
 /// Passes before the loop gives up (each pass applies every fix that does not overlap another).
-pub const MAX_PASSES: usize = 50;
+pub(crate) const MAX_PASSES: usize = 50;
 
 /// The result of fixing one project: the new text of every file that changed.
 #[derive(Debug, Default)]
@@ -26,15 +26,15 @@ pub struct Outcome {
     /// Fixes applied, over all passes.
     pub applied: usize,
     /// Unsafe fixes that were not applied (without `--unsafe-fixes`).
-    pub unsafe_waiting: usize,
+    pub(crate) unsafe_waiting: usize,
     /// The findings left after fixing.
     pub remaining: Vec<Finding>,
     /// The same findings as they were before fixing (same rule, message and services), in the
     /// project as it was loaded first, without their fixes: where a dry run shows them. None
     /// when nothing was fixed: `remaining` are those.
-    pub remaining_before: Option<Vec<Finding>>,
+    pub(crate) remaining_before: Option<Vec<Finding>>,
     /// The fixed project (for callers that report on it).
-    pub project: Option<Project>,
+    pub(crate) project: Option<Project>,
 }
 
 #[derive(Debug, Clone)]
@@ -94,7 +94,7 @@ pub fn apply_edits<E: Borrow<Edit>>(text: &str, edits: &[E]) -> Result<String, S
 /// touches reads the same in `fixed`, at its shifted place. An insert that landed inside a
 /// block scalar's value (`|+` keeps trailing blank lines) or ran into a neighbouring value
 /// changes one. Text that does not parse is left to the next pass, which refuses it.
-pub fn landed_where_meant<E: Borrow<Edit>>(
+pub(crate) fn landed_where_meant<E: Borrow<Edit>>(
     text: &str,
     before: &Tree,
     fixed: &str,

@@ -27,7 +27,7 @@ pub enum WriteError {
 
 impl WriteError {
     /// What went wrong, without the path (for callers that show the path their own way).
-    pub fn reason(&self) -> String {
+    pub(crate) fn reason(&self) -> String {
         match self {
             WriteError::Changed(_) => {
                 "the file changed on disk since it was read; not overwriting it".into()
@@ -60,7 +60,7 @@ fn refused(path: &Path, reason: String) -> WriteError {
 /// before stowage swaps it), `replaced` (another program renames a new file over the target
 /// then), and `pause` (the complete temporary file waits 3 seconds before the swap, for a
 /// signal to arrive). Documented in `docs/robustness.md`; never set it otherwise.
-pub const FAULT_VAR: &str = "STOWAGE_WRITE_FAULT";
+pub(crate) const FAULT_VAR: &str = "STOWAGE_WRITE_FAULT";
 
 fn fault(step: &str) -> bool {
     std::env::var(FAULT_VAR).is_ok_and(|v| v.split(',').any(|s| s.trim() == step))
@@ -71,7 +71,7 @@ fn injected(step: &str) -> std::io::Error {
 }
 
 /// The file a path really names (following symlinks), so the link itself is kept.
-pub fn real_target(path: &Path) -> PathBuf {
+pub(crate) fn real_target(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
@@ -271,7 +271,7 @@ fn swap(path: &Path, target: &Path, tmp: Temp, expected: &str) -> Result<(), Wri
 /// Writes `text` to `path`, a file stowage makes (a data plan, a baseline), in the same safe way:
 /// never over one of `protected` (the project's own files, whatever name reaches them), never
 /// into something that is not a regular file, and never halfway.
-pub fn write_new(path: &Path, text: &str, protected: &[PathBuf]) -> Result<(), WriteError> {
+pub(crate) fn write_new(path: &Path, text: &str, protected: &[PathBuf]) -> Result<(), WriteError> {
     let target = real_target(path);
     let protected_target = protected.iter().any(|p| real_target(p) == target);
     if protected_target {

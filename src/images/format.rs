@@ -46,7 +46,7 @@ fn default_true() -> bool {
 /// One `[images."<key>"]` table.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ImageEntry {
+pub(crate) struct ImageEntry {
     pub(crate) repos: Vec<String>,
     #[serde(default)]
     pub(crate) category: Option<String>,
@@ -161,6 +161,43 @@ pub(crate) struct ConfigKey {
     pub(crate) subpath: Option<String>,
     #[serde(default)]
     pub(crate) note: Option<String>,
+}
+
+/// A `command_flags` or `config_keys` rule as lookups use it, one type for both: the setting it
+/// is about (a flag, a key) and what a value of it does. The file has a serde type for each, as
+/// `deny_unknown_fields` cannot take a flattened common part; each becomes one of these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Setting {
+    /// The flag or the key.
+    pub(crate) name: String,
+    pub(crate) value: Option<String>,
+    pub(crate) effect: SettingEffect,
+    pub(crate) replaces: Option<String>,
+    pub(crate) subpath: Option<String>,
+}
+
+impl From<&CommandFlag> for Setting {
+    fn from(rule: &CommandFlag) -> Setting {
+        Setting {
+            name: rule.flag.clone(),
+            value: rule.value.clone(),
+            effect: rule.effect,
+            replaces: rule.replaces.clone(),
+            subpath: rule.subpath.clone(),
+        }
+    }
+}
+
+impl From<&ConfigKey> for Setting {
+    fn from(rule: &ConfigKey) -> Setting {
+        Setting {
+            name: rule.key.clone(),
+            value: rule.value.clone(),
+            effect: rule.effect,
+            replaces: rule.replaces.clone(),
+            subpath: rule.subpath.clone(),
+        }
+    }
 }
 
 /// What a command-line flag or configuration key does to the data.

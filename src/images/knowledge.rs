@@ -9,8 +9,8 @@ use foldhash::{HashMap, HashMapExt};
 use indexmap::IndexMap;
 
 use super::format::{
-    CommandFlag, Confidence, ConfigFormat, ConfigKey, EnvEffect, ImageEntry, KnowledgeError,
-    MatchingExample, MatchingSection, Mirror, Persistence, SCHEMA_VERSION, Variant,
+    Confidence, ConfigFormat, EnvEffect, ImageEntry, KnowledgeError, MatchingExample,
+    MatchingSection, Mirror, Persistence, SCHEMA_VERSION, Setting, Variant,
 };
 use super::reference::{DEFAULT_DOMAIN, ImageRef, OFFICIAL_PREFIX, parse_image_ref};
 use super::validate::validate_entry;
@@ -41,10 +41,10 @@ pub struct ImageFacts {
     /// What the service's own configuration can change: its arguments, its configuration files
     /// (how they are written, where the image reads one unasked, which keys matter), and whether
     /// the data counts without being asked for (`analysis::configured` applies them).
-    pub(crate) command_flags: Vec<CommandFlag>,
+    pub(crate) command_flags: Vec<Setting>,
     pub(crate) config_format: Option<ConfigFormat>,
     pub(crate) config_paths: Vec<String>,
-    pub(crate) config_keys: Vec<ConfigKey>,
+    pub(crate) config_keys: Vec<Setting>,
     pub(crate) persistence: Persistence,
     /// The image `WORKDIR`, against which relative paths in settings resolve.
     pub(crate) workdir: Option<String>,
@@ -440,10 +440,10 @@ fn resolve(
         variant: variant_note,
         relocated_by: (!relocated_by.is_empty()).then(|| relocated_by.join(", ")),
         sources: entry.sources.clone(),
-        command_flags: entry.command_flags.clone(),
+        command_flags: entry.command_flags.iter().map(Setting::from).collect(),
         config_format: entry.config_format,
         config_paths: entry.config_paths.clone(),
-        config_keys: entry.config_keys.clone(),
+        config_keys: entry.config_keys.iter().map(Setting::from).collect(),
         persistence: entry.persistence,
         workdir: entry.workdir.clone(),
         hostname_keyed: entry

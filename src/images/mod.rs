@@ -11,8 +11,8 @@ mod reference;
 mod validate;
 
 pub(crate) use dockerfile::parse_dockerfile;
-pub use format::ImageEntry;
-pub(crate) use format::{ConfigFormat, Persistence, SettingEffect};
+pub(crate) use format::ImageEntry;
+pub(crate) use format::{ConfigFormat, Persistence, Setting, SettingEffect};
 pub use knowledge::{ImageFacts, KnowledgeBase};
 pub(crate) use reference::parse_image_ref;
 

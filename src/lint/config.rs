@@ -15,60 +15,59 @@ use crate::yaml::source::SourceFile;
 use crate::yaml::syntax;
 use crate::yaml::value::{self, Value, ValueKind};
 
-pub const FILE_NAMES: [&str; 2] = [".stowage.yaml", ".stowage.yml"];
+pub(crate) const FILE_NAMES: [&str; 2] = [".stowage.yaml", ".stowage.yml"];
 
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     /// The file it was read from (None: defaults).
-    pub path: Option<PathBuf>,
+    pub(crate) path: Option<PathBuf>,
     /// Rule id → severity (`None` = off), in file order.
-    pub rules: Vec<(String, Option<Severity>)>,
-    pub fail_on: Option<Severity>,
-    pub ignores: Vec<PathIgnore>,
+    pub(crate) rules: Vec<(String, Option<Severity>)>,
+    pub(crate) fail_on: Option<Severity>,
+    pub(crate) ignores: Vec<PathIgnore>,
     /// Extra stateful images (same fields as the built-in knowledge base).
-    pub images: Vec<(String, ImageEntry)>,
-    pub migrate: MigrateOptions,
+    pub(crate) images: Vec<(String, ImageEntry)>,
+    pub(crate) migrate: MigrateOptions,
 }
 
 #[derive(Debug, Clone)]
-pub struct PathIgnore {
-    pub pattern: String,
+pub(crate) struct PathIgnore {
     glob: GlobSet,
     /// Empty = every rule.
-    pub rules: Vec<String>,
+    pub(crate) rules: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MigrateOptions {
-    pub name_template: Option<String>,
-    pub binds: Option<String>,
+pub(crate) struct MigrateOptions {
+    pub(crate) name_template: Option<String>,
+    pub(crate) binds: Option<String>,
 }
 
 /// A configuration problem, with the file and 1-based position.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{path}:{line}:{column}: {message}")]
 pub struct ConfigError {
-    pub path: String,
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
+    pub(crate) path: String,
+    pub(crate) line: usize,
+    pub(crate) column: usize,
+    pub(crate) message: String,
 }
 
 impl PathIgnore {
     /// Whether a finding of `rule` in `path` (relative to the configuration's directory) is ignored.
-    pub fn matches(&self, path: &Path, rule: &str) -> bool {
+    pub(crate) fn matches(&self, path: &Path, rule: &str) -> bool {
         self.glob.is_match(path) && (self.rules.is_empty() || self.rules.iter().any(|r| r == rule))
     }
 }
 
 impl Config {
     /// The directory paths in `ignores` are relative to.
-    pub fn base_dir(&self) -> Option<&Path> {
+    pub(crate) fn base_dir(&self) -> Option<&Path> {
         self.path.as_deref().and_then(Path::parent)
     }
 
     /// Whether a finding of `rule` in the file at absolute `path` is ignored by a path rule.
-    pub fn ignores(&self, path: &Path, rule: &str) -> bool {
+    pub(crate) fn ignores(&self, path: &Path, rule: &str) -> bool {
         let Some(base) = self.base_dir() else {
             return false;
         };
@@ -80,7 +79,7 @@ impl Config {
 
     /// The built-in knowledge base extended with the configured images: the one every command
     /// uses for the projects this configuration covers (borrowed when it adds nothing).
-    pub fn knowledge_base(&self) -> Result<Cow<'static, KnowledgeBase>, String> {
+    pub(crate) fn knowledge_base(&self) -> Result<Cow<'static, KnowledgeBase>, String> {
         if self.images.is_empty() {
             return Ok(Cow::Borrowed(KnowledgeBase::builtin()));
         }
@@ -96,7 +95,10 @@ impl Config {
 /// lookups. It is shared by the threads checking projects side by side, and is locked only to
 /// read or record answers: the file system is asked with the lock released (two threads may
 /// then ask about one directory, and find the same answer).
-pub fn find(dir: &Path, known: &Mutex<HashMap<PathBuf, Option<PathBuf>>>) -> Option<PathBuf> {
+pub(crate) fn find(
+    dir: &Path,
+    known: &Mutex<HashMap<PathBuf, Option<PathBuf>>>,
+) -> Option<PathBuf> {
     let lock = || known.lock().unwrap_or_else(|e| e.into_inner());
     let mut unanswered = Vec::new();
     let mut d = Some(dir);
@@ -124,7 +126,7 @@ pub fn find(dir: &Path, known: &Mutex<HashMap<PathBuf, Option<PathBuf>>>) -> Opt
     answer
 }
 
-pub fn load(path: &Path) -> Result<Config, ConfigError> {
+pub(crate) fn load(path: &Path) -> Result<Config, ConfigError> {
     let display = path.display().to_string();
     // As a compose file is read: a regular file of bounded size, never a FIFO or a device.
     let bytes = crate::yaml::source::read_file(path).map_err(|e| ConfigError {
@@ -346,7 +348,6 @@ fn parse_ignore(
     builder.add(glob);
     let glob = builder.build().map_err(|e| err(loc.start, e.to_string()))?;
     Ok(PathIgnore {
-        pattern,
         glob,
         rules: rule_ids,
     })

@@ -4,7 +4,7 @@
 
 pub(crate) mod baseline;
 pub mod config;
-pub mod suppress;
+pub(crate) mod suppress;
 
 use std::borrow::Cow;
 
@@ -37,7 +37,7 @@ pub struct RuleSettings {
 
 impl RuleSettings {
     /// The severity a rule reports at, or None when it does not run.
-    pub fn effective(&self, rule: &dyn Rule) -> Option<Severity> {
+    pub(crate) fn effective(&self, rule: &dyn Rule) -> Option<Severity> {
         let meta = rule.meta();
         if self.ignore.iter().any(|r| r == meta.id) {
             return None;
@@ -279,7 +279,7 @@ fn apply_suppressions(project: &Project, findings: &mut Vec<Finding>, settings: 
 /// Lints one project with its configuration: severities from the configuration over `base`
 /// (`--select` / `--ignore`), extra images from the configuration. `Err` when the configured
 /// images are invalid.
-pub fn lint(
+pub(crate) fn lint(
     project: &Project,
     analysis: &[ServiceAnalysis],
     base: &RuleSettings,

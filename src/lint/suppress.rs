@@ -6,16 +6,16 @@ use crate::yaml::syntax::Tree;
 use crate::yaml::value::{FileId, Loc};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Suppression {
+pub(crate) struct Suppression {
     /// The comment (for reporting it when it suppresses nothing).
-    pub loc: Loc,
-    pub scope: Scope,
-    pub rules: Vec<String>,
-    pub reason: Option<String>,
+    pub(crate) loc: Loc,
+    pub(crate) scope: Scope,
+    pub(crate) rules: Vec<String>,
+    pub(crate) reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
+pub(crate) enum Scope {
     /// Findings starting on this 1-based line.
     Line(usize),
     File,
@@ -23,9 +23,9 @@ pub enum Scope {
 
 /// A comment that starts like a suppression but cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Malformed {
-    pub loc: Loc,
-    pub message: String,
+pub(crate) struct Malformed {
+    pub(crate) loc: Loc,
+    pub(crate) message: String,
 }
 
 /// Every suppression comment of one file.
@@ -103,7 +103,8 @@ pub fn collect(
 }
 
 impl Suppression {
-    pub fn covers(&self, rule: &str, line: usize) -> bool {
+    #[cfg_attr(not(test), allow(dead_code))] // read by the unit tests only
+    pub(crate) fn covers(&self, rule: &str, line: usize) -> bool {
         self.rules.iter().any(|r| r == rule)
             && match self.scope {
                 Scope::File => true,

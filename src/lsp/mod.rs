@@ -43,9 +43,16 @@ enum Incoming {
     End(Option<String>),
 }
 
-/// Runs the server until `exit` (0 after `shutdown`, 1 without, as LSP says) or until its input
-/// ends or breaks (2).
-pub(crate) fn run() -> i32 {
+/// How a session ended; the command line turns it into an exit code.
+pub(crate) enum Ended {
+    /// `exit`, after `shutdown` or not (LSP asks for exit code 0 after it, 1 without).
+    Exit { after_shutdown: bool },
+    /// The input ended or broke before `exit`.
+    InputLost,
+}
+
+/// Runs the server until `exit` or until its input ends or breaks.
+pub(crate) fn run() -> Ended {
     let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || read_messages(&sender));
     let mut server = Server {
@@ -129,7 +136,7 @@ struct Server {
 }
 
 impl Server {
-    fn serve(&mut self, receiver: &Receiver<Incoming>) -> i32 {
+    fn serve(&mut self, receiver: &Receiver<Incoming>) -> Ended {
         loop {
             let pending = self.session.as_ref().is_some_and(Session::has_dirty);
             let incoming = if pending {
@@ -147,7 +154,9 @@ impl Server {
             match incoming {
                 Incoming::Message(Message::Request(request)) => self.request(request),
                 Incoming::Message(Message::Notification(n)) if n.method == note::Exit::METHOD => {
-                    return if self.shut_down { 0 } else { 1 };
+                    return Ended::Exit {
+                        after_shutdown: self.shut_down,
+                    };
                 }
                 Incoming::Message(Message::Notification(n)) => self.notification(n),
                 Incoming::Message(Message::Response(_)) => {}
@@ -160,7 +169,7 @@ impl Server {
                     } else {
                         eprintln!("error: stowage server: the input ended before `exit`");
                     }
-                    return crate::cli::EXIT_FAILURE;
+                    return Ended::InputLost;
                 }
             }
         }

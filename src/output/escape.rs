@@ -71,20 +71,20 @@ fn escape(s: &str, keep_lines: bool) -> Cow<'_, str> {
 }
 
 /// `s` for a terminal, line breaks and tabs kept (messages and help of several lines).
-pub fn terminal(s: &str) -> Cow<'_, str> {
+pub(crate) fn terminal(s: &str) -> Cow<'_, str> {
     escape(s, true)
 }
 
 /// `s` for one line of a terminal: line breaks and tabs are escaped too (`\n`, `\t`), so that a
 /// record stays on its line (`--format concise`, a table cell).
-pub fn one_line(s: &str) -> Cow<'_, str> {
+pub(crate) fn one_line(s: &str) -> Cow<'_, str> {
     escape(s, false)
 }
 
 /// `s` with every byte of an unsafe character replaced by `?`, so that byte offsets into it
 /// stay valid (a source snippet whose spans point into it). `\r\n` line endings are kept; a
 /// lone `\r` (which moves the cursor back over the line) is replaced.
-pub fn same_length(s: &str) -> Cow<'_, str> {
+pub(crate) fn same_length(s: &str) -> Cow<'_, str> {
     let unsafe_at = |i: usize, c: char| {
         unsafe_char(c, true) && !(c == '\r' && s.as_bytes().get(i + 1) == Some(&b'\n'))
     };

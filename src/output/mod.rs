@@ -3,11 +3,11 @@
 //! and what several commands share (diffs, escaping, rule documentation, source snippets).
 
 pub mod diff;
-pub mod escape;
+pub(crate) mod escape;
 pub mod findings;
 pub mod rules_doc;
 mod snippet;
-pub mod volumes;
+pub(crate) mod volumes;
 
 /// A path or project stowage could not check, on stderr (nothing from a file reaches the
 /// terminal as a control character).

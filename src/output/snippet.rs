@@ -36,25 +36,25 @@ use unicode_width::UnicodeWidthChar;
 use super::escape::same_length;
 
 /// A report as miette is given it ([`super::findings::human`]'s `Shown`).
-pub struct Report<'a> {
-    pub severity: Severity,
-    pub code: &'a str,
-    pub message: &'a str,
-    pub help: &'a str,
+pub(crate) struct Report<'a> {
+    pub(crate) severity: Severity,
+    pub(crate) code: &'a str,
+    pub(crate) message: &'a str,
+    pub(crate) help: &'a str,
     /// The file the labels point into; `None`: no snippet.
-    pub source: Option<Source<'a>>,
-    pub labels: &'a [LabeledSpan],
+    pub(crate) source: Option<Source<'a>>,
+    pub(crate) labels: &'a [LabeledSpan],
 }
 
 /// A file as miette reads it.
-pub struct Source<'a> {
-    pub name: &'a str,
+pub(crate) struct Source<'a> {
+    pub(crate) name: &'a str,
     /// The text as read: each line shown is escaped (`same_length`), as the text miette is given
     /// is, a line at a time (only what is shown is scanned).
-    pub text: &'a str,
+    pub(crate) text: &'a str,
     /// Where each line of `text` starts (`source::line_starts`: a lone `\r` ends a line, as in
     /// miette's reads but not in its drawing; a snippet with one is declined).
-    pub line_starts: &'a [usize],
+    pub(crate) line_starts: &'a [usize],
 }
 
 /// A style of miette's theme: what owo-colors writes before the text (nothing for no style),
@@ -82,7 +82,7 @@ impl Style {
 
 /// The styles of miette's `GraphicalTheme::unicode()` (`ThemeStyles::ansi()`) or
 /// `unicode_nocolor()` (`ThemeStyles::none()`); both draw with `ThemeCharacters::unicode()`.
-pub struct Theme {
+pub(crate) struct Theme {
     error: Style,
     warning: Style,
     advice: Style,
@@ -123,7 +123,7 @@ impl Theme {
 
 /// Draws `report` as miette would; `false`, with nothing written, when it has a shape this does
 /// not cover (see the module documentation).
-pub fn draw(out: &mut String, report: &Report, theme: &Theme) -> bool {
+pub(crate) fn draw(out: &mut String, report: &Report, theme: &Theme) -> bool {
     let start = out.len();
     let (style, icon) = match report.severity {
         Severity::Error => (theme.error, "×"),

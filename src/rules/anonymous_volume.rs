@@ -11,7 +11,7 @@ use crate::finding::{Finding, Severity};
 use crate::rules::convert;
 use crate::yaml::value::Loc;
 
-pub struct AnonymousVolume;
+pub(crate) struct AnonymousVolume;
 
 static META: RuleMeta = RuleMeta {
     id: "anonymous-volume",

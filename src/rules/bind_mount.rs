@@ -6,7 +6,7 @@ use crate::analysis::covers;
 use crate::finding::{Finding, Severity};
 use crate::rules::convert;
 
-pub struct BindMount;
+pub(crate) struct BindMount;
 
 static META: RuleMeta = RuleMeta {
     id: "bind-mount",

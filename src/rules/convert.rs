@@ -57,7 +57,7 @@ pub struct FixSettings {
 
 impl FixSettings {
     /// Whether the mount at `target` of `service` is among those asked to be converted.
-    pub fn wants(&self, service: &str, target: &str) -> bool {
+    pub(crate) fn wants(&self, service: &str, target: &str) -> bool {
         let target = target.trim_end_matches('/');
         (self.services.is_empty() || self.services.iter().any(|s| s == service))
             && (self.targets.is_empty()
@@ -68,11 +68,11 @@ impl FixSettings {
     }
 }
 
-pub const DEFAULT_TEMPLATE: &str = "{service}-{basename}";
+pub(crate) const DEFAULT_TEMPLATE: &str = "{service}-{basename}";
 
 /// Checks a name template: every `{…}` must be `{service}`, `{basename}` or `{project}` (a typo
 /// such as `{servce}` would otherwise end up in every volume name).
-pub fn validate_template(template: &str) -> Result<(), String> {
+pub(crate) fn validate_template(template: &str) -> Result<(), String> {
     if template.trim().is_empty() {
         return Err("the name template is empty".into());
     }
@@ -99,7 +99,7 @@ pub fn validate_template(template: &str) -> Result<(), String> {
 
 /// Keeps `[a-zA-Z0-9._-]`, turns anything else into `-`, and never returns an empty name, nor
 /// one of a single character: `x:/data` in short syntax is a Windows drive path, not a volume.
-pub fn sanitise(name: &str) -> String {
+pub(crate) fn sanitise(name: &str) -> String {
     let s = volume_chars(name);
     let s = s.trim_matches('-').to_owned();
     if s.is_empty() || s.chars().all(|c| c == '.') {
@@ -134,7 +134,7 @@ fn basename(target: &str) -> &str {
 }
 
 /// A written, writable bind of a host directory that is not host integration or source code.
-pub fn is_data_bind(project: &Project, service: &Service, mount: &Mount) -> bool {
+pub(crate) fn is_data_bind(project: &Project, service: &Service, mount: &Mount) -> bool {
     if mount.kind != MountKind::Bind
         || !matches!(mount.syntax, MountSyntax::Short | MountSyntax::Long)
         || mount.read_only
@@ -228,14 +228,14 @@ fn candidates<'a>(ctx: &'a Context) -> Vec<(&'a Service, &'a Mount)> {
 /// The entries of one host directory that a migration converts together into one named volume
 /// (several services binding one directory keep sharing their files).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BindGroup {
+pub(crate) struct BindGroup {
     /// Where each entry was written, once each, in a stable order.
-    pub locs: Vec<Loc>,
+    pub(crate) locs: Vec<Loc>,
     /// How many services mount the directory.
-    pub services: usize,
+    pub(crate) services: usize,
     /// Whether every entry is among those asked to be converted (`--service`, `--target`):
     /// converting only some would split what the services share.
-    pub wanted: bool,
+    pub(crate) wanted: bool,
 }
 
 /// The group of the bind of host directory `source`, or None when the directory cannot become
@@ -327,7 +327,7 @@ fn sharing(ctx: &Context, m: &Mount) -> usize {
 /// The name a converted mount gets: the template, sanitised, unique against every declared
 /// volume and every other candidate of this project (so fixes of one pass never collide).
 /// Every candidate is named once per project (`Memo::volume_names`).
-pub fn volume_name(ctx: &Context, service: &Service, mount: &Mount) -> String {
+pub(crate) fn volume_name(ctx: &Context, service: &Service, mount: &Mount) -> String {
     fn converted_bind<'m>(ctx: &Context, m: &'m Mount) -> Option<&'m str> {
         (m.kind == MountKind::Bind && ctx.fixes.binds != BindStrategy::Skip)
             .then_some(m.resolved_source.as_deref())
@@ -407,7 +407,7 @@ fn fill(ctx: &Context, template: &str, service: &str, path: &str) -> String {
 
 /// Whether several services mount the entry `mount` was written as (it sits in an anchor they
 /// share): its volume is then named without the service.
-pub fn is_shared(ctx: &Context, mount: &Mount) -> bool {
+pub(crate) fn is_shared(ctx: &Context, mount: &Mount) -> bool {
     sharing(ctx, mount) > 1
 }
 
@@ -417,7 +417,7 @@ pub fn is_shared(ctx: &Context, mount: &Mount) -> bool {
 /// conversions give, and every other path's suggestion (`influxdb` keeps data in two paths both
 /// called `influxdb2`). One path of one service is always given the same name, and a path a
 /// conversion covers the name of its volume.
-pub fn name_for_path(ctx: &Context, service: Option<&str>, path: &str) -> String {
+pub(crate) fn name_for_path(ctx: &Context, service: Option<&str>, path: &str) -> String {
     let key = (service.map(str::to_owned), path.to_owned());
     let mut names = ctx
         .memo
@@ -461,7 +461,7 @@ pub fn name_for_path(ctx: &Context, service: Option<&str>, path: &str) -> String
 
 /// [`name_for_path`] for help text that must fit every service sharing an entry, each with a
 /// volume of its own: the service stays a placeholder, `<service>-data`.
-pub fn name_pattern_for_path(ctx: &Context, path: &str) -> String {
+pub(crate) fn name_pattern_for_path(ctx: &Context, path: &str) -> String {
     let parts: Vec<String> = template(ctx, false)
         .split("{service}")
         .map(|part| volume_chars(&fill(ctx, part, "", path)))
@@ -485,7 +485,7 @@ fn convertible(ctx: &Context) -> bool {
 /// Whether a file of the project lies outside its directory: other projects may read it too, so
 /// converting a mount there would change their volumes behind their backs (and leave them
 /// without a plan). Paths are cleaned when the project is loaded.
-pub fn outside_project(project: &Project, file: usize) -> bool {
+pub(crate) fn outside_project(project: &Project, file: usize) -> bool {
     !project
         .file(file)
         .source
@@ -535,7 +535,7 @@ fn finish(
 }
 
 /// `- /data` or `{type: volume, target: /data}` → the named volume `<name>` at the same target.
-pub fn convert_anonymous(ctx: &Context, service: &Service, mount: &Mount) -> Option<Fix> {
+pub(crate) fn convert_anonymous(ctx: &Context, service: &Service, mount: &Mount) -> Option<Fix> {
     if mount.kind != MountKind::Anonymous
         || mount.syntax == MountSyntax::Implicit
         || !ctx.fixes.wants(&service.name, &mount.target)
@@ -584,7 +584,7 @@ pub fn convert_anonymous(ctx: &Context, service: &Service, mount: &Mount) -> Opt
 
 /// Image `VOLUME`s nothing is mounted on → named volumes mounted there explicitly (one fix for
 /// all of a service's, so its `volumes:` list is created once).
-pub fn add_implicit(ctx: &Context, service: &Service, implicit: &[&Mount]) -> Option<Fix> {
+pub(crate) fn add_implicit(ctx: &Context, service: &Service, implicit: &[&Mount]) -> Option<Fix> {
     if implicit.iter().any(|m| m.syntax != MountSyntax::Implicit) {
         return None;
     }
@@ -607,7 +607,7 @@ pub fn add_implicit(ctx: &Context, service: &Service, implicit: &[&Mount]) -> Op
 /// Data paths nothing persists (the data is in the container's own layer) → named volumes
 /// mounted there, named as the finding's help names them. Not for an `image:` several services
 /// share through an anchor: each would need a volume of its own.
-pub fn add_layer_volumes(ctx: &Context, service: &Service, paths: &[&str]) -> Option<Fix> {
+pub(crate) fn add_layer_volumes(ctx: &Context, service: &Service, paths: &[&str]) -> Option<Fix> {
     let paths: Vec<&str> = paths
         .iter()
         .copied()
@@ -712,7 +712,7 @@ fn add_named(
 /// A read-write directory bind → a named volume (`--binds volume`) or a named volume bound to the
 /// same directory (`--binds keep-path`). Every entry that binds the directory is converted by the
 /// one fix, into the one volume, so the services that shared the directory share the volume.
-pub fn convert_bind(ctx: &Context, service: &Service, mount: &Mount) -> Option<Fix> {
+pub(crate) fn convert_bind(ctx: &Context, service: &Service, mount: &Mount) -> Option<Fix> {
     if ctx.fixes.binds == BindStrategy::Skip
         || !is_data_bind(ctx.project, service, mount)
         || !convertible(ctx)

@@ -45,8 +45,8 @@ pub(super) enum Verdict<'a> {
 
 #[derive(Debug)]
 pub(super) struct DataPath<'a> {
-    pub path: String,
-    pub verdict: Verdict<'a>,
+    pub(crate) path: String,
+    pub(crate) verdict: Verdict<'a>,
 }
 
 /// A service's mounts as the container gets them, and where each of its data paths ends up.
@@ -54,9 +54,9 @@ pub(super) struct DataPath<'a> {
 pub(super) struct Layout<'a> {
     /// Own written mounts, then mounts inherited through `volumes_from`, then the service's own
     /// image `VOLUME`s that nothing else is mounted on.
-    pub mounts: Vec<&'a Mount>,
+    pub(crate) mounts: Vec<&'a Mount>,
     /// Empty when the image is unknown, stateless, or its data was moved by `command:` flags.
-    pub paths: Vec<DataPath<'a>>,
+    pub(crate) paths: Vec<DataPath<'a>>,
 }
 
 impl<'a> Layout<'a> {

@@ -5,7 +5,7 @@ use crate::compose::model::{Issue, Problem, ProblemKind, Project};
 use crate::finding::{Finding, Severity};
 use crate::yaml::value::Loc;
 
-pub struct DuplicateKey;
+pub(crate) struct DuplicateKey;
 
 static META: RuleMeta = RuleMeta {
     id: "duplicate-key",

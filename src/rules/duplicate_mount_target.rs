@@ -7,7 +7,7 @@ use crate::compose::mounts::MountKind;
 use crate::finding::{Finding, Severity};
 use crate::yaml::value::Loc;
 
-pub struct DuplicateMountTarget;
+pub(crate) struct DuplicateMountTarget;
 
 static META: RuleMeta = RuleMeta {
     id: "duplicate-mount-target",

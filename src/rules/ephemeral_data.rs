@@ -9,7 +9,7 @@ use crate::compose::model::Mount;
 use crate::compose::mounts::MountKind;
 use crate::finding::{Finding, Severity};
 
-pub struct EphemeralData;
+pub(crate) struct EphemeralData;
 
 static META: RuleMeta = RuleMeta {
     id: "ephemeral-data",

@@ -6,7 +6,7 @@ use crate::compose::model::{Mount, MountSyntax, Project};
 use crate::finding::{Finding, Severity};
 use crate::yaml::value::Loc;
 
-pub struct IgnoredVolumeOption;
+pub(crate) struct IgnoredVolumeOption;
 
 static META: RuleMeta = RuleMeta {
     id: "ignored-volume-option",

@@ -14,7 +14,7 @@ use crate::compose::mounts::clean_path;
 use crate::finding::{Finding, Severity};
 use crate::rules::convert;
 
-pub struct ImplicitVolume;
+pub(crate) struct ImplicitVolume;
 
 static META: RuleMeta = RuleMeta {
     id: "implicit-volume",

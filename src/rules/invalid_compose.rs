@@ -8,7 +8,7 @@ use crate::compose::model::{Issue, Problem, ProblemKind, ReadFailure};
 use crate::finding::{Finding, Severity};
 use crate::yaml::value::ValueErrorKind;
 
-pub struct InvalidCompose;
+pub(crate) struct InvalidCompose;
 
 static META: RuleMeta = RuleMeta {
     id: "invalid-compose",

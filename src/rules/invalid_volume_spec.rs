@@ -10,7 +10,7 @@ use crate::finding::{Finding, Severity};
 use crate::yaml::syntax::Tree;
 use crate::yaml::value::Loc;
 
-pub struct InvalidVolumeSpec;
+pub(crate) struct InvalidVolumeSpec;
 
 static META: RuleMeta = RuleMeta {
     id: "invalid-volume-spec",

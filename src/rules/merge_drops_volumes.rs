@@ -7,7 +7,7 @@ use crate::finding::{Finding, Severity};
 use crate::yaml::syntax::{Kind, NodeId, Style, Tree};
 use crate::yaml::value::{FileId, Loc};
 
-pub struct MergeDropsVolumes;
+pub(crate) struct MergeDropsVolumes;
 
 static META: RuleMeta = RuleMeta {
     id: "merge-drops-volumes",

@@ -32,7 +32,7 @@ mod single_letter_volume;
 mod syntax_error;
 mod undefined_volume;
 mod unresolved_variable;
-pub mod unused_suppression;
+pub(crate) mod unused_suppression;
 mod unused_volume;
 
 // What several rules share.
@@ -73,15 +73,15 @@ pub struct RuleMeta {
     pub off_by_default: bool,
     pub fix: FixAvailability,
     /// `stowage migrate` converts this rule's findings: the mounts it reports become named volumes.
-    pub migrates: bool,
+    pub(crate) migrates: bool,
     /// One line, lower case: what the rule reports.
     pub summary: &'static str,
     pub what_it_does: &'static str,
     pub why_it_matters: &'static str,
     /// A compose snippet that triggers the rule (YAML).
-    pub example: &'static str,
+    pub(crate) example: &'static str,
     /// What the fix changes and whether it is safe; "no fix" when there is none.
-    pub fix_safety: &'static str,
+    pub(crate) fix_safety: &'static str,
 }
 
 /// What a rule is for, by the severity policy (docs/design.md): a risk fails CI by default (data a
@@ -94,7 +94,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Kind::Risk => "risk",
             Kind::Recommendation => "recommendation",
@@ -104,7 +104,7 @@ impl Kind {
 
 impl RuleMeta {
     /// Whether the rule's findings fail CI by default.
-    pub fn kind(&self) -> Kind {
+    pub(crate) fn kind(&self) -> Kind {
         if !self.off_by_default && self.severity >= Severity::Warning {
             Kind::Risk
         } else {
@@ -115,51 +115,51 @@ impl RuleMeta {
 
 /// What rules see: one loaded project and its mount analysis.
 pub struct Context<'a> {
-    pub project: &'a Project,
-    pub analysis: &'a [ServiceAnalysis],
-    pub kb: &'a KnowledgeBase,
+    pub(crate) project: &'a Project,
+    pub(crate) analysis: &'a [ServiceAnalysis],
+    pub(crate) kb: &'a KnowledgeBase,
     /// How migration fixes convert mounts.
-    pub fixes: &'a FixSettings,
+    pub(crate) fixes: &'a FixSettings,
     /// What is computed once per project for every finding that needs it.
-    pub memo: Memo,
+    pub(crate) memo: Memo,
 }
 
 /// Facts about the whole project that findings ask for one at a time, computed on first use:
 /// recomputing them for every finding made a project of thousands of services quadratic.
 #[derive(Debug, Default)]
-pub struct Memo {
+pub(crate) struct Memo {
     /// The name `fix::convert::volume_name` gives each convertible mount, by place written
     /// (or service and target for an implicit one).
-    pub volume_names: OnceLock<HashMap<VolumeKey, String>>,
+    pub(crate) volume_names: OnceLock<HashMap<VolumeKey, String>>,
     /// How many services mount each place written (more than one: an entry in a shared anchor).
-    pub sharing: OnceLock<HashMap<Loc, usize>>,
+    pub(crate) sharing: OnceLock<HashMap<Loc, usize>>,
     /// How many services each place written belongs to, as an image or a mount
     /// (`data_layout::shared_place`).
-    pub places: OnceLock<HashMap<Loc, usize>>,
+    pub(crate) places: OnceLock<HashMap<Loc, usize>>,
     /// The names suggested for data paths no mount holds yet (`convert::name_for_path`).
-    pub path_names: std::sync::Mutex<PathNames>,
+    pub(crate) path_names: std::sync::Mutex<PathNames>,
     /// The bind mounts a migration converts together, by host directory (`convert::bind_group`).
-    pub bind_groups: OnceLock<HashMap<String, Option<crate::rules::convert::BindGroup>>>,
+    pub(crate) bind_groups: OnceLock<HashMap<String, Option<crate::rules::convert::BindGroup>>>,
 }
 
 /// The names suggested for volumes at data paths, by service (None: shared) and path, and every
 /// name taken in the project (declared volumes, conversions, earlier suggestions): two
 /// suggestions never share a name.
 #[derive(Debug, Default)]
-pub struct PathNames {
-    pub taken: Option<HashSet<String>>,
-    pub assigned: HashMap<(Option<String>, String), String>,
+pub(crate) struct PathNames {
+    pub(crate) taken: Option<HashSet<String>>,
+    pub(crate) assigned: HashMap<(Option<String>, String), String>,
     /// The names conversions give, by service and target.
-    pub converted: HashMap<(String, String), String>,
+    pub(crate) converted: HashMap<(String, String), String>,
 }
 
 /// A mount as `fix::convert::volume_name` tells them apart: the place it was written, or the
 /// service and target of an implicit one.
-pub type VolumeKey = (Option<Loc>, String, String);
+pub(crate) type VolumeKey = (Option<Loc>, String, String);
 
 impl<'a> Context<'a> {
     /// Each service with its analysed mounts (written + implicit).
-    pub fn services(&self) -> impl Iterator<Item = (&'a Service, &'a ServiceAnalysis)> + '_ {
+    pub(crate) fn services(&self) -> impl Iterator<Item = (&'a Service, &'a ServiceAnalysis)> + '_ {
         self.analysis
             .iter()
             .map(|a| (&self.project.services[a.service], a))

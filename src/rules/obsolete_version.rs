@@ -3,7 +3,7 @@
 use super::{Category, Context, FixAvailability, Rule, RuleMeta};
 use crate::finding::{Applicability, Edit, Finding, Fix, Severity};
 
-pub struct ObsoleteVersion;
+pub(crate) struct ObsoleteVersion;
 
 static META: RuleMeta = RuleMeta {
     id: "obsolete-version",

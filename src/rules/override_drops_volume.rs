@@ -7,7 +7,7 @@ use crate::compose::model::{Project, ReplacedMount};
 use crate::compose::mounts::MountKind;
 use crate::finding::{Finding, Severity};
 
-pub struct OverrideDropsVolume;
+pub(crate) struct OverrideDropsVolume;
 
 static META: RuleMeta = RuleMeta {
     id: "override-drops-volume",

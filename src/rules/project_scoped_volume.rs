@@ -6,7 +6,7 @@ use crate::compose::model::NameOrigin;
 use crate::compose::mounts::MountKind;
 use crate::finding::{Finding, Severity};
 
-pub struct ProjectScopedVolume;
+pub(crate) struct ProjectScopedVolume;
 
 static META: RuleMeta = RuleMeta {
     id: "project-scoped-volume",

@@ -12,13 +12,13 @@ const MAX_MERGE_DEPTH: usize = 16;
 /// A service whose value for `key` holds the place.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Holder<'t> {
-    pub service: &'t str,
+    pub(crate) service: &'t str,
     /// The service key (one of those asked for) whose value holds the place.
-    pub key: &'static str,
+    pub(crate) key: &'static str,
     /// When the value is a list: the index of the item holding the place (a `volumes` entry).
-    pub item: Option<usize>,
+    pub(crate) item: Option<usize>,
     /// The written node holding the place: that item, or else the key's value.
-    pub entry: Loc,
+    pub(crate) entry: Loc,
 }
 
 /// For every service of every document of the file (`tree`, holding `loc`), in order: the keys
@@ -84,7 +84,7 @@ impl<'t> Written<'t> {
     }
 
     /// Per service and key, the first node that holds `loc` (a place in this file).
-    pub fn holders(&self, loc: Loc) -> Vec<Holder<'t>> {
+    pub(crate) fn holders(&self, loc: Loc) -> Vec<Holder<'t>> {
         let mut out = Vec::new();
         let mut done = None;
         for (group, h) in &self.nodes {

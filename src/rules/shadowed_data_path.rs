@@ -11,7 +11,7 @@ use crate::compose::model::{Mount, MountSyntax};
 use crate::finding::{Finding, Severity};
 use crate::images::ImageFacts;
 
-pub struct ShadowedDataPath;
+pub(crate) struct ShadowedDataPath;
 
 static META: RuleMeta = RuleMeta {
     id: "shadowed-data-path",

@@ -10,7 +10,7 @@ use crate::finding::{Finding, Severity};
 use crate::rules::convert;
 use crate::yaml::value::Loc;
 
-pub struct SharedDataVolume;
+pub(crate) struct SharedDataVolume;
 
 static META: RuleMeta = RuleMeta {
     id: "shared-data-volume",

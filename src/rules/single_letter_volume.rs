@@ -7,7 +7,7 @@ use crate::compose::mounts::{self, MountKind};
 use crate::finding::{Finding, Severity};
 use crate::rules::convert;
 
-pub struct SingleLetterVolume;
+pub(crate) struct SingleLetterVolume;
 
 static META: RuleMeta = RuleMeta {
     id: "single-letter-volume",

@@ -7,7 +7,7 @@ use crate::finding::{Applicability, Finding, Fix, Severity};
 use crate::yaml::edit::{self, Declaration, View};
 use crate::yaml::value::Loc;
 
-pub struct UndefinedVolume;
+pub(crate) struct UndefinedVolume;
 
 static META: RuleMeta = RuleMeta {
     id: "undefined-volume",

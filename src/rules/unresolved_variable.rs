@@ -8,7 +8,7 @@ use crate::compose::mounts::MountKind;
 use crate::finding::{Finding, Severity};
 use crate::yaml::value::Loc;
 
-pub struct UnresolvedVariable;
+pub(crate) struct UnresolvedVariable;
 
 static META: RuleMeta = RuleMeta {
     id: "unresolved-variable",

@@ -6,9 +6,9 @@
 use super::{Category, Context, FixAvailability, Rule, RuleMeta};
 use crate::finding::{Finding, Severity};
 
-pub struct UnusedSuppression;
+pub(crate) struct UnusedSuppression;
 
-pub static META: RuleMeta = RuleMeta {
+pub(crate) static META: RuleMeta = RuleMeta {
     id: "unused-suppression",
     category: Category::Correctness,
     severity: Severity::Warning,

@@ -5,7 +5,7 @@ use crate::compose::model::{MountSyntax, Project, TopVolume};
 use crate::compose::mounts::MountKind;
 use crate::finding::{Finding, Severity};
 
-pub struct UnusedVolume;
+pub(crate) struct UnusedVolume;
 
 static META: RuleMeta = RuleMeta {
     id: "unused-volume",

@@ -5,14 +5,14 @@
 use std::path::{Path, PathBuf};
 
 /// Base file names in compose's order of preference.
-pub const BASE_NAMES: [&str; 4] = [
+pub(crate) const BASE_NAMES: [&str; 4] = [
     "compose.yaml",
     "compose.yml",
     "docker-compose.yml",
     "docker-compose.yaml",
 ];
 /// Override file names in compose's order of preference.
-pub const OVERRIDE_NAMES: [&str; 4] = [
+pub(crate) const OVERRIDE_NAMES: [&str; 4] = [
     "compose.override.yml",
     "compose.override.yaml",
     "docker-compose.override.yml",
@@ -21,12 +21,12 @@ pub const OVERRIDE_NAMES: [&str; 4] = [
 
 /// One project to load: its files in merge order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProjectFiles {
-    pub files: Vec<PathBuf>,
+pub(crate) struct ProjectFiles {
+    pub(crate) files: Vec<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum DiscoverError {
+pub(crate) enum DiscoverError {
     #[error("{0}: no such file or directory")]
     Missing(String),
     /// A FIFO, a device or a socket: reading it could block forever or never end.
@@ -47,16 +47,16 @@ pub enum DiscoverError {
 /// than the system allows), a compose file whose name is not UTF-8. The walk goes on; the
 /// command reports each one and exits 2.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Skipped {
-    pub path: String,
-    pub reason: String,
+pub(crate) struct Skipped {
+    pub(crate) path: String,
+    pub(crate) reason: String,
 }
 
 /// The projects under a path, and what the walk had to skip.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Found {
-    pub projects: Vec<ProjectFiles>,
-    pub skipped: Vec<Skipped>,
+pub(crate) struct Found {
+    pub(crate) projects: Vec<ProjectFiles>,
+    pub(crate) skipped: Vec<Skipped>,
 }
 
 /// A walk's error as what was skipped: the path it is about and the system's reason.
@@ -116,7 +116,7 @@ pub fn default_files(dir: &Path) -> Option<Vec<PathBuf>> {
 }
 
 /// No path given: `COMPOSE_FILE`, else the working directory and then each parent.
-pub fn from_working_dir(
+pub(crate) fn from_working_dir(
     cwd: &Path,
     compose_file: Option<&str>,
     separator: Option<&str>,
@@ -141,7 +141,7 @@ pub fn from_working_dir(
 }
 
 /// The projects one command-line path stands for.
-pub fn from_path(path: &Path) -> Result<Found, DiscoverError> {
+pub(crate) fn from_path(path: &Path) -> Result<Found, DiscoverError> {
     if path.is_file() {
         return Ok(Found {
             projects: vec![ProjectFiles {

@@ -16,21 +16,21 @@ use crate::workspace::discover::{self, ProjectFiles};
 pub struct Inventory {
     pub projects: Vec<(Project, Vec<ServiceAnalysis>)>,
     /// How each project was loaded (same order as `projects`), to load it again after fixes.
-    pub options: Vec<LoadOptions>,
+    pub(crate) options: Vec<LoadOptions>,
     /// Paths that could not be processed at all (missing, or a bug while loading).
-    pub failures: Vec<Failure>,
-    pub cwd: PathBuf,
+    pub(crate) failures: Vec<Failure>,
+    pub(crate) cwd: PathBuf,
 }
 
 #[derive(Debug, Clone)]
-pub struct Failure {
-    pub path: Option<String>,
-    pub message: String,
+pub(crate) struct Failure {
+    pub(crate) path: Option<String>,
+    pub(crate) message: String,
 }
 
 impl Failure {
     /// `path: message` on one line, for the comment lines of the graph formats.
-    pub fn one_line(&self) -> String {
+    pub(crate) fn one_line(&self) -> String {
         let path = self
             .path
             .as_deref()
@@ -52,7 +52,7 @@ pub struct Request {
 }
 
 impl Inventory {
-    pub fn display_dir(&self, dir: &Path) -> String {
+    pub(crate) fn display_dir(&self, dir: &Path) -> String {
         match dir.strip_prefix(&self.cwd) {
             Ok(p) if p.as_os_str().is_empty() => ".".into(),
             Ok(p) => p.display().to_string(),
@@ -62,7 +62,7 @@ impl Inventory {
 
     /// stowage could not do its job: a path is missing, or a file named on the command line
     /// (compose file, env file) could not be read.
-    pub fn has_failures(&self) -> bool {
+    pub(crate) fn has_failures(&self) -> bool {
         !self.failures.is_empty()
             || self
                 .projects
@@ -70,7 +70,7 @@ impl Inventory {
                 .any(|(p, _)| p.errors.iter().any(|e| e.kind == ProblemKind::Io))
     }
 
-    pub fn has_errors(&self) -> bool {
+    pub(crate) fn has_errors(&self) -> bool {
         !self.failures.is_empty() || self.projects.iter().any(|(p, _)| p.is_rejected())
     }
 }
@@ -104,12 +104,12 @@ pub fn collect(request: &Request, kb: &KnowledgeBase) -> Inventory {
 }
 
 /// One loaded project and its analysis.
-pub type Loaded = (Project, Vec<ServiceAnalysis>);
+pub(crate) type Loaded = (Project, Vec<ServiceAnalysis>);
 
 /// The projects the command line names, in command-line order, and the paths that name nothing.
 /// Cheap: nothing is loaded (`options` and `load` do that), so a command can load, check and
 /// drop projects a few at a time.
-pub fn plan(request: &Request) -> (Vec<ProjectFiles>, Vec<Failure>) {
+pub(crate) fn plan(request: &Request) -> (Vec<ProjectFiles>, Vec<Failure>) {
     let cwd = &request.load.cwd;
     let mut failures = Vec::new();
     let mut sets: Vec<ProjectFiles> = Vec::new();
@@ -194,7 +194,7 @@ fn keep_freed_memory() {
 }
 
 /// How to load one planned project.
-pub fn options(request: &Request, set: &ProjectFiles) -> LoadOptions {
+pub(crate) fn options(request: &Request, set: &ProjectFiles) -> LoadOptions {
     let mut opts = request.load.clone();
     opts.files = set.files.clone();
     opts
@@ -245,7 +245,7 @@ fn unique_sets(sets: Vec<ProjectFiles>) -> Vec<ProjectFiles> {
 }
 
 /// Loads and analyses one planned project; a panic becomes a failure of that project.
-pub fn load(opts: &LoadOptions, kb: &KnowledgeBase) -> Result<Loaded, Failure> {
+pub(crate) fn load(opts: &LoadOptions, kb: &KnowledgeBase) -> Result<Loaded, Failure> {
     catch_unwind(AssertUnwindSafe(|| {
         let project = loader::load(opts);
         let analysis = analysis::analyse(&project, kb);

@@ -19,18 +19,18 @@ pub struct Edit {
 
 /// One file's text and tree.
 #[derive(Clone, Copy)]
-pub struct View<'a> {
-    pub source: &'a SourceFile,
-    pub tree: &'a Tree,
+pub(crate) struct View<'a> {
+    pub(crate) source: &'a SourceFile,
+    pub(crate) tree: &'a Tree,
 }
 
 impl<'a> View<'a> {
-    pub fn text(&self) -> &'a str {
+    pub(crate) fn text(&self) -> &'a str {
         &self.source.text
     }
 
     /// The line ending the file uses (CRLF when its first line break is one).
-    pub fn eol(&self) -> &'static str {
+    pub(crate) fn eol(&self) -> &'static str {
         match self.text().find('\n') {
             Some(i) if i > 0 && self.text().as_bytes()[i - 1] == b'\r' => "\r\n",
             _ => "\n",
@@ -38,7 +38,7 @@ impl<'a> View<'a> {
     }
 
     /// The node whose content is exactly `loc` (the place a value was written).
-    pub fn node_at(&self, loc: Loc) -> Option<NodeId> {
+    pub(crate) fn node_at(&self, loc: Loc) -> Option<NodeId> {
         self.tree.node_with_span(loc.start, loc.end)
     }
 
@@ -81,7 +81,7 @@ impl<'a> View<'a> {
     }
 
     /// The indentation unit of the file: how far nested block mappings are indented (default 2).
-    pub fn indent_unit(&self) -> usize {
+    pub(crate) fn indent_unit(&self) -> usize {
         for node in &self.tree.nodes {
             if let Kind::Map {
                 flow: false,
@@ -117,7 +117,7 @@ impl<'a> View<'a> {
     /// Whether `offset` lies inside a block scalar or a `!reset` node. A block scalar's span
     /// runs on through trailing blank lines; they belong to its value only with keep chomping
     /// (`|+`), so text may be inserted right after its last content line otherwise.
-    pub fn is_protected(&self, offset: usize) -> bool {
+    pub(crate) fn is_protected(&self, offset: usize) -> bool {
         // Only tagged nodes and block scalars can be protected (indexed once per tree).
         self.tree.tagged_or_block().iter().any(|&id| {
             let n = &self.tree.nodes[id];
@@ -186,7 +186,7 @@ fn inline_printable(c: char) -> bool {
 }
 
 /// Whether `value` written plainly parses back as the same string.
-pub fn plain_safe(value: &str, in_flow: bool) -> bool {
+pub(crate) fn plain_safe(value: &str, in_flow: bool) -> bool {
     let Some(first) = value.chars().next() else {
         return false;
     };
@@ -232,7 +232,7 @@ pub fn plain_safe(value: &str, in_flow: bool) -> bool {
 }
 
 /// Replaces a scalar's content, keeping its quoting style. Refuses block scalars and tagged ones.
-pub fn replace_scalar(view: View, node: NodeId, new_value: &str) -> Option<Edit> {
+pub(crate) fn replace_scalar(view: View, node: NodeId, new_value: &str) -> Option<Edit> {
     // Every edit is checked where it lands: never inside a block scalar or a `!reset`.
     view.guard_one(replace_scalar_unguarded(view, node, new_value)?)
 }
@@ -289,7 +289,7 @@ fn in_flow_collection(view: View, node: NodeId) -> bool {
 /// Appends items to a sequence, block or flow, in one edit (several inserts at one point could
 /// run together: `[]` + `a` + `b` is `[ab]`). Items are values, rendered plain when that reads
 /// back, quoted otherwise (in a flow sequence plain text may not hold `,[]{}`).
-pub fn append_seq_items(view: View, seq: NodeId, items: &[String]) -> Option<Edit> {
+pub(crate) fn append_seq_items(view: View, seq: NodeId, items: &[String]) -> Option<Edit> {
     // Every edit is checked where it lands: never inside a block scalar or a `!reset`.
     view.guard_one(append_seq_items_unguarded(view, seq, items)?)
 }
@@ -352,7 +352,7 @@ fn append_seq_items_unguarded(view: View, seq: NodeId, items: &[String]) -> Opti
 /// Adds `key:` with a sequence holding `items` (values, rendered as in [`append_seq_items`]) to a
 /// mapping: a block sequence under a block mapping, `key: [a, b]` in a flow mapping (a service
 /// without `volumes:`).
-pub fn add_seq_key(view: View, map: NodeId, key: &str, items: &[String]) -> Option<Edit> {
+pub(crate) fn add_seq_key(view: View, map: NodeId, key: &str, items: &[String]) -> Option<Edit> {
     // Every edit is checked where it lands: never inside a block scalar or a `!reset`.
     view.guard_one(add_seq_key_unguarded(view, map, key, items)?)
 }
@@ -415,7 +415,7 @@ fn add_seq_key_unguarded(view: View, map: NodeId, key: &str, items: &[String]) -
 }
 
 /// Adds `key: value` (a scalar, already rendered) to a mapping, block or flow, after its last entry.
-pub fn append_map_entry(view: View, map: NodeId, key: &str, value: &str) -> Option<Edit> {
+pub(crate) fn append_map_entry(view: View, map: NodeId, key: &str, value: &str) -> Option<Edit> {
     // Every edit is checked where it lands: never inside a block scalar or a `!reset`.
     view.guard_one(append_map_entry_unguarded(view, map, key, value)?)
 }
@@ -461,9 +461,9 @@ fn append_map_entry_unguarded(view: View, map: NodeId, key: &str, value: &str) -
 /// A top-level volume to declare: a bare `name:`, or a local volume bound to a host directory
 /// (`--binds keep-path`: the data stays where it is).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Declaration {
-    pub name: String,
-    pub bind_device: Option<String>,
+pub(crate) struct Declaration {
+    pub(crate) name: String,
+    pub(crate) bind_device: Option<String>,
 }
 
 impl Declaration {
@@ -506,7 +506,11 @@ impl Declaration {
 /// `volumes:` (block, flow, empty, null) or adds one. Names YAML would read as something else
 /// (`true`, `1`) are quoted. Refuses to add a `volumes:` key to a document that merges (`<<`)
 /// mappings into its top level: the new key would replace the volumes merged in.
-pub fn declare_volumes(view: View, offset: usize, decls: &[Declaration]) -> Option<Vec<Edit>> {
+pub(crate) fn declare_volumes(
+    view: View,
+    offset: usize,
+    decls: &[Declaration],
+) -> Option<Vec<Edit>> {
     // Every edit is checked where it lands: never inside a block scalar or a `!reset`.
     view.guard(declare_volumes_unguarded(view, offset, decls)?)
 }

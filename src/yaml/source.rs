@@ -6,27 +6,27 @@ use std::sync::Arc;
 
 /// One file as read from disk (or stdin), decoded to UTF-8 text.
 #[derive(Debug, Clone)]
-pub struct SourceFile {
+pub(crate) struct SourceFile {
     /// The path as the user should see it (relative to the working directory when possible).
-    pub display: String,
+    pub(crate) display: String,
     /// The absolute path (or the stdin pseudo-path).
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// The whole text, including a leading BOM if the file has one.
-    pub text: Arc<str>,
+    pub(crate) text: Arc<str>,
     /// Shared with the snippets of the human output (`output::human`).
     line_starts: Arc<[usize]>,
 }
 
 /// A position for humans: 1-based line, 1-based column counted in characters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-pub struct LineCol {
-    pub line: usize,
-    pub column: usize,
+pub(crate) struct LineCol {
+    pub(crate) line: usize,
+    pub(crate) column: usize,
 }
 
 /// Why a file's bytes could not be turned into text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DecodeError {
+pub(crate) enum DecodeError {
     #[error("file is not valid UTF-8 (invalid byte at offset {offset})")]
     InvalidUtf8 { offset: usize },
     #[error("file is encoded as {encoding}; compose files must be UTF-8")]
@@ -48,7 +48,7 @@ pub fn line_starts(text: &str) -> Vec<usize> {
 
 impl DecodeError {
     /// Byte offset of the first byte that is not UTF-8 text (0 for another encoding's BOM).
-    pub fn offset(&self) -> usize {
+    pub(crate) fn offset(&self) -> usize {
         match self {
             DecodeError::InvalidUtf8 { offset } => *offset,
             DecodeError::UnsupportedEncoding { .. } => 0,
@@ -58,7 +58,7 @@ impl DecodeError {
 
 /// Why a file could not be read.
 #[derive(Debug, thiserror::Error)]
-pub enum ReadError {
+pub(crate) enum ReadError {
     #[error("{}", io_reason(.0))]
     Io(#[from] std::io::Error),
     #[error("is a directory")]
@@ -75,7 +75,7 @@ pub enum ReadError {
 
 /// The largest file stowage reads: far beyond any real compose file, small enough that loading
 /// it stays within a modest memory budget.
-pub const MAX_FILE_BYTES: u64 = 32 << 20;
+pub(crate) const MAX_FILE_BYTES: u64 = 32 << 20;
 
 fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
@@ -87,7 +87,7 @@ fn io_reason(e: &std::io::Error) -> String {
 
 /// Reads a regular file of at most [`MAX_FILE_BYTES`] (symlinks followed). Never blocks on a
 /// FIFO and never reads an endless device.
-pub fn read_file(path: &Path) -> Result<Vec<u8>, ReadError> {
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, ReadError> {
     use std::io::Read;
     let meta = std::fs::metadata(path)?;
     if meta.is_dir() {
@@ -168,7 +168,7 @@ impl SourceFile {
     }
 
     /// Decode raw bytes: UTF-8 (with or without BOM); UTF-16/32 BOMs are named in the error.
-    pub fn decode(bytes: Vec<u8>) -> Result<String, DecodeError> {
+    pub(crate) fn decode(bytes: Vec<u8>) -> Result<String, DecodeError> {
         let encoding = if bytes.starts_with(&[0, 0, 0xFE, 0xFF]) {
             Some("UTF-32BE")
         } else if bytes.starts_with(&[0xFF, 0xFE, 0, 0]) {
@@ -190,7 +190,7 @@ impl SourceFile {
 
     /// [`SourceFile::decode`], keeping on failure what can be shown of the file: the text before
     /// the first bad byte (nothing for another encoding), so positions up to the error are exact.
-    pub fn decode_or_prefix(bytes: Vec<u8>) -> Result<String, (DecodeError, String)> {
+    pub(crate) fn decode_or_prefix(bytes: Vec<u8>) -> Result<String, (DecodeError, String)> {
         if bytes.starts_with(&[0xFE, 0xFF])
             || bytes.starts_with(&[0xFF, 0xFE])
             || bytes.starts_with(&[0, 0, 0xFE, 0xFF])
@@ -206,16 +206,12 @@ impl SourceFile {
         })
     }
 
-    pub fn has_bom(&self) -> bool {
+    pub(crate) fn has_bom(&self) -> bool {
         self.text.starts_with(UTF8_BOM)
     }
 
-    pub fn dir(&self) -> &Path {
-        self.path.parent().unwrap_or(Path::new("/"))
-    }
-
     /// 1-based line and character column of a byte offset (a BOM is not a column; `\r` is).
-    pub fn line_col(&self, offset: usize) -> LineCol {
+    pub(crate) fn line_col(&self, offset: usize) -> LineCol {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
         let mut start = self.line_starts[line];
@@ -234,7 +230,7 @@ impl SourceFile {
     }
 
     /// The byte range of the line holding `offset`, without its line terminator.
-    pub fn line_range(&self, offset: usize) -> Range<usize> {
+    pub(crate) fn line_range(&self, offset: usize) -> Range<usize> {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
         let start = self.line_starts[line];
@@ -254,13 +250,9 @@ impl SourceFile {
         self.line_starts.clone()
     }
 
-    pub fn line_count(&self) -> usize {
+    #[cfg_attr(not(test), allow(dead_code))] // read by the unit tests only
+    pub(crate) fn line_count(&self) -> usize {
         self.line_starts.len()
-    }
-
-    /// Byte offset of the start of a 1-based line.
-    pub fn line_start(&self, line: usize) -> Option<usize> {
-        self.line_starts.get(line.checked_sub(1)?).copied()
     }
 }
 

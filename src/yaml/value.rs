@@ -11,26 +11,26 @@ use indexmap::IndexMap;
 use crate::yaml::syntax::{self, Kind, NodeId, Style, Tree};
 
 /// Index of a file in the project's file list.
-pub type FileId = usize;
+pub(crate) type FileId = usize;
 
 /// Where a value was written: the file and byte range of its node (for an alias: of the anchored
 /// node, so a finding inside an anchor points at the one place to change).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Loc {
-    pub file: FileId,
-    pub start: usize,
-    pub end: usize,
+    pub(crate) file: FileId,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
 }
 
 impl Loc {
-    pub fn range(&self) -> Range<usize> {
+    pub(crate) fn range(&self) -> Range<usize> {
         self.start..self.end
     }
 }
 
 /// The compose merge tags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MergeTag {
+pub(crate) enum MergeTag {
     /// `!reset`: drop what earlier files or the extended service set.
     Reset,
     /// `!override`: replace what earlier files set instead of merging with it.
@@ -41,9 +41,9 @@ pub enum MergeTag {
 pub struct Value {
     pub kind: ValueKind,
     pub loc: Loc,
-    pub tag: Option<MergeTag>,
+    pub(crate) tag: Option<MergeTag>,
     /// Set when the value came through an alias: where the alias was written.
-    pub via_alias: Option<Loc>,
+    pub(crate) via_alias: Option<Loc>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -60,7 +60,7 @@ pub enum ValueKind {
 }
 
 /// Keys in the order written. Hashed with foldhash: SipHash was a tenth of loading a project.
-pub type Map = IndexMap<CompactString, Entry, foldhash::fast::RandomState>;
+pub(crate) type Map = IndexMap<CompactString, Entry, foldhash::fast::RandomState>;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
@@ -71,23 +71,22 @@ pub struct Entry {
 /// A problem found while building or transforming values, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValueError {
-    pub loc: Loc,
-    pub message: String,
-    pub kind: ValueErrorKind,
+    pub(crate) loc: Loc,
+    pub(crate) message: String,
+    pub(crate) kind: ValueErrorKind,
     /// The key a `DuplicateKey` error is about (as read, quotes and escapes resolved).
-    pub key: Option<CompactString>,
+    pub(crate) key: Option<CompactString>,
     /// Secondary position (e.g. the first definition of a duplicate key).
-    pub related: Option<Loc>,
+    pub(crate) related: Option<Loc>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ValueErrorKind {
+pub(crate) enum ValueErrorKind {
     DuplicateKey,
     /// A mapping key that is a collection.
     KeyNotString,
     /// A merge key `<<` whose value is not a mapping or a list of them.
     MergeNotMapping,
-    Interpolation,
     TooLarge,
 }
 
@@ -95,8 +94,8 @@ pub enum ValueErrorKind {
 /// memory: in nodes copied through an alias, in scalar bytes copied through an alias (one long
 /// scalar aliased many times), and in nesting (aliases of nested anchors nest deeper than the
 /// parser's own limit). What is written out costs what the file costs and is not counted.
-pub const MAX_EXPANDED_NODES: usize = 200_000;
-pub const MAX_EXPANDED_BYTES: usize = 32 << 20;
+pub(crate) const MAX_EXPANDED_NODES: usize = 200_000;
+pub(crate) const MAX_EXPANDED_BYTES: usize = 32 << 20;
 /// Also bounds the stack every recursive walk over values needs (merging, rules, `extends`),
 /// on threads with small stacks and in unoptimised builds: real files nest a dozen levels.
 const MAX_DEPTH: usize = 256;
@@ -104,9 +103,9 @@ const MAX_DEPTH: usize = 256;
 /// The expansion value building may still do. One budget is shared by every document of every
 /// file of a project, so many documents (or many files) cannot multiply the bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Budget {
-    pub nodes: usize,
-    pub bytes: usize,
+pub(crate) struct Budget {
+    pub(crate) nodes: usize,
+    pub(crate) bytes: usize,
 }
 
 impl Default for Budget {
@@ -143,7 +142,7 @@ pub fn from_document(
 }
 
 /// [`from_document`] drawing on a shared budget (what it used is taken out of `budget`).
-pub fn from_document_within(
+pub(crate) fn from_document_within(
     tree: &Tree,
     text: &str,
     file: FileId,
@@ -437,21 +436,21 @@ impl Value {
         }
     }
 
-    pub fn as_map(&self) -> Option<&Map> {
+    pub(crate) fn as_map(&self) -> Option<&Map> {
         match &self.kind {
             ValueKind::Map(m) => Some(m),
             _ => None,
         }
     }
 
-    pub fn as_map_mut(&mut self) -> Option<&mut Map> {
+    pub(crate) fn as_map_mut(&mut self) -> Option<&mut Map> {
         match &mut self.kind {
             ValueKind::Map(m) => Some(m),
             _ => None,
         }
     }
 
-    pub fn as_seq(&self) -> Option<&[Value]> {
+    pub(crate) fn as_seq(&self) -> Option<&[Value]> {
         match &self.kind {
             ValueKind::Seq(s) => Some(s),
             _ => None,
@@ -459,23 +458,23 @@ impl Value {
     }
 
     /// The text of a scalar (strings, numbers and bools alike, as written).
-    pub fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match &self.kind {
             ValueKind::Scalar { text, .. } => Some(text),
             _ => None,
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<&Value> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Value> {
         self.as_map()?.get(key).map(|e| &e.value)
     }
 
-    pub fn is_null(&self) -> bool {
+    pub(crate) fn is_null(&self) -> bool {
         matches!(self.kind, ValueKind::Null)
     }
 
     /// A YAML bool the way compose reads bool-typed fields (YAML 1.1 words accepted).
-    pub fn as_bool(&self) -> Option<bool> {
+    pub(crate) fn as_bool(&self) -> Option<bool> {
         match self.as_str()? {
             "true" | "True" | "TRUE" | "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => {
                 Some(true)
@@ -487,7 +486,7 @@ impl Value {
     }
 
     /// What the value is, for error messages that name the wrong type.
-    pub fn type_name(&self) -> &'static str {
+    pub(crate) fn type_name(&self) -> &'static str {
         match &self.kind {
             ValueKind::Null => "null",
             ValueKind::Scalar { text, plain: true }

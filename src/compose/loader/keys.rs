@@ -3,7 +3,7 @@
 
 /// Service keys of the compose specification (schema `#/definitions/service`), sorted: looked up
 /// by binary search for every key of every service.
-pub const SERVICE_KEYS: &[&str] = &[
+pub(crate) const SERVICE_KEYS: &[&str] = &[
     "annotations",
     "attach",
     "blkio_config",

@@ -33,7 +33,7 @@ use crate::compose::schema;
 use crate::yaml::syntax;
 use crate::yaml::value::{self, FileId, Loc, Map, Value, ValueErrorKind, ValueKind};
 
-pub use keys::SERVICE_KEYS;
+pub(crate) use keys::SERVICE_KEYS;
 
 /// What to load and how; mirrors the compose flags stowage accepts.
 #[derive(Debug, Clone, Default)]
@@ -57,7 +57,7 @@ pub struct LoadOptions {
 }
 
 /// Texts by absolute path, read instead of the files on disk.
-pub type Overlay = foldhash::HashMap<PathBuf, Arc<str>>;
+pub(crate) type Overlay = foldhash::HashMap<PathBuf, Arc<str>>;
 
 pub fn load(opts: &LoadOptions) -> Project {
     let mut loader = Loader::new(opts);
@@ -500,7 +500,7 @@ fn article(type_name: &str) -> String {
 }
 
 /// The path standard input stands for (`--stdin-filename`, relative to the working directory).
-pub fn stdin_path(opts: &LoadOptions) -> PathBuf {
+pub(crate) fn stdin_path(opts: &LoadOptions) -> PathBuf {
     abs(
         &opts.cwd,
         opts.stdin_filename
@@ -510,7 +510,7 @@ pub fn stdin_path(opts: &LoadOptions) -> PathBuf {
 }
 
 /// compose-go `NormalizeProjectName`: lowercase, keep `[a-z0-9_-]`, trim leading `_` and `-`.
-pub fn normalize_project_name(s: &str) -> String {
+pub(crate) fn normalize_project_name(s: &str) -> String {
     let lower = s.to_lowercase();
     let kept: String = lower
         .chars()

@@ -18,7 +18,7 @@ use crate::yaml::value::ValueErrorKind;
 /// One problem the loader found. Names are as written (service, volume and key names); `actual`
 /// is the type found, with its article (`a number`, `an array`, `null`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Issue {
+pub(crate) enum Issue {
     /// The YAML parser stopped; `message` is the parser's.
     Syntax {
         message: String,
@@ -275,7 +275,7 @@ pub enum Issue {
 
 /// Why the schema refuses a node.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum SchemaProblem {
+pub(crate) enum SchemaProblem {
     /// The node is not of the type(s) the schema wants (`mapping`, `array`, `string or number`).
     Type { want: String },
     /// A key the schema does not allow here (also a service or resource name out of its pattern).
@@ -292,7 +292,7 @@ pub enum SchemaProblem {
 
 /// Why a file could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReadFailure {
+pub(crate) enum ReadFailure {
     /// `reason`: the system's (`no such file or directory`).
     Open {
         reason: String,

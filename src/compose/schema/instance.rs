@@ -16,8 +16,8 @@ use crate::yaml::value::{Loc, MergeTag, Value, ValueKind};
 /// a `depends_on` entry written as a list item).
 #[derive(Debug, PartialEq)]
 pub(crate) struct Instance<'a> {
-    pub loc: Option<Loc>,
-    pub kind: Kind<'a>,
+    pub(crate) loc: Option<Loc>,
+    pub(crate) kind: Kind<'a>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -35,9 +35,9 @@ pub(crate) enum Kind<'a> {
 
 #[derive(Debug, PartialEq)]
 pub(crate) struct Member<'a> {
-    pub key: &'a str,
-    pub key_loc: Option<Loc>,
-    pub value: Instance<'a>,
+    pub(crate) key: &'a str,
+    pub(crate) key_loc: Option<Loc>,
+    pub(crate) value: Instance<'a>,
 }
 
 impl<'a> Instance<'a> {

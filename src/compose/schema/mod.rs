@@ -22,17 +22,17 @@ use validator::{ErrorKind, SchemaError, Segment};
 /// node, `loc` where it is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Violation {
-    pub loc: Loc,
-    pub path: String,
-    pub problem: SchemaProblem,
+    pub(crate) loc: Loc,
+    pub(crate) path: String,
+    pub(crate) problem: SchemaProblem,
 }
 
 /// What of the merged model a document can have changed: its top-level keys and its services.
 /// The rest was validated when it was merged (and validating all of it again after each of
 /// thousands of documents would be quadratic).
 pub(crate) struct Touched<'a> {
-    pub keys: foldhash::HashSet<&'a str>,
-    pub services: foldhash::HashSet<&'a str>,
+    pub(crate) keys: foldhash::HashSet<&'a str>,
+    pub(crate) services: foldhash::HashSet<&'a str>,
 }
 
 /// Every violation of the schema by the `touched` part of `dict` (a top-level mapping): the

@@ -315,9 +315,9 @@ pub(super) enum Segment<'a> {
 /// One error, where jsonschema reports it.
 #[derive(Debug)]
 pub(super) struct SchemaError<'v, 'a> {
-    pub node: &'v Instance<'a>,
-    pub path: Vec<Segment<'a>>,
-    pub kind: ErrorKind<'v, 'a>,
+    pub(crate) node: &'v Instance<'a>,
+    pub(crate) path: Vec<Segment<'a>>,
+    pub(crate) kind: ErrorKind<'v, 'a>,
 }
 
 #[derive(Debug)]

@@ -19,7 +19,7 @@ impl super::Reporter for Reporter {
     }
 }
 
-pub fn render_findings(out: &mut String, project: &Project, findings: &[Finding]) {
+pub(crate) fn render_findings(out: &mut String, project: &Project, findings: &[Finding]) {
     for f in findings {
         let p = project.position(f.loc);
         // One line each, and nothing from the file reaches the terminal as a control character.

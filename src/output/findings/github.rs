@@ -8,14 +8,14 @@ use crate::finding::{Finding, Severity};
 use crate::output::escape::{one_line, terminal};
 
 /// Escapes a command's message (data): `%`, `\r`, `\n`.
-pub fn escape_data(s: &str) -> String {
+pub(crate) fn escape_data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
 
 /// Escapes a property value: as data, plus `:` and `,`.
-pub fn escape_property(s: &str) -> String {
+pub(crate) fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
@@ -45,7 +45,7 @@ impl super::Reporter for Reporter {
     }
 }
 
-pub fn render_findings(out: &mut String, project: &Project, findings: &[Finding]) {
+pub(crate) fn render_findings(out: &mut String, project: &Project, findings: &[Finding]) {
     for f in findings {
         let start = project.position(f.loc);
         let end = project.file(f.loc.file).source.line_col(f.loc.end);
@@ -71,7 +71,7 @@ pub fn render_findings(out: &mut String, project: &Project, findings: &[Finding]
 }
 
 /// A path stowage could not check, as an error annotation (on the file when there is one).
-pub fn render_failure(out: &mut String, path: Option<&str>, message: &str) {
+pub(crate) fn render_failure(out: &mut String, path: Option<&str>, message: &str) {
     let file = path
         .map(|p| format!(" file={},title=stowage", escape_property(&one_line(p))))
         .unwrap_or_else(|| " title=stowage".into());

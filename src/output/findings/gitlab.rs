@@ -80,7 +80,7 @@ pub(crate) const REPORTER: super::Document = super::Document {
 
 /// Makes every issue [`write`] would write, and drops it (a bug shows here, before anything is
 /// written).
-pub fn probe(results: &[(&Project, Vec<Finding>)]) {
+pub(crate) fn probe(results: &[(&Project, Vec<Finding>)]) {
     PerFinding::new(results, issue).probe();
 }
 

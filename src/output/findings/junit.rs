@@ -11,12 +11,12 @@ use crate::finding::Finding;
 /// Escapes an attribute value (line breaks and tabs as character references, which attribute
 /// normalisation would otherwise turn into spaces); characters XML 1.0 cannot carry at all
 /// (control characters other than tab, newline and carriage return) become `\u{…}` text.
-pub fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     escape_with(s, true)
 }
 
 /// Escapes element text: as [`escape`], but line breaks and tabs stay as they are.
-pub fn escape_text(s: &str) -> String {
+pub(crate) fn escape_text(s: &str) -> String {
     escape_with(s, false)
 }
 
@@ -79,7 +79,7 @@ pub(crate) const REPORTER: super::Document = super::Document {
 
 /// Makes every `<failure>` [`write`] would write, and drops it (a bug shows here, before
 /// anything is written).
-pub fn probe(results: &[(&Project, Vec<Finding>)]) {
+pub(crate) fn probe(results: &[(&Project, Vec<Finding>)]) {
     for (project, findings) in results {
         for f in findings {
             drop(failure(project, f));

@@ -4,14 +4,14 @@
 //! report: failures, the summary, the JSON tail, or the whole document. [`Out`] puts the parts on
 //! standard output (or standard error) in project order.
 
-pub mod concise;
-pub mod github;
-pub mod gitlab;
+pub(crate) mod concise;
+pub(crate) mod github;
+pub(crate) mod gitlab;
 pub mod human;
-pub mod json;
-pub mod junit;
+pub(crate) mod json;
+pub(crate) mod junit;
 pub mod sarif;
-pub mod summary;
+pub(crate) mod summary;
 
 use std::io::Write as _;
 
@@ -21,7 +21,7 @@ use summary::Tally;
 
 /// `check --format`.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     Human,
     Concise,
     Json,
@@ -55,22 +55,22 @@ pub(crate) type Failure = (Option<String>, String);
 /// What the end of a report is made of.
 pub(crate) struct End<'a> {
     /// What could not be checked, in order.
-    pub failures: &'a [Failure],
+    pub(crate) failures: &'a [Failure],
     /// What the summary needs of every finding reported.
-    pub tallies: &'a [Tally],
+    pub(crate) tallies: &'a [Tally],
     /// Distinct files read.
-    pub files: usize,
+    pub(crate) files: usize,
     /// `--statistics`, `--quiet`.
-    pub statistics: bool,
-    pub quiet: bool,
+    pub(crate) statistics: bool,
+    pub(crate) quiet: bool,
     /// `--fix`: what was applied.
-    pub fixed: Option<summary::Fixed>,
+    pub(crate) fixed: Option<summary::Fixed>,
     /// Every project with its findings, for a whole document (empty otherwise).
-    pub results: &'a [(&'a Project, Vec<Finding>)],
+    pub(crate) results: &'a [(&'a Project, Vec<Finding>)],
     /// The working directory (SARIF's `%SRCROOT%`).
-    pub cwd: &'a std::path::Path,
+    pub(crate) cwd: &'a std::path::Path,
     /// `--baseline`: what it matched.
-    pub baseline: Option<summary::Baselined>,
+    pub(crate) baseline: Option<summary::Baselined>,
 }
 
 /// A format of `check`'s report.

@@ -23,7 +23,7 @@ const SCHEMA: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 const SRCROOT: &str = "%SRCROOT%";
 /// The key of stowage's own entry in `partialFingerprints`; bump the version if the recipe changes.
-pub const FINGERPRINT_KEY: &str = "stowageFindingHash/v1";
+pub(crate) const FINGERPRINT_KEY: &str = "stowageFindingHash/v1";
 
 /// Where stowage is documented: the package's homepage or repository, else its crates.io page.
 pub fn information_uri() -> &'static str {
@@ -41,7 +41,7 @@ pub fn information_uri() -> &'static str {
 /// the primary span's text with whitespace runs collapsed and the services concerned — never a
 /// line number, so adding or removing unrelated lines keeps it. Identical keys (the same text
 /// twice in one service) are told apart by their order of occurrence.
-pub fn fingerprints(results: &[(&Project, Vec<Finding>)]) -> Vec<Vec<String>> {
+pub(crate) fn fingerprints(results: &[(&Project, Vec<Finding>)]) -> Vec<Vec<String>> {
     let mut seen: HashMap<String, usize> = HashMap::new();
     results
         .iter()
@@ -102,7 +102,7 @@ type MakeResult<'a> = fn(&'a Project, &'a Finding, String) -> ResultOut<'a>;
 /// Every finding of `results` as `make` turns it, with its fingerprint, into one entry of a
 /// document (a SARIF result, a GitLab issue), made one at a time as the document is written: the
 /// whole list would cost several times the findings themselves.
-pub struct PerFinding<'a, F> {
+pub(crate) struct PerFinding<'a, F> {
     results: &'a [(&'a Project, Vec<Finding>)],
     prints: Vec<Vec<String>>,
     make: F,
@@ -135,7 +135,7 @@ where
 
     /// Makes every entry the document would hold, and drops it: what can fail in writing, short
     /// of the output itself (a bug shows here, before anything is written).
-    pub fn probe(&self) {
+    pub(crate) fn probe(&self) {
         self.entries().for_each(drop);
     }
 }
@@ -379,7 +379,7 @@ fn artifact(display: &str) -> ArtifactLocation {
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters and `/`.
-pub fn percent_encode(path: &str) -> String {
+pub(crate) fn percent_encode(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for b in path.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
@@ -521,7 +521,7 @@ pub(crate) const REPORTER: super::Document = super::Document {
 
 /// Makes every result [`write`] would write, and drops it (a bug shows here, before anything is
 /// written).
-pub fn probe(results: &[(&Project, Vec<Finding>)]) {
+pub(crate) fn probe(results: &[(&Project, Vec<Finding>)]) {
     PerFinding::new(results, result_out).probe();
 }
 

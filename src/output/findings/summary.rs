@@ -9,10 +9,10 @@ use crate::finding::{Applicability, Finding, Severity};
 /// What the closing lines need of a finding: a check over many projects keeps only this once a
 /// project is rendered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Tally {
-    pub rule: &'static str,
-    pub severity: Severity,
-    pub fix: Option<Applicability>,
+pub(crate) struct Tally {
+    pub(crate) rule: &'static str,
+    pub(crate) severity: Severity,
+    pub(crate) fix: Option<Applicability>,
 }
 
 impl From<&Finding> for Tally {
@@ -27,18 +27,18 @@ impl From<&Finding> for Tally {
 
 /// What `check --fix` applied, for the line that says so.
 pub(crate) struct Fixed {
-    pub applied: usize,
+    pub(crate) applied: usize,
     /// Files written.
-    pub written: usize,
+    pub(crate) written: usize,
     /// Unsafe fixes left for `--unsafe-fixes`.
-    pub unsafe_waiting: usize,
+    pub(crate) unsafe_waiting: usize,
 }
 
 /// `--baseline`: findings it matched (not reported) and entries nothing matched any more.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
 pub(crate) struct Baselined {
-    pub matched: usize,
-    pub stale: usize,
+    pub(crate) matched: usize,
+    pub(crate) stale: usize,
 }
 
 impl Baselined {
@@ -98,15 +98,7 @@ pub(crate) fn end(out: &mut super::Out, end: &super::End) -> std::io::Result<()>
     Ok(())
 }
 
-pub fn line(findings: &[Finding], files: usize) -> String {
-    line_of(&findings.iter().map(Tally::from).collect::<Vec<_>>(), files)
-}
-
-pub fn statistics(findings: &[Finding]) -> String {
-    statistics_of(&findings.iter().map(Tally::from).collect::<Vec<_>>())
-}
-
-pub fn line_of(findings: &[Tally], files: usize) -> String {
+pub(crate) fn line_of(findings: &[Tally], files: usize) -> String {
     let files_word = if files == 1 { "file" } else { "files" };
     if findings.is_empty() {
         return format!("No findings in {files} {files_word}.\n");
@@ -156,7 +148,7 @@ pub fn line_of(findings: &[Tally], files: usize) -> String {
     out
 }
 
-pub fn statistics_of(findings: &[Tally]) -> String {
+pub(crate) fn statistics_of(findings: &[Tally]) -> String {
     let mut counts: BTreeMap<&str, (usize, Severity)> = BTreeMap::new();
     for f in findings {
         let e = counts.entry(f.rule).or_insert((0, f.severity));

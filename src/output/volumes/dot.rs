@@ -35,7 +35,7 @@ fn node(out: &mut String, indent: &str, n: &Node) {
     );
 }
 
-pub fn render(inventory: &Inventory) -> String {
+pub(crate) fn render(inventory: &Inventory) -> String {
     let mut out = String::from("digraph stowage {\n");
     for failure in &inventory.failures {
         let _ = writeln!(out, "  // error: {}", failure.one_line());

@@ -64,14 +64,14 @@ struct VolumeOut<'a> {
 }
 
 #[derive(Serialize)]
-pub struct ErrorOut {
-    pub path: Option<String>,
-    pub line: Option<usize>,
-    pub column: Option<usize>,
-    pub message: String,
+pub(crate) struct ErrorOut {
+    pub(crate) path: Option<String>,
+    pub(crate) line: Option<usize>,
+    pub(crate) column: Option<usize>,
+    pub(crate) message: String,
 }
 
-pub fn render(inventory: &Inventory) -> String {
+pub(crate) fn render(inventory: &Inventory) -> String {
     let mut errors: Vec<ErrorOut> = inventory
         .failures
         .iter()

@@ -33,7 +33,7 @@ impl Fate {
         Fate::Survives,
     ];
 
-    pub fn class(self) -> &'static str {
+    pub(crate) fn class(self) -> &'static str {
         match self {
             Fate::LostOnRecreate => "lostOnRecreate",
             Fate::LostOnDown => "lostOnDown",
@@ -42,7 +42,7 @@ impl Fate {
         }
     }
 
-    pub fn legend(self) -> &'static str {
+    pub(crate) fn legend(self) -> &'static str {
         match self {
             Fate::LostOnRecreate => "lost on recreate: container layer",
             Fate::LostOnDown => "lost on down: anonymous volume, tmpfs",
@@ -62,10 +62,10 @@ impl Fate {
     }
 }
 
-pub const SERVICE_COLOURS: (&str, &str) = ("#e8eef7", "#4a6fa5");
+pub(crate) const SERVICE_COLOURS: (&str, &str) = ("#e8eef7", "#4a6fa5");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
+pub(crate) enum Shape {
     Service,
     Volume,
     Tmpfs,
@@ -76,31 +76,31 @@ pub enum Shape {
 
 #[derive(Debug, Clone)]
 pub struct Node {
-    pub id: String,
+    pub(crate) id: String,
     /// One entry per line.
-    pub label: Vec<String>,
-    pub shape: Shape,
+    pub(crate) label: Vec<String>,
+    pub(crate) shape: Shape,
     /// `None` for services.
-    pub fate: Option<Fate>,
+    pub(crate) fate: Option<Fate>,
 }
 
 #[derive(Debug, Clone)]
-pub struct Edge {
-    pub from: String,
-    pub to: String,
-    pub label: String,
+pub(crate) struct Edge {
+    pub(crate) from: String,
+    pub(crate) to: String,
+    pub(crate) label: String,
 }
 
 #[derive(Debug, Clone)]
-pub struct ProjectGraph {
-    pub id: String,
-    pub label: String,
-    pub nodes: Vec<Node>,
-    pub edges: Vec<Edge>,
+pub(crate) struct ProjectGraph {
+    pub(crate) id: String,
+    pub(crate) label: String,
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) edges: Vec<Edge>,
 }
 
 /// Every project as a graph; node ids are `p{project}_{kind}{n}`, stable for the same input.
-pub fn graph(inventory: &Inventory) -> Vec<ProjectGraph> {
+pub(crate) fn graph(inventory: &Inventory) -> Vec<ProjectGraph> {
     inventory
         .projects
         .iter()
@@ -315,7 +315,7 @@ fn node(out: &mut String, indent: &str, n: &Node) {
     };
 }
 
-pub fn render(inventory: &Inventory) -> String {
+pub(crate) fn render(inventory: &Inventory) -> String {
     let mut out = String::from("flowchart LR\n");
     for failure in &inventory.failures {
         let _ = writeln!(out, "  %% error: {}", failure.one_line());

@@ -1,16 +1,16 @@
 //! `stowage volumes`: the inventory in each format (a file each, one `render` function), chosen
 //! in one place, [`renderer`].
 
-pub mod dot;
-pub mod json;
-pub mod mermaid;
-pub mod table;
+pub(crate) mod dot;
+pub(crate) mod json;
+pub(crate) mod mermaid;
+pub(crate) mod table;
 
 use crate::workspace::inventory::Inventory;
 
 /// `volumes --format`.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     Table,
     Json,
     /// Mermaid flowchart: services → volumes → host paths, coloured by what survives.

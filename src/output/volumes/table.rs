@@ -40,7 +40,7 @@ pub(crate) fn source(m: &Mount) -> Option<String> {
     }
 }
 
-pub fn render(inventory: &Inventory) -> String {
+pub(crate) fn render(inventory: &Inventory) -> String {
     let mut out = String::new();
     for failure in &inventory.failures {
         let _ = writeln!(

@@ -10,7 +10,7 @@ use compact_str::CompactString;
 use foldhash::{HashMap, HashMapExt};
 use granit_parser::{ErrorKind, Event, Parser, ScalarStyle, StructureStyle};
 
-pub type NodeId = usize;
+pub(crate) type NodeId = usize;
 
 /// A parsed file: every node of every document, with positions.
 #[derive(Debug, Clone, Default)]
@@ -19,7 +19,7 @@ pub struct Tree {
     pub documents: Vec<Document>,
     /// The comments that may be suppressions (`suppress.rs`): every comment of a text that
     /// contains [`COMMENTS_READ`], none otherwise (recording comments was a sixth of parsing).
-    pub comments: Vec<Range<usize>>,
+    pub(crate) comments: Vec<Range<usize>>,
     /// The first syntax error; documents before it are complete, the one it is in may be partial.
     pub error: Option<SyntaxError>,
     /// Lookups by span and parent, built on first use (`Tree::index`): edits ask for them once
@@ -43,25 +43,25 @@ struct Index {
 pub struct Document {
     pub root: Option<NodeId>,
     /// From the document's first byte (or `---`) to the end of its last node.
-    pub span: Range<usize>,
+    pub(crate) span: Range<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Node {
     pub kind: Kind,
     /// Byte range of the content (quotes included for quoted scalars; tag and anchor excluded).
-    pub span: Range<usize>,
+    pub(crate) span: Range<usize>,
     /// Byte range of the `&name` token.
-    pub anchor: Option<Range<usize>>,
+    pub(crate) anchor: Option<Range<usize>>,
     /// Boxed: tags are rare, and every node would otherwise carry room for one.
-    pub tag: Option<Box<NodeTag>>,
+    pub(crate) tag: Option<Box<NodeTag>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeTag {
+pub(crate) struct NodeTag {
     /// The tag as written, e.g. `!reset`.
-    pub name: String,
-    pub span: Range<usize>,
+    pub(crate) name: String,
+    pub(crate) span: Range<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,14 +99,14 @@ pub enum Kind {
 #[error("{message}")]
 pub struct SyntaxError {
     /// The parser's words.
-    pub message: String,
-    pub offset: usize,
-    pub mistake: Mistake,
+    pub(crate) message: String,
+    pub(crate) offset: usize,
+    pub(crate) mistake: Mistake,
 }
 
 /// What sort of mistake stopped the parse, grouped by what fixes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mistake {
+pub(crate) enum Mistake {
     /// A tab where YAML allows none (indentation, plain scalars).
     Tab,
     /// An unclosed or malformed quoted string.
@@ -169,12 +169,12 @@ impl Mistake {
 }
 
 impl Tree {
-    pub fn node(&self, id: NodeId) -> &Node {
+    pub(crate) fn node(&self, id: NodeId) -> &Node {
         &self.nodes[id]
     }
 
     /// Follows aliases to the node that holds the content.
-    pub fn resolve(&self, mut id: NodeId) -> NodeId {
+    pub(crate) fn resolve(&self, mut id: NodeId) -> NodeId {
         // Aliases always point backwards, so this terminates; the bound is a belt and braces.
         for _ in 0..self.nodes.len() {
             match self.nodes[id].kind {
@@ -185,7 +185,7 @@ impl Tree {
         id
     }
 
-    pub fn scalar(&self, id: NodeId) -> Option<&str> {
+    pub(crate) fn scalar(&self, id: NodeId) -> Option<&str> {
         match &self.nodes[self.resolve(id)].kind {
             Kind::Scalar { value, .. } => Some(value),
             _ => None,
@@ -231,30 +231,31 @@ impl Tree {
     }
 
     /// The first node (in node order) that is not an alias and spans exactly `start..end`.
-    pub fn node_with_span(&self, start: usize, end: usize) -> Option<NodeId> {
+    pub(crate) fn node_with_span(&self, start: usize, end: usize) -> Option<NodeId> {
         self.index().by_span.get(&(start, end)).copied()
     }
 
     /// The first collection (in node order) that has `id` as an item, key or value.
-    pub fn parent(&self, id: NodeId) -> Option<NodeId> {
+    pub(crate) fn parent(&self, id: NodeId) -> Option<NodeId> {
         self.index().parent.get(id).copied().flatten()
     }
 
     /// Every node with a tag or in a block scalar style (`|`, `>`), in node order.
-    pub fn tagged_or_block(&self) -> &[NodeId] {
+    pub(crate) fn tagged_or_block(&self) -> &[NodeId] {
         &self.index().tagged_or_block
     }
 }
 
 impl Node {
     /// An implicit null: `key:` with nothing after it, or `~` / `null` written plainly.
-    pub fn is_null(&self) -> bool {
+    #[cfg_attr(not(test), allow(dead_code))] // read by the unit tests only
+    pub(crate) fn is_null(&self) -> bool {
         matches!(&self.kind, Kind::Scalar { value, style: Style::Plain } if is_null_text(value))
             && self.tag.is_none()
     }
 }
 
-pub fn is_null_text(s: &str) -> bool {
+pub(crate) fn is_null_text(s: &str) -> bool {
     matches!(s, "" | "~" | "null" | "Null" | "NULL")
 }
 
@@ -272,16 +273,16 @@ pub fn parse(text: &str) -> Tree {
 /// The most nodes a parse builds. A node costs memory several times the bytes that wrote it
 /// (`1,` is a node), so size limits alone do not bound memory; real compose files have a few
 /// thousand nodes.
-pub const MAX_NODES: usize = 250_000;
+pub(crate) const MAX_NODES: usize = 250_000;
 
 /// What a comment that stowage reads contains: a text without it has no such comment.
-pub const COMMENTS_READ: &str = "stowage:";
+pub(crate) const COMMENTS_READ: &str = "stowage:";
 
 /// How the error of a parse stopped by its node limit starts.
-pub const TOO_MANY_NODES: &str = "the file is too large to check";
+pub(crate) const TOO_MANY_NODES: &str = "the file is too large to check";
 
 /// [`parse`] that stops with an error once the tree would hold more than `max_nodes` nodes.
-pub fn parse_within(text: &str, max_nodes: usize) -> Tree {
+pub(crate) fn parse_within(text: &str, max_nodes: usize) -> Tree {
     fast::parse(text, max_nodes).unwrap_or_else(|| parse_events(text, max_nodes))
 }
 
