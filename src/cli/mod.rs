@@ -6,6 +6,7 @@ mod args;
 mod check;
 mod load;
 mod migrate;
+mod plans;
 mod volumes;
 
 use std::ffi::OsString;

@@ -124,7 +124,7 @@ pub(super) fn check(checking: &Checking) -> i32 {
                         (Some(after), true) => {
                             let edited: Vec<PathBuf> =
                                 o.files.iter().map(|f| f.path.clone()).collect();
-                            crate::cli::migrate::plan_fixed(before, before_mounts, after, &edited)
+                            crate::cli::plans::plan_fixed(before, before_mounts, after, &edited)
                         }
                         _ => Ok(()),
                     };
