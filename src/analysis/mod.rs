@@ -98,7 +98,6 @@ fn analyse_service(
             loc: None,
             syntax: MountSyntax::Implicit,
             volume_key: None,
-            nocopy: false,
             ignored_options: Vec::new(),
             unresolved: false,
         });
@@ -191,7 +190,7 @@ pub(crate) fn effective_mounts<'a>(
 }
 
 /// The service (or `container:name`) a `volumes_from` entry names, without its `:ro`/`:rw` mode.
-pub fn shared_from(entry: &str) -> &str {
+pub(crate) fn shared_from(entry: &str) -> &str {
     entry
         .strip_suffix(":ro")
         .or_else(|| entry.strip_suffix(":rw"))

@@ -384,7 +384,7 @@ pub(crate) fn enforce_unique_volumes(
 /// Which of compose's two uniqueness passes over a service's volumes (see
 /// [`enforce_unique_volumes`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pass {
+pub(crate) enum Pass {
     /// Before the schema is checked: short targets as written.
     Written,
     /// After the short entries are converted: their targets cleaned.

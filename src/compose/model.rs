@@ -127,11 +127,11 @@ pub struct Service {
     /// `entrypoint:`, the same way.
     pub(crate) entrypoint: Option<String>,
     /// `restart:` as written (`no`, `always`, `on-failure`, `unless-stopped`).
-    pub restart: Option<String>,
+    pub(crate) restart: Option<String>,
     /// `hostname:` and `network_mode:` as written: what the container's hostname is (by default
     /// its ID, new with every container).
-    pub hostname: Option<String>,
-    pub network_mode: Option<String>,
+    pub(crate) hostname: Option<String>,
+    pub(crate) network_mode: Option<String>,
     /// The services this one waits for with `condition: service_completed_successfully`: they
     /// run to completion (a one-off job such as a migration or an init step), not as servers.
     pub(crate) awaits_completion_of: Vec<String>,
@@ -172,8 +172,6 @@ pub struct Mount {
     pub syntax: MountSyntax,
     /// The named volume key (for `kind == Named`).
     pub volume_key: Option<String>,
-    /// `nocopy` for volumes.
-    pub nocopy: bool,
     /// Short-syntax options compose silently drops.
     pub(crate) ignored_options: Vec<String>,
     /// The source text contained a variable with no value (classification may change).

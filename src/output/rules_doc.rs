@@ -29,7 +29,7 @@ pub fn url(rule: &str) -> String {
     format!("{REFERENCE}#{rule}")
 }
 
-pub fn list() -> String {
+pub(crate) fn list() -> String {
     let mut out = String::from(
         "A risk fails CI by default: data a service needs is lost by a normal lifecycle command, or\ncompose refuses the file. A recommendation is `info` or off by default.\n\n",
     );

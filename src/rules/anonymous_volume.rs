@@ -253,7 +253,6 @@ mod tests {
                     loc: None,
                     syntax: MountSyntax::Short,
                     volume_key: None,
-                    nocopy: false,
                     ignored_options: Vec::new(),
                     unresolved: false,
                 })

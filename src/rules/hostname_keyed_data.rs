@@ -7,7 +7,7 @@ use super::{Category, Context, FixAvailability, Rule, RuleMeta};
 use crate::analysis::covers;
 use crate::finding::{Finding, Severity};
 
-pub struct HostnameKeyedData;
+pub(crate) struct HostnameKeyedData;
 
 static META: RuleMeta = RuleMeta {
     id: "hostname-keyed-data",

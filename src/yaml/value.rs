@@ -503,7 +503,7 @@ impl Value {
 
     /// Calls `f` on every scalar, depth first, with its dotted path (keys, `[]` for items), the
     /// text (to rewrite in place) and where it was written; `!reset` nodes are skipped.
-    pub fn for_each_scalar_mut<'a>(
+    pub(crate) fn for_each_scalar_mut<'a>(
         &'a mut self,
         path: &mut Vec<&'a str>,
         f: &mut impl FnMut(&[&str], &mut CompactString, Loc),

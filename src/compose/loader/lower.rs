@@ -414,7 +414,6 @@ impl<'a> Lowering<'a> {
                     loc: Some(item.loc),
                     syntax: MountSyntax::TmpfsKey,
                     volume_key: None,
-                    nocopy: false,
                     ignored_options: Vec::new(),
                     unresolved: false,
                 });
@@ -599,7 +598,6 @@ impl<'a> Lowering<'a> {
                     loc: Some(item.loc),
                     syntax: MountSyntax::Short,
                     volume_key,
-                    nocopy: parsed.nocopy,
                     ignored_options: parsed.ignored_options,
                     unresolved,
                 })
@@ -689,11 +687,6 @@ impl<'a> Lowering<'a> {
                     };
                     self.errors.push(Problem::new(Some(mode.loc), issue));
                 }
-                let nocopy = m
-                    .get("volume")
-                    .and_then(|v| v.value.get("nocopy"))
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false);
                 let (kind, resolved_source, volume_key) = match kind {
                     MountKind::Named => match &source {
                         Some(s) => (
@@ -729,7 +722,6 @@ impl<'a> Lowering<'a> {
                     loc: Some(item.loc),
                     syntax: MountSyntax::Long,
                     volume_key,
-                    nocopy,
                     ignored_options: Vec::new(),
                     unresolved,
                 })

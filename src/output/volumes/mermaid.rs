@@ -14,7 +14,7 @@ use crate::workspace::inventory::Inventory;
 
 /// What a node's data survives, worst first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fate {
+pub(crate) enum Fate {
     /// A data path in the container's own layer: gone with every new container.
     LostOnRecreate,
     /// Anonymous volumes and tmpfs: gone after `down` + `up` (tmpfs even on restart).
@@ -26,7 +26,7 @@ pub enum Fate {
 }
 
 impl Fate {
-    pub const ALL: [Fate; 4] = [
+    pub(crate) const ALL: [Fate; 4] = [
         Fate::LostOnRecreate,
         Fate::LostOnDown,
         Fate::LostOnDownV,
@@ -52,7 +52,7 @@ impl Fate {
     }
 
     /// (fill, stroke) colours: dark red, red, orange, green.
-    pub fn colours(self) -> (&'static str, &'static str) {
+    pub(crate) fn colours(self) -> (&'static str, &'static str) {
         match self {
             Fate::LostOnRecreate => ("#f0a8a8", "#8e1b10"),
             Fate::LostOnDown => ("#f8d0d0", "#c0392b"),
