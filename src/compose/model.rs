@@ -26,6 +26,9 @@ pub struct Project {
     pub services: Vec<Service>,
     /// Top-level `volumes:` in declaration order (all of them, used or not).
     pub(crate) volumes: Vec<TopVolume>,
+    /// The position in `volumes` of each key: every mount of a project of thousands of services
+    /// looks its volume up.
+    pub(crate) volume_index: foldhash::HashMap<String, usize>,
     /// Problems that make compose reject the project.
     pub errors: Vec<Problem>,
     /// What compose would warn about but accept.
@@ -266,7 +269,7 @@ impl Project {
     }
 
     pub fn volume(&self, key: &str) -> Option<&TopVolume> {
-        self.volumes.iter().find(|v| v.key == key)
+        self.volume_index.get(key).map(|&i| &self.volumes[i])
     }
 
     pub fn is_rejected(&self) -> bool {

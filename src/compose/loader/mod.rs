@@ -445,6 +445,7 @@ impl<'a> Loader<'a> {
             main_files,
             services: Vec::new(),
             volumes: Vec::new(),
+            volume_index: Default::default(),
             errors: Vec::new(),
             warnings: Vec::new(),
             unset_variables: std::mem::take(&mut self.unset),
@@ -475,6 +476,9 @@ impl<'a> Loader<'a> {
             &mut self.warnings,
         );
         project.volumes = lowering.volumes(&dict, &project.name);
+        for (i, v) in project.volumes.iter().enumerate() {
+            project.volume_index.entry(v.key.clone()).or_insert(i);
+        }
         project.services = lowering.services(&dict, &project.volumes, env);
         self.check_consistency(&dict, &project);
         self.schema_violations.extend(schema::size_failures(&dict));
