@@ -127,31 +127,31 @@ pub fn parse_short(spec: &str) -> Result<ShortVolume, VolumeSpecError> {
     let mut fields = Fields::default();
     let bytes = spec.as_bytes();
     let mut depth: usize = 0;
-    // Start of the field being scanned, and its first char plus char count so far: the drive
-    // rule only needs to know whether the buffer is exactly one letter.
+    // Start of the field being scanned. Only `:`, `$`, `}` and NUL (all ASCII, so never inside
+    // a multi-byte character) can change anything: the scan jumps from one to the next.
     let mut start = 0;
-    let mut first: Option<char> = None;
-    let mut chars_in_field: usize = 0;
-
-    let end_marker = std::iter::once((spec.len(), '\0'));
-    for (i, c) in spec.char_indices().chain(end_marker) {
-        if c == '$' && bytes.get(i + 1) == Some(&b'{') {
-            depth += 1;
-        } else if c == '}' && depth > 0 {
-            depth -= 1;
-        } else if c == ':' && chars_in_field == 1 && first.is_some_and(is_go_letter) {
+    let mut from = 0;
+    loop {
+        let special = bytes[from..]
+            .iter()
+            .position(|&b| matches!(b, b':' | b'$' | b'}' | 0));
+        // The end of the spec reads as NUL: compose-go's end marker.
+        let (at, byte) = special.map_or((spec.len(), 0), |p| (from + p, bytes[from + p]));
+        match byte {
+            b'$' if bytes.get(at + 1) == Some(&b'{') => depth += 1,
+            b'}' if depth > 0 => depth -= 1,
             // Windows drive letter: the colon belongs to the field.
-        } else if (c == ':' || c == '\0') && depth == 0 {
-            fields.close(spec, start..i, c == '\0')?;
-            start = i + c.len_utf8();
-            first = None;
-            chars_in_field = 0;
-            continue;
+            b':' if is_drive_letter(&spec[start..at]) => {}
+            b':' | 0 if depth == 0 => {
+                fields.close(spec, start..at, byte == 0)?;
+                start = at + 1;
+            }
+            _ => {}
         }
-        if chars_in_field == 0 {
-            first = Some(c);
+        if at == spec.len() {
+            break;
         }
-        chars_in_field += 1;
+        from = at + 1;
     }
 
     let kind = match &fields.source {
@@ -222,6 +222,12 @@ impl<'a> Fields<'a> {
         }
         Ok(())
     }
+}
+
+/// A field that is exactly one letter, as Go's `unicode.IsLetter` sees it.
+fn is_drive_letter(field: &str) -> bool {
+    let mut chars = field.chars();
+    matches!((chars.next(), chars.next()), (Some(c), None) if is_go_letter(c))
 }
 
 /// compose-go `isFilePath`: does a short-syntax source name a host path (bind) rather than a

@@ -641,12 +641,7 @@ fn add_named(
     let indexed = v
         .tree
         .node_with_span(service.loc.start, service.loc.end)
-        .and_then(|key| match &v.tree.nodes[v.tree.parent(key)?].kind {
-            Kind::Map { entries, .. } => {
-                entries.iter().find(|(k, _)| *k == key).map(|(_, val)| *val)
-            }
-            _ => None,
-        });
+        .and_then(|key| v.tree.value_of_key(key));
     let service_map = indexed.or_else(|| {
         v.tree.nodes.iter().find_map(|n| match &n.kind {
             Kind::Map { entries, .. } => entries

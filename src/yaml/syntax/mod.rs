@@ -35,6 +35,9 @@ struct Index {
     by_span: HashMap<(usize, usize), NodeId>,
     /// The first collection holding each node, by node.
     parent: Vec<Option<NodeId>>,
+    /// Each key's value in that first collection, by key node (`None` for a node that is not a
+    /// key there).
+    value: Vec<Option<NodeId>>,
     /// Nodes with a tag or a block scalar style, in node order.
     tagged_or_block: Vec<NodeId>,
 }
@@ -196,6 +199,7 @@ impl Tree {
         self.index.get_or_init(|| {
             let mut index = Index {
                 parent: vec![None; self.nodes.len()],
+                value: vec![None; self.nodes.len()],
                 ..Index::default()
             };
             for (id, n) in self.nodes.iter().enumerate() {
@@ -215,14 +219,18 @@ impl Tree {
                 if block || n.tag.is_some() {
                     index.tagged_or_block.push(id);
                 }
-                let children: &mut dyn Iterator<Item = NodeId> = match &n.kind {
-                    Kind::Seq { items, .. } => &mut items.iter().copied(),
-                    Kind::Map { entries, .. } => &mut entries.iter().flat_map(|&(k, v)| [k, v]),
+                // (child, its value when the child is a key)
+                let children: &mut dyn Iterator<Item = (NodeId, Option<NodeId>)> = match &n.kind {
+                    Kind::Seq { items, .. } => &mut items.iter().map(|&item| (item, None)),
+                    Kind::Map { entries, .. } => {
+                        &mut entries.iter().flat_map(|&(k, v)| [(k, Some(v)), (v, None)])
+                    }
                     _ => &mut std::iter::empty(),
                 };
-                for child in children {
-                    if let Some(slot) = index.parent.get_mut(child) {
-                        slot.get_or_insert(id);
+                for (child, value) in children {
+                    if let Some(slot @ None) = index.parent.get_mut(child) {
+                        *slot = Some(id);
+                        index.value[child] = value;
                     }
                 }
             }
@@ -238,6 +246,11 @@ impl Tree {
     /// The first collection (in node order) that has `id` as an item, key or value.
     pub(crate) fn parent(&self, id: NodeId) -> Option<NodeId> {
         self.index().parent.get(id).copied().flatten()
+    }
+
+    /// The value of the entry whose key is `key`, in the first collection that holds `key`.
+    pub(crate) fn value_of_key(&self, key: NodeId) -> Option<NodeId> {
+        self.index().value.get(key).copied().flatten()
     }
 
     /// Every node with a tag or in a block scalar style (`|`, `>`), in node order.
