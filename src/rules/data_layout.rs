@@ -60,9 +60,22 @@ pub(super) struct Layout<'a> {
 }
 
 impl<'a> Layout<'a> {
-    /// None when the mount table cannot be known statically (`volumes_from` a container or an
-    /// unknown service).
-    pub(super) fn of(ctx: &Context<'a>, analysis: &'a ServiceAnalysis) -> Option<Layout<'a>> {
+    /// The layout of `analysis`'s service (one of `ctx.analysis`): None when the mount table
+    /// cannot be known statically (`volumes_from` a container or an unknown service). Worked
+    /// out for every service the first time a rule asks.
+    pub(super) fn of<'c>(ctx: &'c Context<'a>, analysis: &ServiceAnalysis) -> Option<&'c Self> {
+        let layouts = ctx.memo.layouts.get_or_init(|| {
+            let mut layouts: Vec<Option<Layout>> = Vec::new();
+            layouts.resize_with(ctx.project.services.len(), || None);
+            for a in ctx.analysis {
+                layouts[a.service] = Layout::work_out(ctx, a);
+            }
+            layouts
+        });
+        layouts.get(analysis.service)?.as_ref()
+    }
+
+    fn work_out(ctx: &Context<'a>, analysis: &'a ServiceAnalysis) -> Option<Layout<'a>> {
         let effective = crate::analysis::effective_mounts(ctx.project, ctx.analysis, analysis)?;
         let mounts: Vec<&Mount> = effective.iter().map(|e| e.mount).collect();
         let paths = match (&analysis.facts, &analysis.placement) {

@@ -96,7 +96,7 @@ impl Rule for ImplicitVolume {
                     reported.push(m);
                 }
             }
-            shared_findings(ctx, service, analysis, &layout, out);
+            shared_findings(ctx, service, analysis, layout, out);
             if reported.is_empty() {
                 continue;
             }

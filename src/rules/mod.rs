@@ -121,13 +121,16 @@ pub struct Context<'a> {
     /// How migration fixes convert mounts.
     pub(crate) fixes: &'a FixSettings,
     /// What is computed once per project for every finding that needs it.
-    pub(crate) memo: Memo,
+    pub(crate) memo: Memo<'a>,
 }
 
 /// Facts about the whole project that findings ask for one at a time, computed on first use:
 /// recomputing them for every finding made a project of thousands of services quadratic.
 #[derive(Debug, Default)]
-pub(crate) struct Memo {
+pub(crate) struct Memo<'a> {
+    /// Each service's data layout, by service index (`None`: not analysed, or its mount table
+    /// cannot be known statically); five rules read it.
+    pub(in crate::rules) layouts: OnceLock<Vec<Option<data_layout::Layout<'a>>>>,
     /// The name `fix::convert::volume_name` gives each convertible mount, by place written
     /// (or service and target for an implicit one).
     pub(crate) volume_names: OnceLock<HashMap<VolumeKey, String>>,
