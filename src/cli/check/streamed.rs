@@ -53,15 +53,25 @@ pub(super) fn check(checking: &Checking) -> i32 {
         let result = match outcome {
             Ok(findings) => {
                 let findings = checking.baseline.reported(&project, findings);
-                render(reporter, &project, &findings, direct.as_ref()).map(|chunks| Checked {
-                    chunks,
-                    tallies: findings.iter().map(Tally::from).collect(),
-                    files: files_read(&project),
-                    failing: findings.iter().any(|f| f.severity >= threshold),
-                })
+                let checked =
+                    render(reporter, &project, &findings, direct.as_ref()).map(|chunks| Checked {
+                        chunks,
+                        tallies: findings.iter().map(Tally::from).collect(),
+                        files: files_read(&project),
+                        failing: findings.iter().any(|f| f.severity >= threshold),
+                    });
+                if direct.is_some() {
+                    // The only project: the process ends once it is reported, and freeing it
+                    // piece by piece first was 4% of checking a project of 10,000 services.
+                    std::mem::forget(findings);
+                }
+                checked
             }
             Err(message) => Err((Some(main_file(&project)), message)),
         };
+        if direct.is_some() {
+            std::mem::forget((project, analysis));
+        }
         Streamed::Checked(io, result)
     };
     // One project (a pre-commit hook, an editor) is checked on this thread: handing it to
