@@ -5,6 +5,11 @@
 #   scripts/bench.sh                  build release, run everything that is installed
 #   scripts/bench.sh --install-peers  first install dclint (npm) and compose-lint (pip) into
 #                                     $STOWAGE_PEERS (default ~/.cache/stowage-peers)
+#   scripts/bench.sh --against REV    also build the commit REV as it built itself (its own
+#                                     scripts/build-release.sh, in a temporary worktree) and time
+#                                     it in the same runs: each case prints the change from REV
+#                                     and whether it is within 5%. Ratios from two runs move by
+#                                     more than that on a shared machine; side by side they do not.
 #
 # Environment: STOWAGE_CORPUS (default ../shared/corpus/files), STOWAGE_PEERS, COMPOSE (the
 # reference CLI; default: what ../shared/oracle/install.sh prints), BENCH_RUNS (default 20).
@@ -33,7 +38,22 @@ need_tool() { # command, Debian package
 need_tool hyperfine hyperfine || { note "hyperfine is required (apt-get install hyperfine)"; exit 1; }
 [ -x /usr/bin/time ] || need_tool /usr/bin/time time || note "note: GNU time missing: no peak memory"
 
-if [ "${1:-}" = "--install-peers" ]; then
+against=""
+install_peers=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --install-peers) install_peers=1 ;;
+    --against)
+      [ $# -ge 2 ] || { note "--against needs a commit"; exit 2; }
+      against=$2
+      shift
+      ;;
+    *) note "unknown argument: $1 (see the top of $0)"; exit 2 ;;
+  esac
+  shift
+done
+
+if [ -n "$install_peers" ]; then
   mkdir -p "$peers"
   (cd "$peers" && { [ -f package.json ] || npm init -y >/dev/null; } && npm install --silent dclint >/dev/null) \
     || note "note: could not install dclint"
@@ -44,6 +64,20 @@ fi
 
 note "building stowage (scripts/build-release.sh: the binary that is shipped) …"
 stowage=$("$root/scripts/build-release.sh")
+
+# The baseline: REV's own build script in a worktree of it, with a target directory of its own
+# that is kept (the next run against the same dependencies builds only the crate).
+baseline=""
+if [ -n "$against" ]; then
+  rev=$(git -C "$root" rev-parse --verify --quiet "$against^{commit}") ||
+    { note "--against: no commit $against"; exit 2; }
+  note "building the baseline $against (${rev:0:12}) …"
+  git -C "$root" worktree add --quiet --detach "$work/baseline" "$rev"
+  trap 'git -C "$root" worktree remove --force "$work/baseline" 2>/dev/null; rm -rf "$work"' EXIT
+  baseline=$(cd "$work/baseline" && CARGO_TARGET_DIR="$root/target/bench-baseline" scripts/build-release.sh)
+  cp "$baseline" "$work/stowage-baseline"
+  baseline=$work/stowage-baseline
+fi
 
 compose=${COMPOSE:-}
 if [ -z "$compose" ] && [ -x "$root/../shared/oracle/install.sh" ]; then
@@ -59,6 +93,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 echo "machine: $(nproc) cores, ${cpu:-unknown CPU}, $(uname -sr)"
 echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine makes every figure noisier)"
 echo "stowage: $("$stowage" --version), $(file -b "$stowage" 2>/dev/null | grep -oE '(statically|dynamically) linked' || echo "linking unknown")"
+[ -n "$baseline" ] && echo "baseline: $against (${rev:0:12}), timed beside stowage in every case"
 [ -n "$compose" ] && echo "docker compose: $("$compose" version --short 2>/dev/null || echo '?')"
 [ -x "${dclint:-}" ] && echo "dclint: $("$dclint" --version 2>/dev/null)"
 [ -x "${composelint:-}" ] && echo "compose-lint: $("$composelint" --version 2>/dev/null | awk '{print $NF}')"
@@ -70,6 +105,10 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
 ms() { awk -v s="$1" 'BEGIN { printf "%.2f ms", s * 1000 }'; }
 verdict() { # value, op (ge|le), bound
   awk -v v="$1" -v op="$2" -v b="$3" 'BEGIN { ok = (op == "ge") ? v >= b : v <= b; print ok ? "PASS" : "MISS" }'
+}
+# The change from the baseline's mean to stowage's, within 5% or not: "+3.1% (within 5%: PASS)".
+change() { # stowage seconds, baseline seconds
+  awk -v s="$1" -v b="$2" 'BEGIN { c = (s / b - 1) * 100; printf "%+.1f%% (within 5%%: %s)", c, c <= 5 ? "PASS" : "MISS" }'
 }
 bench() { # csv, hyperfine args…
   local csv=$1
@@ -90,10 +129,14 @@ if [ -n "$compose" ]; then
   # A long warm-up: with 5 warm-up runs, right after the build, a 1 ms command measured up to
   # 40% slower than with 50.
   bench "$work/one.csv" -N -w 50 -r $((runs * 5)) -i \
-    "$stowage check $one" "$compose -f $one config -q"
+    "$stowage check $one" "$compose -f $one config -q" ${baseline:+"$baseline check $one"}
   s=$(mean "$work/one.csv" 0) c=$(mean "$work/one.csv" 1)
   r=$(ratio "$c" "$s")
   echo "stowage $(ms "$s")   docker compose $(ms "$c")   ratio ${r}x   $(verdict "$r" ge 30)"
+  if [ -n "$baseline" ]; then
+    b=$(mean "$work/one.csv" 2)
+    echo "baseline $(ms "$b")   ratio $(ratio "$c" "$b")x   change $(change "$s" "$b")"
+  fi
 else
   note "skipped: docker compose not found (../shared/oracle/install.sh, or COMPOSE=…)"
 fi
@@ -138,7 +181,8 @@ if [ -d "$corpus" ]; then
   # The peers take seconds per run: fewer runs for them. stowage takes 10 ms: a handful of runs
   # would rest on noise, so it is also timed on its own just before, with as many runs as the
   # one-file case, and that mean is the one compared.
-  bench "$work/many-stowage.csv" -N -w 10 -r $((runs * 5)) -i "${cmds[0]}"
+  bench "$work/many-stowage.csv" -N -w 10 -r $((runs * 5)) -i "${cmds[0]}" \
+    ${baseline:+"$baseline check --exit-zero ${files200[*]}"}
   bench "$work/many.csv" -N -w 1 -r $(((runs + 3) / 4)) -i "${cmds[@]}"
   s=$(mean "$work/many-stowage.csv" 0)
   echo "stowage $(ms "$s") ($((runs * 5)) runs; $(ms "$(mean "$work/many.csv" 0)") in the $(((runs + 3) / 4)) runs beside the peers)"
@@ -152,6 +196,10 @@ if [ -d "$corpus" ]; then
     esac
     echo "${names[$i]} $(ms "$t")   ratio ${r}x   (target >= ${bound}x) $(verdict "$r" ge $bound)"
   done
+  if [ -n "$baseline" ]; then
+    b=$(mean "$work/many-stowage.csv" 1)
+    echo "baseline $(ms "$b") (timed beside stowage's $((runs * 5)) runs)   change $(change "$s" "$b")"
+  fi
   echo
 
   # --- 3. the whole corpus vs cat --------------------------------------------------------------
@@ -162,10 +210,14 @@ if [ -d "$corpus" ]; then
   largest=$(xargs -0 stat -c %s <"$work/corpus0" | sort -n | tail -1)
   echo "$nfiles compose files, $bytes bytes, largest $largest bytes"
   bench "$work/corpus.csv" -w 2 -r "$runs" -i \
-    "$stowage check $corpus" "xargs -0 cat < $work/corpus0"
+    "$stowage check $corpus" "xargs -0 cat < $work/corpus0" ${baseline:+"$baseline check $corpus"}
   s=$(mean "$work/corpus.csv" 0) c=$(mean "$work/corpus.csv" 1)
   r=$(ratio "$s" "$c")
   echo "stowage $(ms "$s")   cat $(ms "$c")   ratio ${r}x   (target <= 20x) $(verdict "$r" le 20)"
+  if [ -n "$baseline" ]; then
+    b=$(mean "$work/corpus.csv" 2)
+    echo "baseline $(ms "$b")   ratio $(ratio "$b" "$c")x   change $(change "$s" "$b")"
+  fi
   if [ -x /usr/bin/time ]; then
     /usr/bin/time -v "$stowage" check "$corpus" >/dev/null 2>"$work/time.txt" || true
     rss=$(awk -F: '/Maximum resident set size/ { gsub(/ /, "", $2); print $2 }' "$work/time.txt")
@@ -211,8 +263,10 @@ for scale in 1 10 100; do
   done
 done
 for kind in services files; do
+  extra=()
+  [ -n "$baseline" ] && extra=("$baseline check $work/${kind}1" "$baseline check $work/${kind}10" "$baseline check $work/${kind}100")
   bench "$work/scale-$kind.csv" -N -w 2 -r "$runs" -i \
-    "$stowage check $work/${kind}1" "$stowage check $work/${kind}10" "$stowage check $work/${kind}100"
+    "$stowage check $work/${kind}1" "$stowage check $work/${kind}10" "$stowage check $work/${kind}100" "${extra[@]}"
   t1=$(mean "$work/scale-$kind.csv" 0) t10=$(mean "$work/scale-$kind.csv" 1) t100=$(mean "$work/scale-$kind.csv" 2)
   r10=$(ratio "$t10" "$t1") r100=$(ratio "$t100" "$t1")
   case $kind in
@@ -220,4 +274,9 @@ for kind in services files; do
     *) what="10 / 100 / 1,000 projects of 10 services" ;;
   esac
   echo "$what: $(ms "$t1") / $(ms "$t10") / $(ms "$t100")   10x costs ${r10}x $(verdict "$r10" le 12), 100x costs ${r100}x $(verdict "$r100" le 120)"
+  if [ -n "$baseline" ]; then
+    b1=$(mean "$work/scale-$kind.csv" 3) b10=$(mean "$work/scale-$kind.csv" 4) b100=$(mean "$work/scale-$kind.csv" 5)
+    echo "  baseline: $(ms "$b1") / $(ms "$b10") / $(ms "$b100")   10x costs $(ratio "$b10" "$b1")x, 100x costs $(ratio "$b100" "$b1")x"
+    echo "  change: 1x $(change "$t1" "$b1"); 10x $(change "$t10" "$b10"); 100x $(change "$t100" "$b100")"
+  fi
 done
