@@ -245,6 +245,10 @@ pub(crate) fn is_file_path(s: &str) -> bool {
 
 /// Go's `path.Clean`: lexical, `/` separators only (backslashes are ordinary characters).
 pub fn clean_path(p: &str) -> String {
+    // Most paths are clean already: one look at their bytes, and a copy.
+    if is_clean(p) {
+        return p.to_owned();
+    }
     // Built in place, as Go does: no list of parts, one allocation.
     let rooted = p.starts_with('/');
     let mut out = String::with_capacity(p.len().max(1));
@@ -282,6 +286,25 @@ pub fn clean_path(p: &str) -> String {
         out.push('.');
     }
     out
+}
+
+/// Whether [`clean_path`] leaves `p` as it is: `/`, or parts that are neither empty, `.` nor
+/// `..`, optionally after one leading `/`.
+fn is_clean(p: &str) -> bool {
+    let body = p.strip_prefix('/').unwrap_or(p).as_bytes();
+    if body.is_empty() {
+        return p == "/";
+    }
+    let mut start = 0;
+    for end in 0..=body.len() {
+        if end == body.len() || body[end] == b'/' {
+            if matches!(&body[start..end], b"" | b"." | b"..") {
+                return false;
+            }
+            start = end + 1;
+        }
+    }
+    true
 }
 
 /// Go's `filepath.Join` on Unix: empty elements are skipped, the rest joined and cleaned.
