@@ -8,7 +8,7 @@
 use compact_str::CompactString;
 use serde_json::{Map as JsonMap, Number, Value as Json};
 
-use super::{Touched, Violation, is_size, ram_in_bytes};
+use super::{Touched, Violation, is_size, ram_in_bytes, size_within};
 use crate::compose::loader::problem::SchemaProblem;
 use crate::yaml::value::{Loc, MergeTag, Value, ValueKind};
 
@@ -217,17 +217,24 @@ fn kept(items: &[Value], key_value: bool) -> Vec<&Value> {
 /// entry with the same target) replaces is refused all the same.
 pub(crate) fn cast_failures(document: &Value) -> Vec<Violation> {
     let mut out = Vec::new();
-    for_each_string(document, &mut Vec::new(), &mut |path, text, loc| {
-        if let Some(cast) = cast_for(path)
-            && let Err(reason) = cast(text)
-        {
-            out.push(Violation {
-                loc,
-                path: path.join("."),
-                problem: SchemaProblem::Cast { reason },
-            });
-        }
-    });
+    let paths = Checked {
+        at: cast_for,
+        within: cast_within,
+    };
+    for_each_string(
+        document,
+        &mut Vec::new(),
+        &paths,
+        &mut |path, text, loc, cast| {
+            if let Err(reason) = cast(text) {
+                out.push(Violation {
+                    loc,
+                    path: path.join("."),
+                    problem: SchemaProblem::Cast { reason },
+                });
+            }
+        },
+    );
     out
 }
 
@@ -235,8 +242,12 @@ pub(crate) fn cast_failures(document: &Value) -> Vec<Violation> {
 /// when it decodes the project, after the last file, so one a later file replaces is no error.
 pub(crate) fn size_failures(dict: &Value) -> Vec<Violation> {
     let mut out = Vec::new();
-    for_each_string(dict, &mut Vec::new(), &mut |path, text, loc| {
-        if is_size(path) && ram_in_bytes(text).is_none() {
+    let paths = Checked {
+        at: |path| is_size(path).then_some(()),
+        within: size_within,
+    };
+    for_each_string(dict, &mut Vec::new(), &paths, &mut |path, text, loc, ()| {
+        if ram_in_bytes(text).is_none() {
             out.push(Violation {
                 loc,
                 path: path.join("."),
@@ -249,38 +260,45 @@ pub(crate) fn size_failures(dict: &Value) -> Vec<Violation> {
     out
 }
 
-/// The deepest path a cast or a byte size is at: `services.NAME.volumes.[].volume.nocopy`.
-const STRING_CHECK_DEPTH: usize = 6;
+/// The paths a string check applies to: `at` a path, what is checked there; `within`, whether
+/// one is below a path. The walk goes only where `within` says: the checks are at a few paths
+/// of the services and sections, and a project is mostly elsewhere (environments, labels).
+struct Checked<T> {
+    at: fn(&[&str]) -> Option<T>,
+    within: fn(&[&str]) -> bool,
+}
 
-/// Each scalar go-yaml decodes as a string, with its path (`!reset` nodes left out: compose
-/// removes them while decoding), no deeper than [`STRING_CHECK_DEPTH`].
-fn for_each_string<'a>(
+/// Each scalar go-yaml decodes as a string at a path `paths` checks, with its path and what is
+/// checked there (`!reset` nodes left out: compose removes them while decoding).
+fn for_each_string<'a, T>(
     v: &'a Value,
     path: &mut Vec<&'a str>,
-    f: &mut impl FnMut(&[&str], &str, Loc),
+    paths: &Checked<T>,
+    f: &mut impl FnMut(&[&str], &str, Loc, T),
 ) {
     match &v.kind {
         ValueKind::Scalar { text, plain } => {
-            if !*plain || matches!(yaml_scalar(text), Kind::Str(_)) {
-                f(path, text, v.loc);
+            if let Some(check) = (paths.at)(path)
+                && (!*plain || matches!(yaml_scalar(text), Kind::Str(_)))
+            {
+                f(path, text, v.loc, check);
             }
         }
-        _ if path.len() >= STRING_CHECK_DEPTH => {}
-        ValueKind::Seq(items) => {
+        ValueKind::Seq(items) if (paths.within)(path) => {
             for item in items.iter().filter(|v| !is_reset(v)) {
                 path.push("[]");
-                for_each_string(item, path, f);
+                for_each_string(item, path, paths, f);
                 path.pop();
             }
         }
-        ValueKind::Map(m) => {
+        ValueKind::Map(m) if (paths.within)(path) => {
             for (k, e) in m.iter().filter(|(_, e)| !is_reset(&e.value)) {
                 path.push(k);
-                for_each_string(&e.value, path, f);
+                for_each_string(&e.value, path, paths, f);
                 path.pop();
             }
         }
-        ValueKind::Null => {}
+        _ => {}
     }
 }
 
@@ -292,18 +310,30 @@ fn is_reset(v: &Value) -> bool {
 /// 1.2, integers (`_` ignored, `0x`/`0o`/`0b`/leading-`0` bases), floats (`.inf`, `.nan`);
 /// timestamps stay strings. Infinity and NaN, which JSON cannot hold, become the largest float.
 pub(super) fn yaml_scalar(text: &str) -> Kind<'_> {
-    match text {
-        "true" | "True" | "TRUE" => return Kind::Bool(true),
-        "false" | "False" | "FALSE" => return Kind::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF"
-        | ".nan" | ".NaN" | ".NAN" => return Kind::Float(f64::MAX),
-        _ => {}
+    // By the first byte: most scalars are words or paths, neither a boolean nor a number.
+    match text.as_bytes().first() {
+        Some(b't' | b'T' | b'f' | b'F') => {
+            return match text {
+                "true" | "True" | "TRUE" => Kind::Bool(true),
+                "false" | "False" | "FALSE" => Kind::Bool(false),
+                _ => Kind::Str(text),
+            };
+        }
+        Some(b'0'..=b'9' | b'-' | b'+' | b'.') => {}
+        _ => return Kind::Str(text),
     }
-    let first = text.as_bytes().first().copied().unwrap_or(b'x');
-    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+    // A number is written with digits, letters (bases, exponents), signs, dots and `_` only: a
+    // path (`./data:/data`) is a string without being parsed as one.
+    let numeric = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'+' | b'-');
+    if !text.bytes().all(numeric) {
         return Kind::Str(text);
     }
-    let plain: std::borrow::Cow<'_, str> = if text.contains('_') {
+    if let ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF"
+    | ".nan" | ".NaN" | ".NAN" = text
+    {
+        return Kind::Float(f64::MAX);
+    }
+    let plain: std::borrow::Cow<'_, str> = if text.as_bytes().contains(&b'_') {
         text.replace('_', "").into()
     } else {
         text.into()
@@ -407,6 +437,28 @@ pub(super) fn cast_for(path: &[&str]) -> Option<Cast> {
             Some(boolean)
         }
         _ => None,
+    }
+}
+
+/// Whether a path of [`cast_for`] is below `path` (kept beside it: a cast path added there
+/// needs its prefixes here).
+pub(super) fn cast_within(path: &[&str]) -> bool {
+    let named = |n: &str| n != "[]";
+    match path {
+        [] | ["services" | "networks" | "volumes" | "secrets" | "configs"] => true,
+        ["networks" | "volumes" | "secrets" | "configs", n] => named(n),
+        ["services", s, rest @ ..] if named(s) => match rest {
+            [] | ["deploy" | "healthcheck" | "ports" | "ulimits" | "volumes"] => true,
+            [
+                "deploy",
+                "update_config" | "rollback_config" | "restart_policy" | "placement",
+            ]
+            | ["ports" | "volumes", "[]"]
+            | ["volumes", "[]", "volume"] => true,
+            ["ulimits", u] => named(u),
+            _ => false,
+        },
+        _ => false,
     }
 }
 

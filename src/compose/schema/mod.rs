@@ -259,6 +259,23 @@ fn is_size(path: &[&str]) -> bool {
     }
 }
 
+/// Whether a path of [`is_size`] is below `path` (kept beside it: a size path added there needs
+/// its prefixes here).
+fn size_within(path: &[&str]) -> bool {
+    match path {
+        [] | ["services"] => true,
+        ["services", name, rest @ ..] if *name != "[]" => matches!(
+            rest,
+            [] | ["build" | "deploy" | "volumes"]
+                | ["deploy", "resources"]
+                | ["deploy", "resources", "limits" | "reservations"]
+                | ["volumes", "[]"]
+                | ["volumes", "[]", "tmpfs"]
+        ),
+        _ => false,
+    }
+}
+
 /// go-units `RAMInBytes`: a non-negative decimal number, an optional space, then `b` or one of
 /// `k m g t p` followed by nothing, `b`, `i` or `ib` (any case).
 fn ram_in_bytes(s: &str) -> Option<()> {
@@ -352,7 +369,7 @@ fn human_types(types: u8) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::instance::{cast_for, to_bool, to_int, unique_list, yaml_scalar};
+    use super::instance::{cast_for, cast_within, to_bool, to_int, unique_list, yaml_scalar};
     use super::*;
 
     #[test]
@@ -431,5 +448,63 @@ mod tests {
         assert!(to_bool("maybe").is_err());
         assert!(to_int("two").is_err());
         assert!(to_int("0x10").is_err());
+    }
+
+    #[test]
+    fn string_checks_are_reached_from_every_prefix() {
+        let service = |rest: &str| format!("services.web.{rest}");
+        let mut casts: Vec<String> = [
+            "cpu_count cpu_period cpu_quota cpu_rt_period cpu_rt_runtime cpu_shares",
+            "oom_score_adj pids_limit scale cpu_percent cpus init oom_kill_disable privileged",
+            "read_only stdin_open tty deploy.replicas deploy.update_config.parallelism",
+            "deploy.rollback_config.parallelism deploy.restart_policy.max_attempts",
+            "deploy.placement.max_replicas_per_node deploy.update_config.max_failure_ratio",
+            "deploy.rollback_config.max_failure_ratio healthcheck.retries healthcheck.disable",
+            "ports.[].target ulimits.nofile ulimits.nofile.hard ulimits.nofile.soft",
+            "volumes.[].read_only volumes.[].volume.nocopy",
+        ]
+        .iter()
+        .flat_map(|line| line.split(' '))
+        .map(service)
+        .collect();
+        for key in [
+            "external",
+            "internal",
+            "attachable",
+            "enable_ipv4",
+            "enable_ipv6",
+        ] {
+            casts.push(format!("networks.n.{key}"));
+        }
+        for section in ["volumes", "secrets", "configs"] {
+            casts.push(format!("{section}.n.external"));
+        }
+        let sizes: Vec<String> = [
+            "mem_limit mem_reservation memswap_limit mem_swappiness shm_size build.shm_size",
+            "deploy.resources.limits.memory deploy.resources.reservations.memory",
+            "volumes.[].tmpfs.size",
+        ]
+        .iter()
+        .flat_map(|line| line.split(' '))
+        .map(service)
+        .collect();
+        for path in &casts {
+            let path: Vec<&str> = path.split('.').collect();
+            assert!(cast_for(&path).is_some(), "{path:?}");
+            for n in 0..path.len() {
+                assert!(cast_within(&path[..n]), "{path:?} below {n}");
+            }
+        }
+        for path in &sizes {
+            let path: Vec<&str> = path.split('.').collect();
+            assert!(is_size(&path), "{path:?}");
+            for n in 0..path.len() {
+                assert!(size_within(&path[..n]), "{path:?} below {n}");
+            }
+        }
+        for elsewhere in ["services.web.environment", "x-base", "services.[]"] {
+            let path: Vec<&str> = elsewhere.split('.').collect();
+            assert!(!cast_within(&path) && !size_within(&path), "{elsewhere}");
+        }
     }
 }
