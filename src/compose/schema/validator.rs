@@ -29,8 +29,8 @@ struct Node {
     required_last: bool,
     pattern: Option<(usize, &'static str)>,
     unique_items: bool,
-    /// Sorted by name.
-    properties: &'static [(&'static str, usize)],
+    /// (name, its [`head`], subschema), sorted by name.
+    properties: &'static [(&'static str, u64, usize)],
     /// (pattern, subschema), sorted by pattern.
     pattern_properties: &'static [(usize, usize)],
     /// `additionalProperties: false`.
@@ -97,6 +97,22 @@ fn is_match(pattern: usize, text: &str) -> bool {
     match &PATTERNS[pattern] {
         Pattern::Prefix(prefix) => text.starts_with(*prefix),
         Pattern::Classes { branches, .. } => branches.iter().any(|b| {
+            // One class repeated (`^[a-z]+$`, `.+`), the schema's usual pattern: a scan.
+            if let [
+                Atom {
+                    class,
+                    repeat: true,
+                },
+            ] = b.atoms
+            {
+                let mut chars = text.chars();
+                return match (b.start, b.end) {
+                    (true, true) => !text.is_empty() && chars.all(|c| class.contains(c)),
+                    (true, false) => chars.next().is_some_and(|c| class.contains(c)),
+                    (false, true) => chars.next_back().is_some_and(|c| class.contains(c)),
+                    (false, false) => chars.any(|c| class.contains(c)),
+                };
+            }
             if b.start {
                 return match_here(b.atoms, text, b.end);
             }
@@ -221,11 +237,33 @@ fn hash(v: &Instance<'_>) -> u64 {
     h.finish()
 }
 
+/// The subschema of the property `key`: a binary search that compares the names' first eight
+/// bytes as one number, and the rest only when those are equal (byte order all the same: of
+/// two names no longer than that with the same first bytes, the shorter is a prefix).
 fn property(node: &Node, key: &str) -> Option<usize> {
+    let key_head = head(key);
     node.properties
-        .binary_search_by(|(name, _)| (*name).cmp(key))
+        .binary_search_by(|&(name, name_head, _)| {
+            name_head.cmp(&key_head).then_with(|| {
+                if name.len() <= 8 && key.len() <= 8 {
+                    name.len().cmp(&key.len())
+                } else {
+                    name.as_bytes().cmp(key.as_bytes())
+                }
+            })
+        })
         .ok()
-        .map(|i| node.properties[i].1)
+        .map(|i| node.properties[i].2)
+}
+
+/// The first eight bytes of `name`, zero-padded, big-endian: in the byte order of the names
+/// whenever two differ (build/schema.rs computes the properties' own).
+fn head(name: &str) -> u64 {
+    let bytes = name.as_bytes();
+    match bytes.first_chunk::<8>() {
+        Some(first) => u64::from_be_bytes(*first),
+        None => (bytes.iter().enumerate()).fold(0, |h, (i, &b)| h | u64::from(b) << (56 - 8 * i)),
+    }
 }
 
 /// Whether `v` is valid against the whole schema.
@@ -515,6 +553,19 @@ fn collect_members<'v, 'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_property_is_found_by_name() {
+        for node in NODES {
+            for &(name, _, index) in node.properties {
+                assert_eq!(property(node, name), Some(index), "{name}");
+                for other in [format!("{name}x"), name[..name.len() - 1].to_owned()] {
+                    let found = node.properties.iter().find(|p| p.0 == other);
+                    assert_eq!(property(node, &other), found.map(|p| p.2), "{other}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn patterns_match_as_regexes_do() {
