@@ -12,6 +12,16 @@ use super::{Touched, Violation, is_size, ram_in_bytes, size_within};
 use crate::compose::loader::problem::SchemaProblem;
 use crate::yaml::value::{Loc, MergeTag, Value, ValueKind};
 
+/// The typed document: its root, and the items of its arrays and the members of its objects, each
+/// array's and object's run of them in one place, so the document is a few allocations rather
+/// than one per node (which building and dropping it cost most of).
+#[derive(Debug)]
+pub(crate) struct Document<'a> {
+    pub(crate) root: Instance<'a>,
+    items: Vec<Instance<'a>>,
+    members: Vec<Member<'a>>,
+}
+
 /// A node of the typed document; `loc` is `None` for what compose adds (the default condition of
 /// a `depends_on` entry written as a list item).
 #[derive(Debug, PartialEq)]
@@ -28,9 +38,17 @@ pub(crate) enum Kind<'a> {
     /// Always finite: infinity and NaN become the largest float, as JSON cannot hold them.
     Float(f64),
     Str(&'a str),
-    Array(Vec<Instance<'a>>),
-    /// Members in the order written.
-    Object(Vec<Member<'a>>),
+    /// Its items: [`Document::items`].
+    Array(Run),
+    /// Its members in the order written: [`Document::members`].
+    Object(Run),
+}
+
+/// Where an array's items or an object's members are in their [`Document`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Run {
+    start: usize,
+    len: usize,
 }
 
 #[derive(Debug, PartialEq)]
@@ -40,27 +58,41 @@ pub(crate) struct Member<'a> {
     pub(crate) value: Instance<'a>,
 }
 
-impl<'a> Instance<'a> {
-    pub(crate) fn member(&self, key: &str) -> Option<&Instance<'a>> {
-        match &self.kind {
-            Kind::Object(members) => members.iter().find(|m| m.key == key).map(|m| &m.value),
+impl<'a> Document<'a> {
+    pub(crate) fn items(&self, run: Run) -> &[Instance<'a>] {
+        &self.items[run.start..run.start + run.len]
+    }
+
+    pub(crate) fn members(&self, run: Run) -> &[Member<'a>] {
+        &self.members[run.start..run.start + run.len]
+    }
+
+    pub(crate) fn member(&self, v: &Instance<'a>, key: &str) -> Option<&Instance<'a>> {
+        match v.kind {
+            Kind::Object(run) => self
+                .members(run)
+                .iter()
+                .find(|m| m.key == key)
+                .map(|m| &m.value),
             _ => None,
         }
     }
 
-    /// The JSON jsonschema would be given (the differential test checks both on it).
-    pub(crate) fn to_json(&self) -> Json {
-        match &self.kind {
+    /// The JSON jsonschema would be given of `v` (the differential test checks both on it).
+    pub(crate) fn to_json(&self, v: &Instance<'_>) -> Json {
+        match v.kind {
             Kind::Null => Json::Null,
-            Kind::Bool(b) => Json::Bool(*b),
-            Kind::Int(i) => Json::from(*i),
-            Kind::Float(f) => Json::Number(Number::from_f64(*f).expect("floats here are finite")),
-            Kind::Str(s) => Json::String((*s).to_owned()),
-            Kind::Array(items) => Json::Array(items.iter().map(Instance::to_json).collect()),
-            Kind::Object(members) => Json::Object(
-                members
+            Kind::Bool(b) => Json::Bool(b),
+            Kind::Int(i) => Json::from(i),
+            Kind::Float(f) => Json::Number(Number::from_f64(f).expect("floats here are finite")),
+            Kind::Str(s) => Json::String(s.to_owned()),
+            Kind::Array(run) => {
+                Json::Array(self.items(run).iter().map(|i| self.to_json(i)).collect())
+            }
+            Kind::Object(run) => Json::Object(
+                self.members(run)
                     .iter()
-                    .map(|m| (m.key.to_owned(), m.value.to_json()))
+                    .map(|m| (m.key.to_owned(), self.to_json(&m.value)))
                     .collect::<JsonMap<_, _>>(),
             ),
         }
@@ -69,65 +101,124 @@ impl<'a> Instance<'a> {
 
 /// Builds the typed document of `v`; `touched` limits the top level (and its `services`) to what
 /// a document wrote.
-pub(crate) fn build<'a>(
-    v: &'a Value,
-    path: &mut Vec<&'a str>,
-    touched: Option<&Touched>,
-) -> Instance<'a> {
-    let kind = match &v.kind {
-        ValueKind::Null => Kind::Null,
-        ValueKind::Scalar { text, plain } => scalar(text, *plain, path),
-        ValueKind::Seq(items) => {
-            let mut out = Vec::with_capacity(items.len());
-            let mut item = |item, path: &mut Vec<&'a str>| {
-                path.push("[]");
-                out.push(build(item, path, None));
-                path.pop();
-            };
-            match unique_list(path) {
-                Some(key_value) => kept(items, key_value)
-                    .into_iter()
-                    .for_each(|v| item(v, path)),
-                None => items
-                    .iter()
-                    .filter(|v| !is_reset(v))
-                    .for_each(|v| item(v, path)),
-            }
-            Kind::Array(out)
-        }
-        ValueKind::Map(m) => {
-            let depends_on = matches!(path.as_slice(), ["services", s, "depends_on"] if *s != "[]");
-            let only = match (touched, path.as_slice()) {
-                (Some(t), []) => Some(&t.keys),
-                (Some(t), ["services"]) => Some(&t.services),
-                _ => None,
-            };
-            let depth = path.len();
-            let wanted = |k: &CompactString| only.is_none_or(|o| o.contains(k.as_str()));
-            let mut members = Vec::with_capacity(m.len());
-            for (k, e) in m.iter().filter(|(k, e)| !is_reset(&e.value) && wanted(k)) {
-                // A list item the merge made a key (its value written nowhere, so placed on
-                // the item): compose-go's `mergeDependsOn` gives it the default condition.
-                let value = if depends_on && e.value.is_null() && e.value.loc == e.key_loc {
-                    default_condition(e.value.loc)
-                } else {
-                    path.push(k);
-                    let value = build(&e.value, path, touched.filter(|_| depth < 1));
-                    path.pop();
-                    value
-                };
-                members.push(Member {
-                    key: k,
-                    key_loc: Some(e.key_loc),
-                    value,
-                });
-            }
-            Kind::Object(members)
-        }
+pub(crate) fn build<'a>(v: &'a Value, touched: Option<&Touched>) -> Document<'a> {
+    // Room for a file of a few services from the start: growing from nothing, a small document
+    // spent more on growing the runs than one allocation per node had cost.
+    let mut builder = Builder {
+        items: Vec::with_capacity(64),
+        members: Vec::with_capacity(256),
+        pending_items: Vec::with_capacity(16),
+        pending_members: Vec::with_capacity(64),
     };
-    Instance {
-        loc: Some(v.loc),
-        kind,
+    let root = builder.node(v, &mut Vec::new(), touched);
+    Document {
+        root,
+        items: builder.items,
+        members: builder.members,
+    }
+}
+
+/// The runs of a document being built. An array's items (an object's members) wait on a stack
+/// while each is built, its own items and members placed meanwhile, and are placed together
+/// when the last is done.
+struct Builder<'a> {
+    items: Vec<Instance<'a>>,
+    members: Vec<Member<'a>>,
+    pending_items: Vec<Instance<'a>>,
+    pending_members: Vec<Member<'a>>,
+}
+
+impl<'a> Builder<'a> {
+    fn node(
+        &mut self,
+        v: &'a Value,
+        path: &mut Vec<&'a str>,
+        touched: Option<&Touched>,
+    ) -> Instance<'a> {
+        let kind = match &v.kind {
+            ValueKind::Null => Kind::Null,
+            ValueKind::Scalar { text, plain } => scalar(text, *plain, path),
+            ValueKind::Seq(items) => {
+                let first = self.pending_items.len();
+                let item = |this: &mut Self, item, path: &mut Vec<&'a str>| {
+                    path.push("[]");
+                    let built = this.node(item, path, None);
+                    this.pending_items.push(built);
+                    path.pop();
+                };
+                match unique_list(path) {
+                    Some(key_value) => kept(items, key_value)
+                        .into_iter()
+                        .for_each(|v| item(self, v, path)),
+                    None => items
+                        .iter()
+                        .filter(|v| !is_reset(v))
+                        .for_each(|v| item(self, v, path)),
+                }
+                let start = self.items.len();
+                self.items.extend(self.pending_items.drain(first..));
+                Kind::Array(Run {
+                    start,
+                    len: self.items.len() - start,
+                })
+            }
+            ValueKind::Map(m) => {
+                let depends_on =
+                    matches!(path.as_slice(), ["services", s, "depends_on"] if *s != "[]");
+                let only = match (touched, path.as_slice()) {
+                    (Some(t), []) => Some(&t.keys),
+                    (Some(t), ["services"]) => Some(&t.services),
+                    _ => None,
+                };
+                let depth = path.len();
+                let wanted = |k: &CompactString| only.is_none_or(|o| o.contains(k.as_str()));
+                let first = self.pending_members.len();
+                for (k, e) in m.iter().filter(|(k, e)| !is_reset(&e.value) && wanted(k)) {
+                    // A list item the merge made a key (its value written nowhere, so placed on
+                    // the item): compose-go's `mergeDependsOn` gives it the default condition.
+                    let value = if depends_on && e.value.is_null() && e.value.loc == e.key_loc {
+                        self.default_condition(e.value.loc)
+                    } else {
+                        path.push(k);
+                        let value = self.node(&e.value, path, touched.filter(|_| depth < 1));
+                        path.pop();
+                        value
+                    };
+                    self.pending_members.push(Member {
+                        key: k,
+                        key_loc: Some(e.key_loc),
+                        value,
+                    });
+                }
+                let start = self.members.len();
+                self.members.extend(self.pending_members.drain(first..));
+                Kind::Object(Run {
+                    start,
+                    len: self.members.len() - start,
+                })
+            }
+        };
+        Instance {
+            loc: Some(v.loc),
+            kind,
+        }
+    }
+
+    fn default_condition(&mut self, loc: Loc) -> Instance<'a> {
+        let member = |key, kind| Member {
+            key,
+            key_loc: None,
+            value: Instance { loc: None, kind },
+        };
+        let start = self.members.len();
+        self.members.extend([
+            member("condition", Kind::Str("service_started")),
+            member("required", Kind::Bool(true)),
+        ]);
+        Instance {
+            loc: Some(loc),
+            kind: Kind::Object(Run { start, len: 2 }),
+        }
     }
 }
 
@@ -142,21 +233,6 @@ fn scalar<'a>(text: &'a str, plain: bool, path: &[&str]) -> Kind<'a> {
     match (typed, cast_for(path)) {
         (Kind::Str(s), Some(cast)) => cast(s).unwrap_or(Kind::Str(s)),
         (typed, _) => typed,
-    }
-}
-
-fn default_condition<'a>(loc: Loc) -> Instance<'a> {
-    let member = |key, kind| Member {
-        key,
-        key_loc: None,
-        value: Instance { loc: None, kind },
-    };
-    Instance {
-        loc: Some(loc),
-        kind: Kind::Object(vec![
-            member("condition", Kind::Str("service_started")),
-            member("required", Kind::Bool(true)),
-        ]),
     }
 }
 

@@ -14,7 +14,7 @@ mod validator;
 
 use crate::compose::loader::problem::SchemaProblem;
 use crate::yaml::value::{Loc, Value, ValueKind};
-use instance::{Instance, Kind};
+use instance::{Document, Kind};
 pub(crate) use instance::{cast_failures, size_failures};
 use validator::{ErrorKind, SchemaError, Segment};
 
@@ -41,7 +41,7 @@ pub(crate) fn check(dict: &Value, touched: &Touched) -> Vec<Violation> {
     let mut out = Vec::new();
     // The casts that fail are reported per document before it is merged ([`cast_failures`]),
     // the byte sizes on the whole project at the end ([`size_failures`]).
-    let doc = instance::build(dict, &mut Vec::new(), Some(touched));
+    let doc = instance::build(dict, Some(touched));
     // Most documents are valid: the yes-or-no walk is cheaper than collecting errors.
     if !validator::valid_document(&doc) {
         for error in &validator::errors(&doc) {
@@ -81,7 +81,7 @@ pub(crate) fn uint32_refusal(v: &Value) -> Option<String> {
 /// cause of each, in order (no casts, ports or sizes).
 #[doc(hidden)]
 pub fn differential(dict: &Value) -> (serde_json::Value, bool, Vec<String>) {
-    let doc = instance::build(dict, &mut Vec::new(), None);
+    let doc = instance::build(dict, None);
     let mut out = Vec::new();
     for error in &validator::errors(&doc) {
         report(most_specific(error), &mut out);
@@ -95,7 +95,11 @@ pub fn differential(dict: &Value) -> (serde_json::Value, bool, Vec<String>) {
             other => format!("{}: {other:?}", v.path),
         })
         .collect();
-    (doc.to_json(), validator::valid_document(&doc), errors)
+    (
+        doc.to_json(&doc.root),
+        validator::valid_document(&doc),
+        errors,
+    )
 }
 
 /// The violations of one error: one per unknown key, at the key. What compose adds itself (the
@@ -143,17 +147,17 @@ fn report(error: &SchemaError<'_, '_>, out: &mut Vec<Violation>) {
 
 /// Short-syntax `ports` entries (numbers and strings) that Docker's port parser refuses, the
 /// services by name (the order of the JSON compose validates).
-fn check_ports(doc: &Instance<'_>, out: &mut Vec<Violation>) {
-    let Some(Kind::Object(services)) = doc.member("services").map(|s| &s.kind) else {
+fn check_ports(doc: &Document<'_>, out: &mut Vec<Violation>) {
+    let Some(&Kind::Object(services)) = doc.member(&doc.root, "services").map(|s| &s.kind) else {
         return;
     };
-    let mut services: Vec<_> = services.iter().collect();
+    let mut services: Vec<_> = doc.members(services).iter().collect();
     services.sort_by(|a, b| a.key.cmp(b.key));
     for service in services {
-        let Some(Kind::Array(ports)) = service.value.member("ports").map(|p| &p.kind) else {
+        let Some(&Kind::Array(ports)) = doc.member(&service.value, "ports").map(|p| &p.kind) else {
             continue;
         };
-        for (i, port) in ports.iter().enumerate() {
+        for (i, port) in doc.items(ports).iter().enumerate() {
             let spec = match port.kind {
                 Kind::Str(s) => s.to_owned(),
                 Kind::Int(n) => n.to_string(),
