@@ -263,29 +263,47 @@ pub(super) fn unique_list(path: &[&str]) -> Option<bool> {
 /// The items of one of the lists of [`unique_list`] as compose validates them: `!reset` items
 /// left out, a later entry with the key of an earlier one put in its place (`key_value`: the key
 /// of `KEY=VALUE`).
-fn kept(items: &[Value], key_value: bool) -> Vec<&Value> {
-    let items = items.iter().filter(|v| !is_reset(v));
-    let mut out: Vec<&Value> = Vec::new();
-    let mut index: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
-    for item in items {
-        let key = match &item.kind {
-            ValueKind::Scalar { text, .. } if key_value => {
-                Some(text.split_once('=').map_or(text.as_str(), |(k, _)| k))
+pub(super) fn kept(items: &[Value], key_value: bool) -> Vec<&Value> {
+    let mut out: Vec<(Option<&str>, &Value)> = Vec::new();
+    // The earlier entries looked through while they are few (most lists), by a hash of their
+    // keys once they are many.
+    let mut index: Option<foldhash::HashMap<&str, usize>> = None;
+    for item in items.iter().filter(|v| !is_reset(v)) {
+        let k = unique_key(item, key_value);
+        let earlier = k.and_then(|k| match &index {
+            Some(index) => index.get(k).copied(),
+            None => out.iter().position(|&(o, _)| o == Some(k)),
+        });
+        if let Some(j) = earlier {
+            out[j].1 = item;
+            continue;
+        }
+        out.push((k, item));
+        match (&mut index, k) {
+            (Some(index), Some(k)) => {
+                index.insert(k, out.len() - 1);
             }
-            ValueKind::Scalar { text, .. } => Some(text.as_str()),
-            _ => None,
-        };
-        match key.and_then(|k| index.get(k).map(|&j| (k, j))) {
-            Some((_, j)) => out[j] = item,
-            None => {
-                if let Some(k) = key {
-                    index.insert(k, out.len());
-                }
-                out.push(item);
+            (None, _) if out.len() > 16 => {
+                let keys = out.iter().enumerate();
+                index = Some(keys.filter_map(|(i, (k, _))| Some(((*k)?, i))).collect());
             }
+            _ => {}
         }
     }
-    out
+    out.into_iter().map(|(_, item)| item).collect()
+}
+
+/// What an entry of a [`unique_list`] is made unique by: the key of `KEY=VALUE` (`key_value`) or
+/// the whole scalar; nothing for a mapping or a list.
+fn unique_key(item: &Value, key_value: bool) -> Option<&str> {
+    match &item.kind {
+        ValueKind::Scalar { text, .. } if key_value => {
+            let text = text.as_str();
+            Some(memchr::memchr(b'=', text.as_bytes()).map_or(text, |i| &text[..i]))
+        }
+        ValueKind::Scalar { text, .. } => Some(text.as_str()),
+        _ => None,
+    }
 }
 
 /// The strings at compose's cast paths in one document that do not convert. compose-go casts

@@ -373,7 +373,7 @@ fn human_types(types: u8) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::instance::{cast_for, cast_within, to_bool, to_int, unique_list, yaml_scalar};
+    use super::instance::{cast_for, cast_within, kept, to_bool, to_int, unique_list, yaml_scalar};
     use super::*;
 
     #[test]
@@ -510,5 +510,37 @@ mod tests {
             let path: Vec<&str> = elsewhere.split('.').collect();
             assert!(!cast_within(&path) && !size_within(&path), "{elsewhere}");
         }
+    }
+
+    #[test]
+    fn unique_lists_keep_the_last_entry_of_a_key_where_the_first_was() {
+        let loc = Loc {
+            file: 0,
+            start: 0,
+            end: 0,
+        };
+        let scalar = |text: String| {
+            let kind = ValueKind::Scalar {
+                text: text.into(),
+                plain: true,
+            };
+            Value::new(kind, loc)
+        };
+        // Twenty keys written twice: past sixteen entries, the earlier ones are found by a hash.
+        let items: Vec<Value> = (0..40)
+            .map(|i| scalar(format!("K{}={i}", i % 20)))
+            .collect();
+        let texts = |values: Vec<&Value>| -> Vec<String> {
+            values
+                .iter()
+                .filter_map(|v| v.as_str())
+                .map(str::to_owned)
+                .collect()
+        };
+        let expected: Vec<String> = (20..40).map(|i| format!("K{}={i}", i % 20)).collect();
+        assert_eq!(texts(kept(&items, true)), expected);
+        assert_eq!(texts(kept(&items[..3], true)), ["K0=0", "K1=1", "K2=2"]);
+        let ports: Vec<Value> = ["80", "81", "80"].map(|p| scalar(p.to_owned())).into();
+        assert_eq!(texts(kept(&ports, false)), ["80", "81"]);
     }
 }
