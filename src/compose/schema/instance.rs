@@ -8,9 +8,19 @@
 use compact_str::CompactString;
 use serde_json::{Map as JsonMap, Number, Value as Json};
 
-use super::{Touched, Violation, is_size, ram_in_bytes};
+use super::{Touched, Violation, is_size, ram_in_bytes, size_within};
 use crate::compose::loader::problem::SchemaProblem;
 use crate::yaml::value::{Loc, MergeTag, Value, ValueKind};
+
+/// The typed document: its root, and the items of its arrays and the members of its objects, each
+/// array's and object's run of them in one place, so the document is a few allocations rather
+/// than one per node (which building and dropping it cost most of).
+#[derive(Debug)]
+pub(crate) struct Document<'a> {
+    pub(crate) root: Instance<'a>,
+    items: Vec<Instance<'a>>,
+    members: Vec<Member<'a>>,
+}
 
 /// A node of the typed document; `loc` is `None` for what compose adds (the default condition of
 /// a `depends_on` entry written as a list item).
@@ -28,9 +38,17 @@ pub(crate) enum Kind<'a> {
     /// Always finite: infinity and NaN become the largest float, as JSON cannot hold them.
     Float(f64),
     Str(&'a str),
-    Array(Vec<Instance<'a>>),
-    /// Members in the order written.
-    Object(Vec<Member<'a>>),
+    /// Its items: [`Document::items`].
+    Array(Run),
+    /// Its members in the order written: [`Document::members`].
+    Object(Run),
+}
+
+/// Where an array's items or an object's members are in their [`Document`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Run {
+    start: usize,
+    len: usize,
 }
 
 #[derive(Debug, PartialEq)]
@@ -40,27 +58,41 @@ pub(crate) struct Member<'a> {
     pub(crate) value: Instance<'a>,
 }
 
-impl<'a> Instance<'a> {
-    pub(crate) fn member(&self, key: &str) -> Option<&Instance<'a>> {
-        match &self.kind {
-            Kind::Object(members) => members.iter().find(|m| m.key == key).map(|m| &m.value),
+impl<'a> Document<'a> {
+    pub(crate) fn items(&self, run: Run) -> &[Instance<'a>] {
+        &self.items[run.start..run.start + run.len]
+    }
+
+    pub(crate) fn members(&self, run: Run) -> &[Member<'a>] {
+        &self.members[run.start..run.start + run.len]
+    }
+
+    pub(crate) fn member(&self, v: &Instance<'a>, key: &str) -> Option<&Instance<'a>> {
+        match v.kind {
+            Kind::Object(run) => self
+                .members(run)
+                .iter()
+                .find(|m| m.key == key)
+                .map(|m| &m.value),
             _ => None,
         }
     }
 
-    /// The JSON jsonschema would be given (the differential test checks both on it).
-    pub(crate) fn to_json(&self) -> Json {
-        match &self.kind {
+    /// The JSON jsonschema would be given of `v` (the differential test checks both on it).
+    pub(crate) fn to_json(&self, v: &Instance<'_>) -> Json {
+        match v.kind {
             Kind::Null => Json::Null,
-            Kind::Bool(b) => Json::Bool(*b),
-            Kind::Int(i) => Json::from(*i),
-            Kind::Float(f) => Json::Number(Number::from_f64(*f).expect("floats here are finite")),
-            Kind::Str(s) => Json::String((*s).to_owned()),
-            Kind::Array(items) => Json::Array(items.iter().map(Instance::to_json).collect()),
-            Kind::Object(members) => Json::Object(
-                members
+            Kind::Bool(b) => Json::Bool(b),
+            Kind::Int(i) => Json::from(i),
+            Kind::Float(f) => Json::Number(Number::from_f64(f).expect("floats here are finite")),
+            Kind::Str(s) => Json::String(s.to_owned()),
+            Kind::Array(run) => {
+                Json::Array(self.items(run).iter().map(|i| self.to_json(i)).collect())
+            }
+            Kind::Object(run) => Json::Object(
+                self.members(run)
                     .iter()
-                    .map(|m| (m.key.to_owned(), m.value.to_json()))
+                    .map(|m| (m.key.to_owned(), self.to_json(&m.value)))
                     .collect::<JsonMap<_, _>>(),
             ),
         }
@@ -69,65 +101,124 @@ impl<'a> Instance<'a> {
 
 /// Builds the typed document of `v`; `touched` limits the top level (and its `services`) to what
 /// a document wrote.
-pub(crate) fn build<'a>(
-    v: &'a Value,
-    path: &mut Vec<&'a str>,
-    touched: Option<&Touched>,
-) -> Instance<'a> {
-    let kind = match &v.kind {
-        ValueKind::Null => Kind::Null,
-        ValueKind::Scalar { text, plain } => scalar(text, *plain, path),
-        ValueKind::Seq(items) => {
-            let mut out = Vec::with_capacity(items.len());
-            let mut item = |item, path: &mut Vec<&'a str>| {
-                path.push("[]");
-                out.push(build(item, path, None));
-                path.pop();
-            };
-            match unique_list(path) {
-                Some(key_value) => kept(items, key_value)
-                    .into_iter()
-                    .for_each(|v| item(v, path)),
-                None => items
-                    .iter()
-                    .filter(|v| !is_reset(v))
-                    .for_each(|v| item(v, path)),
-            }
-            Kind::Array(out)
-        }
-        ValueKind::Map(m) => {
-            let depends_on = matches!(path.as_slice(), ["services", s, "depends_on"] if *s != "[]");
-            let only = match (touched, path.as_slice()) {
-                (Some(t), []) => Some(&t.keys),
-                (Some(t), ["services"]) => Some(&t.services),
-                _ => None,
-            };
-            let depth = path.len();
-            let wanted = |k: &CompactString| only.is_none_or(|o| o.contains(k.as_str()));
-            let mut members = Vec::with_capacity(m.len());
-            for (k, e) in m.iter().filter(|(k, e)| !is_reset(&e.value) && wanted(k)) {
-                // A list item the merge made a key (its value written nowhere, so placed on
-                // the item): compose-go's `mergeDependsOn` gives it the default condition.
-                let value = if depends_on && e.value.is_null() && e.value.loc == e.key_loc {
-                    default_condition(e.value.loc)
-                } else {
-                    path.push(k);
-                    let value = build(&e.value, path, touched.filter(|_| depth < 1));
-                    path.pop();
-                    value
-                };
-                members.push(Member {
-                    key: k,
-                    key_loc: Some(e.key_loc),
-                    value,
-                });
-            }
-            Kind::Object(members)
-        }
+pub(crate) fn build<'a>(v: &'a Value, touched: Option<&Touched>) -> Document<'a> {
+    // Room for a file of a few services from the start: growing from nothing, a small document
+    // spent more on growing the runs than one allocation per node had cost.
+    let mut builder = Builder {
+        items: Vec::with_capacity(64),
+        members: Vec::with_capacity(256),
+        pending_items: Vec::with_capacity(16),
+        pending_members: Vec::with_capacity(64),
     };
-    Instance {
-        loc: Some(v.loc),
-        kind,
+    let root = builder.node(v, &mut Vec::new(), touched);
+    Document {
+        root,
+        items: builder.items,
+        members: builder.members,
+    }
+}
+
+/// The runs of a document being built. An array's items (an object's members) wait on a stack
+/// while each is built, its own items and members placed meanwhile, and are placed together
+/// when the last is done.
+struct Builder<'a> {
+    items: Vec<Instance<'a>>,
+    members: Vec<Member<'a>>,
+    pending_items: Vec<Instance<'a>>,
+    pending_members: Vec<Member<'a>>,
+}
+
+impl<'a> Builder<'a> {
+    fn node(
+        &mut self,
+        v: &'a Value,
+        path: &mut Vec<&'a str>,
+        touched: Option<&Touched>,
+    ) -> Instance<'a> {
+        let kind = match &v.kind {
+            ValueKind::Null => Kind::Null,
+            ValueKind::Scalar { text, plain } => scalar(text, *plain, path),
+            ValueKind::Seq(items) => {
+                let first = self.pending_items.len();
+                let item = |this: &mut Self, item, path: &mut Vec<&'a str>| {
+                    path.push("[]");
+                    let built = this.node(item, path, None);
+                    this.pending_items.push(built);
+                    path.pop();
+                };
+                match unique_list(path) {
+                    Some(key_value) => kept(items, key_value)
+                        .into_iter()
+                        .for_each(|v| item(self, v, path)),
+                    None => items
+                        .iter()
+                        .filter(|v| !is_reset(v))
+                        .for_each(|v| item(self, v, path)),
+                }
+                let start = self.items.len();
+                self.items.extend(self.pending_items.drain(first..));
+                Kind::Array(Run {
+                    start,
+                    len: self.items.len() - start,
+                })
+            }
+            ValueKind::Map(m) => {
+                let depends_on =
+                    matches!(path.as_slice(), ["services", s, "depends_on"] if *s != "[]");
+                let only = match (touched, path.as_slice()) {
+                    (Some(t), []) => Some(&t.keys),
+                    (Some(t), ["services"]) => Some(&t.services),
+                    _ => None,
+                };
+                let depth = path.len();
+                let wanted = |k: &CompactString| only.is_none_or(|o| o.contains(k.as_str()));
+                let first = self.pending_members.len();
+                for (k, e) in m.iter().filter(|(k, e)| !is_reset(&e.value) && wanted(k)) {
+                    // A list item the merge made a key (its value written nowhere, so placed on
+                    // the item): compose-go's `mergeDependsOn` gives it the default condition.
+                    let value = if depends_on && e.value.is_null() && e.value.loc == e.key_loc {
+                        self.default_condition(e.value.loc)
+                    } else {
+                        path.push(k);
+                        let value = self.node(&e.value, path, touched.filter(|_| depth < 1));
+                        path.pop();
+                        value
+                    };
+                    self.pending_members.push(Member {
+                        key: k,
+                        key_loc: Some(e.key_loc),
+                        value,
+                    });
+                }
+                let start = self.members.len();
+                self.members.extend(self.pending_members.drain(first..));
+                Kind::Object(Run {
+                    start,
+                    len: self.members.len() - start,
+                })
+            }
+        };
+        Instance {
+            loc: Some(v.loc),
+            kind,
+        }
+    }
+
+    fn default_condition(&mut self, loc: Loc) -> Instance<'a> {
+        let member = |key, kind| Member {
+            key,
+            key_loc: None,
+            value: Instance { loc: None, kind },
+        };
+        let start = self.members.len();
+        self.members.extend([
+            member("condition", Kind::Str("service_started")),
+            member("required", Kind::Bool(true)),
+        ]);
+        Instance {
+            loc: Some(loc),
+            kind: Kind::Object(Run { start, len: 2 }),
+        }
     }
 }
 
@@ -142,21 +233,6 @@ fn scalar<'a>(text: &'a str, plain: bool, path: &[&str]) -> Kind<'a> {
     match (typed, cast_for(path)) {
         (Kind::Str(s), Some(cast)) => cast(s).unwrap_or(Kind::Str(s)),
         (typed, _) => typed,
-    }
-}
-
-fn default_condition<'a>(loc: Loc) -> Instance<'a> {
-    let member = |key, kind| Member {
-        key,
-        key_loc: None,
-        value: Instance { loc: None, kind },
-    };
-    Instance {
-        loc: Some(loc),
-        kind: Kind::Object(vec![
-            member("condition", Kind::Str("service_started")),
-            member("required", Kind::Bool(true)),
-        ]),
     }
 }
 
@@ -187,29 +263,47 @@ pub(super) fn unique_list(path: &[&str]) -> Option<bool> {
 /// The items of one of the lists of [`unique_list`] as compose validates them: `!reset` items
 /// left out, a later entry with the key of an earlier one put in its place (`key_value`: the key
 /// of `KEY=VALUE`).
-fn kept(items: &[Value], key_value: bool) -> Vec<&Value> {
-    let items = items.iter().filter(|v| !is_reset(v));
-    let mut out: Vec<&Value> = Vec::new();
-    let mut index: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
-    for item in items {
-        let key = match &item.kind {
-            ValueKind::Scalar { text, .. } if key_value => {
-                Some(text.split_once('=').map_or(text.as_str(), |(k, _)| k))
+pub(super) fn kept(items: &[Value], key_value: bool) -> Vec<&Value> {
+    let mut out: Vec<(Option<&str>, &Value)> = Vec::new();
+    // The earlier entries looked through while they are few (most lists), by a hash of their
+    // keys once they are many.
+    let mut index: Option<foldhash::HashMap<&str, usize>> = None;
+    for item in items.iter().filter(|v| !is_reset(v)) {
+        let k = unique_key(item, key_value);
+        let earlier = k.and_then(|k| match &index {
+            Some(index) => index.get(k).copied(),
+            None => out.iter().position(|&(o, _)| o == Some(k)),
+        });
+        if let Some(j) = earlier {
+            out[j].1 = item;
+            continue;
+        }
+        out.push((k, item));
+        match (&mut index, k) {
+            (Some(index), Some(k)) => {
+                index.insert(k, out.len() - 1);
             }
-            ValueKind::Scalar { text, .. } => Some(text.as_str()),
-            _ => None,
-        };
-        match key.and_then(|k| index.get(k).map(|&j| (k, j))) {
-            Some((_, j)) => out[j] = item,
-            None => {
-                if let Some(k) = key {
-                    index.insert(k, out.len());
-                }
-                out.push(item);
+            (None, _) if out.len() > 16 => {
+                let keys = out.iter().enumerate();
+                index = Some(keys.filter_map(|(i, (k, _))| Some(((*k)?, i))).collect());
             }
+            _ => {}
         }
     }
-    out
+    out.into_iter().map(|(_, item)| item).collect()
+}
+
+/// What an entry of a [`unique_list`] is made unique by: the key of `KEY=VALUE` (`key_value`) or
+/// the whole scalar; nothing for a mapping or a list.
+fn unique_key(item: &Value, key_value: bool) -> Option<&str> {
+    match &item.kind {
+        ValueKind::Scalar { text, .. } if key_value => {
+            let text = text.as_str();
+            Some(memchr::memchr(b'=', text.as_bytes()).map_or(text, |i| &text[..i]))
+        }
+        ValueKind::Scalar { text, .. } => Some(text.as_str()),
+        _ => None,
+    }
 }
 
 /// The strings at compose's cast paths in one document that do not convert. compose-go casts
@@ -217,17 +311,24 @@ fn kept(items: &[Value], key_value: bool) -> Vec<&Value> {
 /// entry with the same target) replaces is refused all the same.
 pub(crate) fn cast_failures(document: &Value) -> Vec<Violation> {
     let mut out = Vec::new();
-    for_each_string(document, &mut Vec::new(), &mut |path, text, loc| {
-        if let Some(cast) = cast_for(path)
-            && let Err(reason) = cast(text)
-        {
-            out.push(Violation {
-                loc,
-                path: path.join("."),
-                problem: SchemaProblem::Cast { reason },
-            });
-        }
-    });
+    let paths = Checked {
+        at: cast_for,
+        within: cast_within,
+    };
+    for_each_string(
+        document,
+        &mut Vec::new(),
+        &paths,
+        &mut |path, text, loc, cast| {
+            if let Err(reason) = cast(text) {
+                out.push(Violation {
+                    loc,
+                    path: path.join("."),
+                    problem: SchemaProblem::Cast { reason },
+                });
+            }
+        },
+    );
     out
 }
 
@@ -235,8 +336,12 @@ pub(crate) fn cast_failures(document: &Value) -> Vec<Violation> {
 /// when it decodes the project, after the last file, so one a later file replaces is no error.
 pub(crate) fn size_failures(dict: &Value) -> Vec<Violation> {
     let mut out = Vec::new();
-    for_each_string(dict, &mut Vec::new(), &mut |path, text, loc| {
-        if is_size(path) && ram_in_bytes(text).is_none() {
+    let paths = Checked {
+        at: |path| is_size(path).then_some(()),
+        within: size_within,
+    };
+    for_each_string(dict, &mut Vec::new(), &paths, &mut |path, text, loc, ()| {
+        if ram_in_bytes(text).is_none() {
             out.push(Violation {
                 loc,
                 path: path.join("."),
@@ -249,38 +354,45 @@ pub(crate) fn size_failures(dict: &Value) -> Vec<Violation> {
     out
 }
 
-/// The deepest path a cast or a byte size is at: `services.NAME.volumes.[].volume.nocopy`.
-const STRING_CHECK_DEPTH: usize = 6;
+/// The paths a string check applies to: `at` a path, what is checked there; `within`, whether
+/// one is below a path. The walk goes only where `within` says: the checks are at a few paths
+/// of the services and sections, and a project is mostly elsewhere (environments, labels).
+struct Checked<T> {
+    at: fn(&[&str]) -> Option<T>,
+    within: fn(&[&str]) -> bool,
+}
 
-/// Each scalar go-yaml decodes as a string, with its path (`!reset` nodes left out: compose
-/// removes them while decoding), no deeper than [`STRING_CHECK_DEPTH`].
-fn for_each_string<'a>(
+/// Each scalar go-yaml decodes as a string at a path `paths` checks, with its path and what is
+/// checked there (`!reset` nodes left out: compose removes them while decoding).
+fn for_each_string<'a, T>(
     v: &'a Value,
     path: &mut Vec<&'a str>,
-    f: &mut impl FnMut(&[&str], &str, Loc),
+    paths: &Checked<T>,
+    f: &mut impl FnMut(&[&str], &str, Loc, T),
 ) {
     match &v.kind {
         ValueKind::Scalar { text, plain } => {
-            if !*plain || matches!(yaml_scalar(text), Kind::Str(_)) {
-                f(path, text, v.loc);
+            if let Some(check) = (paths.at)(path)
+                && (!*plain || matches!(yaml_scalar(text), Kind::Str(_)))
+            {
+                f(path, text, v.loc, check);
             }
         }
-        _ if path.len() >= STRING_CHECK_DEPTH => {}
-        ValueKind::Seq(items) => {
+        ValueKind::Seq(items) if (paths.within)(path) => {
             for item in items.iter().filter(|v| !is_reset(v)) {
                 path.push("[]");
-                for_each_string(item, path, f);
+                for_each_string(item, path, paths, f);
                 path.pop();
             }
         }
-        ValueKind::Map(m) => {
+        ValueKind::Map(m) if (paths.within)(path) => {
             for (k, e) in m.iter().filter(|(_, e)| !is_reset(&e.value)) {
                 path.push(k);
-                for_each_string(&e.value, path, f);
+                for_each_string(&e.value, path, paths, f);
                 path.pop();
             }
         }
-        ValueKind::Null => {}
+        _ => {}
     }
 }
 
@@ -292,18 +404,30 @@ fn is_reset(v: &Value) -> bool {
 /// 1.2, integers (`_` ignored, `0x`/`0o`/`0b`/leading-`0` bases), floats (`.inf`, `.nan`);
 /// timestamps stay strings. Infinity and NaN, which JSON cannot hold, become the largest float.
 pub(super) fn yaml_scalar(text: &str) -> Kind<'_> {
-    match text {
-        "true" | "True" | "TRUE" => return Kind::Bool(true),
-        "false" | "False" | "FALSE" => return Kind::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF"
-        | ".nan" | ".NaN" | ".NAN" => return Kind::Float(f64::MAX),
-        _ => {}
+    // By the first byte: most scalars are words or paths, neither a boolean nor a number.
+    match text.as_bytes().first() {
+        Some(b't' | b'T' | b'f' | b'F') => {
+            return match text {
+                "true" | "True" | "TRUE" => Kind::Bool(true),
+                "false" | "False" | "FALSE" => Kind::Bool(false),
+                _ => Kind::Str(text),
+            };
+        }
+        Some(b'0'..=b'9' | b'-' | b'+' | b'.') => {}
+        _ => return Kind::Str(text),
     }
-    let first = text.as_bytes().first().copied().unwrap_or(b'x');
-    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+    // A number is written with digits, letters (bases, exponents), signs, dots and `_` only: a
+    // path (`./data:/data`) is a string without being parsed as one.
+    let numeric = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'+' | b'-');
+    if !text.bytes().all(numeric) {
         return Kind::Str(text);
     }
-    let plain: std::borrow::Cow<'_, str> = if text.contains('_') {
+    if let ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF"
+    | ".nan" | ".NaN" | ".NAN" = text
+    {
+        return Kind::Float(f64::MAX);
+    }
+    let plain: std::borrow::Cow<'_, str> = if text.as_bytes().contains(&b'_') {
         text.replace('_', "").into()
     } else {
         text.into()
@@ -407,6 +531,28 @@ pub(super) fn cast_for(path: &[&str]) -> Option<Cast> {
             Some(boolean)
         }
         _ => None,
+    }
+}
+
+/// Whether a path of [`cast_for`] is below `path` (kept beside it: a cast path added there
+/// needs its prefixes here).
+pub(super) fn cast_within(path: &[&str]) -> bool {
+    let named = |n: &str| n != "[]";
+    match path {
+        [] | ["services" | "networks" | "volumes" | "secrets" | "configs"] => true,
+        ["networks" | "volumes" | "secrets" | "configs", n] => named(n),
+        ["services", s, rest @ ..] if named(s) => match rest {
+            [] | ["deploy" | "healthcheck" | "ports" | "ulimits" | "volumes"] => true,
+            [
+                "deploy",
+                "update_config" | "rollback_config" | "restart_policy" | "placement",
+            ]
+            | ["ports" | "volumes", "[]"]
+            | ["volumes", "[]", "volume"] => true,
+            ["ulimits", u] => named(u),
+            _ => false,
+        },
+        _ => false,
     }
 }
 

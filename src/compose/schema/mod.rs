@@ -14,7 +14,7 @@ mod validator;
 
 use crate::compose::loader::problem::SchemaProblem;
 use crate::yaml::value::{Loc, Value, ValueKind};
-use instance::{Instance, Kind};
+use instance::{Document, Kind};
 pub(crate) use instance::{cast_failures, size_failures};
 use validator::{ErrorKind, SchemaError, Segment};
 
@@ -41,7 +41,7 @@ pub(crate) fn check(dict: &Value, touched: &Touched) -> Vec<Violation> {
     let mut out = Vec::new();
     // The casts that fail are reported per document before it is merged ([`cast_failures`]),
     // the byte sizes on the whole project at the end ([`size_failures`]).
-    let doc = instance::build(dict, &mut Vec::new(), Some(touched));
+    let doc = instance::build(dict, Some(touched));
     // Most documents are valid: the yes-or-no walk is cheaper than collecting errors.
     if !validator::valid_document(&doc) {
         for error in &validator::errors(&doc) {
@@ -81,7 +81,7 @@ pub(crate) fn uint32_refusal(v: &Value) -> Option<String> {
 /// cause of each, in order (no casts, ports or sizes).
 #[doc(hidden)]
 pub fn differential(dict: &Value) -> (serde_json::Value, bool, Vec<String>) {
-    let doc = instance::build(dict, &mut Vec::new(), None);
+    let doc = instance::build(dict, None);
     let mut out = Vec::new();
     for error in &validator::errors(&doc) {
         report(most_specific(error), &mut out);
@@ -95,7 +95,11 @@ pub fn differential(dict: &Value) -> (serde_json::Value, bool, Vec<String>) {
             other => format!("{}: {other:?}", v.path),
         })
         .collect();
-    (doc.to_json(), validator::valid_document(&doc), errors)
+    (
+        doc.to_json(&doc.root),
+        validator::valid_document(&doc),
+        errors,
+    )
 }
 
 /// The violations of one error: one per unknown key, at the key. What compose adds itself (the
@@ -143,17 +147,17 @@ fn report(error: &SchemaError<'_, '_>, out: &mut Vec<Violation>) {
 
 /// Short-syntax `ports` entries (numbers and strings) that Docker's port parser refuses, the
 /// services by name (the order of the JSON compose validates).
-fn check_ports(doc: &Instance<'_>, out: &mut Vec<Violation>) {
-    let Some(Kind::Object(services)) = doc.member("services").map(|s| &s.kind) else {
+fn check_ports(doc: &Document<'_>, out: &mut Vec<Violation>) {
+    let Some(&Kind::Object(services)) = doc.member(&doc.root, "services").map(|s| &s.kind) else {
         return;
     };
-    let mut services: Vec<_> = services.iter().collect();
+    let mut services: Vec<_> = doc.members(services).iter().collect();
     services.sort_by(|a, b| a.key.cmp(b.key));
     for service in services {
-        let Some(Kind::Array(ports)) = service.value.member("ports").map(|p| &p.kind) else {
+        let Some(&Kind::Array(ports)) = doc.member(&service.value, "ports").map(|p| &p.kind) else {
             continue;
         };
-        for (i, port) in ports.iter().enumerate() {
+        for (i, port) in doc.items(ports).iter().enumerate() {
             let spec = match port.kind {
                 Kind::Str(s) => s.to_owned(),
                 Kind::Int(n) => n.to_string(),
@@ -259,6 +263,23 @@ fn is_size(path: &[&str]) -> bool {
     }
 }
 
+/// Whether a path of [`is_size`] is below `path` (kept beside it: a size path added there needs
+/// its prefixes here).
+fn size_within(path: &[&str]) -> bool {
+    match path {
+        [] | ["services"] => true,
+        ["services", name, rest @ ..] if *name != "[]" => matches!(
+            rest,
+            [] | ["build" | "deploy" | "volumes"]
+                | ["deploy", "resources"]
+                | ["deploy", "resources", "limits" | "reservations"]
+                | ["volumes", "[]"]
+                | ["volumes", "[]", "tmpfs"]
+        ),
+        _ => false,
+    }
+}
+
 /// go-units `RAMInBytes`: a non-negative decimal number, an optional space, then `b` or one of
 /// `k m g t p` followed by nothing, `b`, `i` or `ib` (any case).
 fn ram_in_bytes(s: &str) -> Option<()> {
@@ -352,7 +373,7 @@ fn human_types(types: u8) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::instance::{cast_for, to_bool, to_int, unique_list, yaml_scalar};
+    use super::instance::{cast_for, cast_within, kept, to_bool, to_int, unique_list, yaml_scalar};
     use super::*;
 
     #[test]
@@ -431,5 +452,95 @@ mod tests {
         assert!(to_bool("maybe").is_err());
         assert!(to_int("two").is_err());
         assert!(to_int("0x10").is_err());
+    }
+
+    #[test]
+    fn string_checks_are_reached_from_every_prefix() {
+        let service = |rest: &str| format!("services.web.{rest}");
+        let mut casts: Vec<String> = [
+            "cpu_count cpu_period cpu_quota cpu_rt_period cpu_rt_runtime cpu_shares",
+            "oom_score_adj pids_limit scale cpu_percent cpus init oom_kill_disable privileged",
+            "read_only stdin_open tty deploy.replicas deploy.update_config.parallelism",
+            "deploy.rollback_config.parallelism deploy.restart_policy.max_attempts",
+            "deploy.placement.max_replicas_per_node deploy.update_config.max_failure_ratio",
+            "deploy.rollback_config.max_failure_ratio healthcheck.retries healthcheck.disable",
+            "ports.[].target ulimits.nofile ulimits.nofile.hard ulimits.nofile.soft",
+            "volumes.[].read_only volumes.[].volume.nocopy",
+        ]
+        .iter()
+        .flat_map(|line| line.split(' '))
+        .map(service)
+        .collect();
+        for key in [
+            "external",
+            "internal",
+            "attachable",
+            "enable_ipv4",
+            "enable_ipv6",
+        ] {
+            casts.push(format!("networks.n.{key}"));
+        }
+        for section in ["volumes", "secrets", "configs"] {
+            casts.push(format!("{section}.n.external"));
+        }
+        let sizes: Vec<String> = [
+            "mem_limit mem_reservation memswap_limit mem_swappiness shm_size build.shm_size",
+            "deploy.resources.limits.memory deploy.resources.reservations.memory",
+            "volumes.[].tmpfs.size",
+        ]
+        .iter()
+        .flat_map(|line| line.split(' '))
+        .map(service)
+        .collect();
+        for path in &casts {
+            let path: Vec<&str> = path.split('.').collect();
+            assert!(cast_for(&path).is_some(), "{path:?}");
+            for n in 0..path.len() {
+                assert!(cast_within(&path[..n]), "{path:?} below {n}");
+            }
+        }
+        for path in &sizes {
+            let path: Vec<&str> = path.split('.').collect();
+            assert!(is_size(&path), "{path:?}");
+            for n in 0..path.len() {
+                assert!(size_within(&path[..n]), "{path:?} below {n}");
+            }
+        }
+        for elsewhere in ["services.web.environment", "x-base", "services.[]"] {
+            let path: Vec<&str> = elsewhere.split('.').collect();
+            assert!(!cast_within(&path) && !size_within(&path), "{elsewhere}");
+        }
+    }
+
+    #[test]
+    fn unique_lists_keep_the_last_entry_of_a_key_where_the_first_was() {
+        let loc = Loc {
+            file: 0,
+            start: 0,
+            end: 0,
+        };
+        let scalar = |text: String| {
+            let kind = ValueKind::Scalar {
+                text: text.into(),
+                plain: true,
+            };
+            Value::new(kind, loc)
+        };
+        // Twenty keys written twice: past sixteen entries, the earlier ones are found by a hash.
+        let items: Vec<Value> = (0..40)
+            .map(|i| scalar(format!("K{}={i}", i % 20)))
+            .collect();
+        let texts = |values: Vec<&Value>| -> Vec<String> {
+            values
+                .iter()
+                .filter_map(|v| v.as_str())
+                .map(str::to_owned)
+                .collect()
+        };
+        let expected: Vec<String> = (20..40).map(|i| format!("K{}={i}", i % 20)).collect();
+        assert_eq!(texts(kept(&items, true)), expected);
+        assert_eq!(texts(kept(&items[..3], true)), ["K0=0", "K1=1", "K2=2"]);
+        let ports: Vec<Value> = ["80", "81", "80"].map(|p| scalar(p.to_owned())).into();
+        assert_eq!(texts(kept(&ports, false)), ["80", "81"]);
     }
 }

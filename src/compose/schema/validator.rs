@@ -7,7 +7,7 @@
 //! jsonschema's priority (`type`, `enum`, `minimum`, `maximum`, `required`, `pattern`,
 //! `uniqueItems`, the properties, `items`, `oneOf`), the members of an object by name.
 
-use super::instance::{Instance, Kind, Member};
+use super::instance::{Document, Instance, Kind, Member};
 
 pub(super) const NULL: u8 = 1;
 pub(super) const BOOLEAN: u8 = 2;
@@ -29,8 +29,8 @@ struct Node {
     required_last: bool,
     pattern: Option<(usize, &'static str)>,
     unique_items: bool,
-    /// Sorted by name.
-    properties: &'static [(&'static str, usize)],
+    /// (name, its [`head`], subschema), sorted by name.
+    properties: &'static [(&'static str, u64, usize)],
     /// (pattern, subschema), sorted by pattern.
     pattern_properties: &'static [(usize, usize)],
     /// `additionalProperties: false`.
@@ -97,6 +97,22 @@ fn is_match(pattern: usize, text: &str) -> bool {
     match &PATTERNS[pattern] {
         Pattern::Prefix(prefix) => text.starts_with(*prefix),
         Pattern::Classes { branches, .. } => branches.iter().any(|b| {
+            // One class repeated (`^[a-z]+$`, `.+`), the schema's usual pattern: a scan.
+            if let [
+                Atom {
+                    class,
+                    repeat: true,
+                },
+            ] = b.atoms
+            {
+                let mut chars = text.chars();
+                return match (b.start, b.end) {
+                    (true, true) => !text.is_empty() && chars.all(|c| class.contains(c)),
+                    (true, false) => chars.next().is_some_and(|c| class.contains(c)),
+                    (false, true) => chars.next_back().is_some_and(|c| class.contains(c)),
+                    (false, false) => chars.any(|c| class.contains(c)),
+                };
+            }
             if b.start {
                 return match_here(b.atoms, text, b.end);
             }
@@ -153,7 +169,7 @@ fn number(v: &Instance<'_>) -> Option<f64> {
 }
 
 /// JSON equality (`uniqueItems`): numbers by value, objects whatever their members' order.
-fn equal(a: &Instance<'_>, b: &Instance<'_>) -> bool {
+fn equal(doc: &Document<'_>, a: &Instance<'_>, b: &Instance<'_>) -> bool {
     match (&a.kind, &b.kind) {
         (Kind::Null, Kind::Null) => true,
         (Kind::Bool(x), Kind::Bool(y)) => x == y,
@@ -161,14 +177,16 @@ fn equal(a: &Instance<'_>, b: &Instance<'_>) -> bool {
         (Kind::Int(_) | Kind::Float(_), Kind::Int(_) | Kind::Float(_)) => number(a) == number(b),
         (Kind::Str(x), Kind::Str(y)) => x == y,
         (Kind::Array(x), Kind::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| equal(a, b))
+            let (x, y) = (doc.items(*x), doc.items(*y));
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| equal(doc, a, b))
         }
         (Kind::Object(x), Kind::Object(y)) => {
+            let (x, y) = (doc.members(*x), doc.members(*y));
             x.len() == y.len()
                 && x.iter().all(|m| {
                     y.iter()
                         .find(|n| n.key == m.key)
-                        .is_some_and(|n| equal(&m.value, &n.value))
+                        .is_some_and(|n| equal(doc, &m.value, &n.value))
                 })
         }
         _ => false,
@@ -176,17 +194,17 @@ fn equal(a: &Instance<'_>, b: &Instance<'_>) -> bool {
 }
 
 /// No two items [`equal`]: compared pairwise when there are few, else only those of one hash.
-fn unique(items: &[Instance<'_>]) -> bool {
+fn unique(doc: &Document<'_>, items: &[Instance<'_>]) -> bool {
     if items.len() <= 16 {
         return items
             .iter()
             .enumerate()
-            .all(|(i, a)| items[i + 1..].iter().all(|b| !equal(a, b)));
+            .all(|(i, a)| items[i + 1..].iter().all(|b| !equal(doc, a, b)));
     }
     let mut seen: foldhash::HashMap<u64, Vec<&Instance<'_>>> = foldhash::HashMap::default();
     for item in items {
-        let same = seen.entry(hash(item)).or_default();
-        if same.iter().any(|other| equal(item, other)) {
+        let same = seen.entry(hash(doc, item)).or_default();
+        if same.iter().any(|other| equal(doc, item, other)) {
             return false;
         }
         same.push(item);
@@ -195,7 +213,7 @@ fn unique(items: &[Instance<'_>]) -> bool {
 }
 
 /// A hash that agrees with [`equal`]: numbers by value, members whatever their order.
-fn hash(v: &Instance<'_>) -> u64 {
+fn hash(doc: &Document<'_>, v: &Instance<'_>) -> u64 {
     use std::hash::{BuildHasher, Hash, Hasher};
     let state = foldhash::fast::FixedState::default();
     let mut h = state.build_hasher();
@@ -209,11 +227,11 @@ fn hash(v: &Instance<'_>) -> u64 {
         Kind::Str(s) => (3u8, s).hash(&mut h),
         Kind::Array(items) => {
             4u8.hash(&mut h);
-            items.iter().for_each(|i| hash(i).hash(&mut h));
+            (doc.items(*items).iter()).for_each(|i| hash(doc, i).hash(&mut h));
         }
         Kind::Object(members) => {
-            let sum = members.iter().fold(0u64, |sum, m| {
-                sum.wrapping_add(state.hash_one((m.key, hash(&m.value))))
+            let sum = doc.members(*members).iter().fold(0u64, |sum, m| {
+                sum.wrapping_add(state.hash_one((m.key, hash(doc, &m.value))))
             });
             (5u8, sum).hash(&mut h);
         }
@@ -221,19 +239,41 @@ fn hash(v: &Instance<'_>) -> u64 {
     h.finish()
 }
 
+/// The subschema of the property `key`: a binary search that compares the names' first eight
+/// bytes as one number, and the rest only when those are equal (byte order all the same: of
+/// two names no longer than that with the same first bytes, the shorter is a prefix).
 fn property(node: &Node, key: &str) -> Option<usize> {
+    let key_head = head(key);
     node.properties
-        .binary_search_by(|(name, _)| (*name).cmp(key))
+        .binary_search_by(|&(name, name_head, _)| {
+            name_head.cmp(&key_head).then_with(|| {
+                if name.len() <= 8 && key.len() <= 8 {
+                    name.len().cmp(&key.len())
+                } else {
+                    name.as_bytes().cmp(key.as_bytes())
+                }
+            })
+        })
         .ok()
-        .map(|i| node.properties[i].1)
+        .map(|i| node.properties[i].2)
 }
 
-/// Whether `v` is valid against the whole schema.
-pub(super) fn valid_document(v: &Instance<'_>) -> bool {
-    valid(0, v)
+/// The first eight bytes of `name`, zero-padded, big-endian: in the byte order of the names
+/// whenever two differ (build/schema.rs computes the properties' own).
+fn head(name: &str) -> u64 {
+    let bytes = name.as_bytes();
+    match bytes.first_chunk::<8>() {
+        Some(first) => u64::from_be_bytes(*first),
+        None => (bytes.iter().enumerate()).fold(0, |h, (i, &b)| h | u64::from(b) << (56 - 8 * i)),
+    }
 }
 
-fn valid(index: usize, v: &Instance<'_>) -> bool {
+/// Whether the document is valid against the whole schema.
+pub(super) fn valid_document(doc: &Document<'_>) -> bool {
+    valid(doc, 0, &doc.root)
+}
+
+fn valid(doc: &Document<'_>, index: usize, v: &Instance<'_>) -> bool {
     let node = &NODES[index];
     if node.types != 0 && node.types & type_bits(v) == 0 {
         return false;
@@ -258,16 +298,18 @@ fn valid(index: usize, v: &Instance<'_>) -> bool {
             }
         }
         Kind::Array(items) => {
-            if node.unique_items && !unique(items) {
+            let items = doc.items(*items);
+            if node.unique_items && !unique(doc, items) {
                 return false;
             }
             if let Some(item) = node.items
-                && !items.iter().all(|i| valid(item, i))
+                && !items.iter().all(|i| valid(doc, item, i))
             {
                 return false;
             }
         }
         Kind::Object(members) => {
+            let members = doc.members(*members);
             if !node
                 .required
                 .iter()
@@ -279,14 +321,14 @@ fn valid(index: usize, v: &Instance<'_>) -> bool {
                 let mut matched = false;
                 if let Some(p) = property(node, m.key) {
                     matched = true;
-                    if !valid(p, &m.value) {
+                    if !valid(doc, p, &m.value) {
                         return false;
                     }
                 }
                 for &(pattern, p) in node.pattern_properties {
                     if is_match(pattern, m.key) {
                         matched = true;
-                        if !valid(p, &m.value) {
+                        if !valid(doc, p, &m.value) {
                             return false;
                         }
                     }
@@ -298,7 +340,12 @@ fn valid(index: usize, v: &Instance<'_>) -> bool {
         }
         _ => {}
     }
-    if !node.one_of.is_empty() && node.one_of.iter().filter(|&&b| valid(b, v)).take(2).count() != 1
+    if !node.one_of.is_empty()
+        && (node.one_of.iter())
+            .filter(|&&b| valid(doc, b, v))
+            .take(2)
+            .count()
+            != 1
     {
         return false;
     }
@@ -332,14 +379,15 @@ pub(super) enum ErrorKind<'v, 'a> {
     Message(String),
 }
 
-/// Every error of `v` against the whole schema, in jsonschema's order.
-pub(super) fn errors<'v, 'a>(v: &'v Instance<'a>) -> Vec<SchemaError<'v, 'a>> {
+/// Every error of the document against the whole schema, in jsonschema's order.
+pub(super) fn errors<'v, 'a>(doc: &'v Document<'a>) -> Vec<SchemaError<'v, 'a>> {
     let mut out = Vec::new();
-    collect(0, v, &mut Vec::new(), &mut out);
+    collect(doc, 0, &doc.root, &mut Vec::new(), &mut out);
     out
 }
 
 fn collect<'v, 'a>(
+    doc: &'v Document<'a>,
     index: usize,
     v: &'v Instance<'a>,
     path: &mut Vec<Segment<'a>>,
@@ -375,8 +423,8 @@ fn collect<'v, 'a>(
             )));
         }
     }
-    let members = match &v.kind {
-        Kind::Object(members) => Some(members),
+    let members = match v.kind {
+        Kind::Object(members) => Some(doc.members(members)),
         _ => None,
     };
     let missing = |members: &[Member<'_>]| {
@@ -401,7 +449,7 @@ fn collect<'v, 'a>(
                 )));
             }
         }
-        Kind::Array(items) if node.unique_items && !unique(items) => {
+        Kind::Array(items) if node.unique_items && !unique(doc, doc.items(*items)) => {
             push(ErrorKind::Message(
                 "value has non-unique elements".to_owned(),
             ));
@@ -409,7 +457,7 @@ fn collect<'v, 'a>(
         _ => {}
     }
     if let Some(members) = members {
-        collect_members(node, v, members, path, out);
+        collect_members(doc, node, v, members, path, out);
         if node.required_last {
             for kind in missing(members) {
                 out.push(SchemaError {
@@ -421,19 +469,23 @@ fn collect<'v, 'a>(
         }
     }
     if let (Some(item), Kind::Array(items)) = (node.items, &v.kind) {
-        for (i, value) in items.iter().enumerate() {
+        for (i, value) in doc.items(*items).iter().enumerate() {
             path.push(Segment::Index(i));
-            collect(item, value, path, out);
+            collect(doc, item, value, path, out);
             path.pop();
         }
     }
     if !node.one_of.is_empty() {
-        match node.one_of.iter().filter(|&&b| valid(b, v)).take(2).count() {
+        match (node.one_of.iter())
+            .filter(|&&b| valid(doc, b, v))
+            .take(2)
+            .count()
+        {
             1 => {}
             0 => {
                 let mut causes = Vec::new();
                 for &branch in node.one_of {
-                    collect(branch, v, path, &mut causes);
+                    collect(doc, branch, v, path, &mut causes);
                 }
                 out.push(SchemaError {
                     node: v,
@@ -458,6 +510,7 @@ fn collect<'v, 'a>(
 /// name. Closed, jsonschema walks them in one pass (a member's property, then its patterns, and
 /// the unknown ones together at the end); open, `properties` then each pattern over them all.
 fn collect_members<'v, 'a>(
+    doc: &'v Document<'a>,
     node: &Node,
     v: &'v Instance<'a>,
     members: &'v [Member<'a>],
@@ -468,7 +521,7 @@ fn collect_members<'v, 'a>(
     sorted.sort_by(|a, b| a.key.cmp(b.key));
     let mut below = |schema: usize, m: &'v Member<'a>, out: &mut Vec<SchemaError<'v, 'a>>| {
         path.push(Segment::Key(m.key));
-        collect(schema, &m.value, path, out);
+        collect(doc, schema, &m.value, path, out);
         path.pop();
     };
     if node.closed {
@@ -515,6 +568,19 @@ fn collect_members<'v, 'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_property_is_found_by_name() {
+        for node in NODES {
+            for &(name, _, index) in node.properties {
+                assert_eq!(property(node, name), Some(index), "{name}");
+                for other in [format!("{name}x"), name[..name.len() - 1].to_owned()] {
+                    let found = node.properties.iter().find(|p| p.0 == other);
+                    assert_eq!(property(node, &other), found.map(|p| p.2), "{other}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn patterns_match_as_regexes_do() {
