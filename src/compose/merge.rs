@@ -311,9 +311,9 @@ pub(crate) fn volume_key(entry: &Value, canonical: bool) -> Result<Option<String
             Some(t) => Ok(Some(t.to_owned())),
             None => Err("is missing a mount target".into()),
         },
-        ValueKind::Scalar { text, .. } => match mounts::parse_short(text) {
-            Ok(v) if canonical => Ok(Some(mounts::clean_path(&v.target))),
-            Ok(v) => Ok(Some(v.target)),
+        ValueKind::Scalar { text, .. } => match mounts::short_target(text) {
+            Ok(target) if canonical => Ok(Some(mounts::clean_path(target))),
+            Ok(target) => Ok(Some(target.to_owned())),
             Err(e) => Err(mounts::spec_error_message(text, &e)),
         },
         _ => Ok(None),

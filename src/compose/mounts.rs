@@ -124,36 +124,7 @@ pub fn parse_short(spec: &str) -> Result<ShortVolume, VolumeSpecError> {
         });
     }
 
-    let mut fields = Fields::default();
-    let bytes = spec.as_bytes();
-    let mut depth: usize = 0;
-    // Start of the field being scanned. Only `:`, `$`, `}` and NUL (all ASCII, so never inside
-    // a multi-byte character) can change anything: the scan jumps from one to the next.
-    let mut start = 0;
-    let mut from = 0;
-    loop {
-        let special = bytes[from..]
-            .iter()
-            .position(|&b| matches!(b, b':' | b'$' | b'}' | 0));
-        // The end of the spec reads as NUL: compose-go's end marker.
-        let (at, byte) = special.map_or((spec.len(), 0), |p| (from + p, bytes[from + p]));
-        match byte {
-            b'$' if bytes.get(at + 1) == Some(&b'{') => depth += 1,
-            b'}' if depth > 0 => depth -= 1,
-            // Windows drive letter: the colon belongs to the field.
-            b':' if is_drive_letter(&spec[start..at]) => {}
-            b':' | 0 if depth == 0 => {
-                fields.close(spec, start..at, byte == 0)?;
-                start = at + 1;
-            }
-            _ => {}
-        }
-        if at == spec.len() {
-            break;
-        }
-        from = at + 1;
-    }
-
+    let fields = Fields::scan(spec)?;
     let kind = match &fields.source {
         Some(range) if is_file_path(&spec[range.clone()]) => MountKind::Bind,
         Some(_) => MountKind::Named,
@@ -175,6 +146,19 @@ pub fn parse_short(spec: &str) -> Result<ShortVolume, VolumeSpecError> {
     })
 }
 
+/// The target of a short-syntax volume as [`parse_short`] reads it, without building the rest
+/// (the uniqueness of a service's volumes is decided on it for every entry, twice per file).
+pub(crate) fn short_target(spec: &str) -> Result<&str, VolumeSpecError> {
+    if spec.is_empty() {
+        return Err(VolumeSpecError::Empty);
+    }
+    if spec.len() <= 2 {
+        return Ok(spec);
+    }
+    let fields = Fields::scan(spec)?;
+    Ok(fields.target.map_or("", |r| &spec[r]))
+}
+
 /// Fields as compose-go's `populateFieldFromBuffer` fills them; later writes overwrite, which
 /// only happens with embedded NULs.
 #[derive(Default)]
@@ -190,6 +174,40 @@ struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
+    /// The fields of a spec longer than two bytes, as compose-go's `ParseVolume` splits it.
+    fn scan(spec: &'a str) -> Result<Fields<'a>, VolumeSpecError> {
+        let mut fields = Fields::default();
+        let bytes = spec.as_bytes();
+        let mut depth: usize = 0;
+        // Start of the field being scanned. Only `:`, `$`, `}` and NUL (all ASCII, so never inside
+        // a multi-byte character) can change anything: the scan jumps from one to the next.
+        let mut start = 0;
+        let mut from = 0;
+        loop {
+            let special = bytes[from..]
+                .iter()
+                .position(|&b| matches!(b, b':' | b'$' | b'}' | 0));
+            // The end of the spec reads as NUL: compose-go's end marker.
+            let (at, byte) = special.map_or((spec.len(), 0), |p| (from + p, bytes[from + p]));
+            match byte {
+                b'$' if bytes.get(at + 1) == Some(&b'{') => depth += 1,
+                b'}' if depth > 0 => depth -= 1,
+                // Windows drive letter: the colon belongs to the field.
+                b':' if is_drive_letter(&spec[start..at]) => {}
+                b':' | 0 if depth == 0 => {
+                    fields.close(spec, start..at, byte == 0)?;
+                    start = at + 1;
+                }
+                _ => {}
+            }
+            if at == spec.len() {
+                break;
+            }
+            from = at + 1;
+        }
+        Ok(fields)
+    }
+
     fn close(
         &mut self,
         spec: &'a str,
@@ -919,7 +937,7 @@ mod tests {
     }
 
     #[test]
-    fn never_panics_and_ranges_hold() {
+    fn never_panics_ranges_hold_and_targets_agree() {
         // Small deterministic generator over the characters that matter to the scanner.
         let alphabet = [
             ":", "$", "{", "}", "\0", ",", "/", "\\", ".", "~", "a", "Z", "é", "Ⓐ", "ʰ", "😀",
@@ -938,6 +956,11 @@ mod tests {
                 state ^= state << 17;
                 spec.push_str(alphabet[(state % alphabet.len() as u64) as usize]);
             }
+            assert_eq!(
+                short_target(&spec).map(str::to_owned),
+                parse_short(&spec).map(|v| v.target),
+                "{spec:?}"
+            );
             if let Ok(volume) = parse_short(&spec) {
                 assert_eq!(&spec[volume.target_range.clone()], volume.target);
                 assert_eq!(
