@@ -7,9 +7,9 @@
 #                                     $STOWAGE_PEERS (default ~/.cache/stowage-peers)
 #   scripts/bench.sh --against REV    also build the commit REV as it built itself (its own
 #                                     scripts/build-release.sh, in a temporary worktree) and time
-#                                     it in the same runs: each case prints the change from REV
-#                                     and whether it is within 5%. Ratios from two runs move by
-#                                     more than that on a shared machine; side by side they do not.
+#                                     both on each case in alternating rounds: each case prints
+#                                     the change from REV and whether it is within 5%. Ratios
+#                                     from two runs of the script move by more than that.
 #
 # Environment: STOWAGE_CORPUS (default ../shared/corpus/files), STOWAGE_PEERS, COMPOSE (the
 # reference CLI; default: what ../shared/oracle/install.sh prints), BENCH_RUNS (default 20).
@@ -93,7 +93,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 echo "machine: $(nproc) cores, ${cpu:-unknown CPU}, $(uname -sr)"
 echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine makes every figure noisier)"
 echo "stowage: $("$stowage" --version), $(file -b "$stowage" 2>/dev/null | grep -oE '(statically|dynamically) linked' || echo "linking unknown")"
-[ -n "$baseline" ] && echo "baseline: $against (${rev:0:12}), timed beside stowage in every case"
+[ -n "$baseline" ] && echo "baseline: $against (${rev:0:12}), timed against stowage in alternating rounds"
 [ -n "$compose" ] && echo "docker compose: $("$compose" version --short 2>/dev/null || echo '?')"
 [ -x "${dclint:-}" ] && echo "dclint: $("$dclint" --version 2>/dev/null)"
 [ -x "${composelint:-}" ] && echo "compose-lint: $("$composelint" --version 2>/dev/null | awk '{print $NF}')"
@@ -109,6 +109,34 @@ verdict() { # value, op (ge|le), bound
 # The change from the baseline's mean to stowage's, within 5% or not: "+3.1% (within 5%: PASS)".
 change() { # stowage seconds, baseline seconds
   awk -v s="$1" -v b="$2" 'BEGIN { c = (s / b - 1) * 100; printf "%+.1f%% (within 5%%: %s)", c, c <= 5 ? "PASS" : "MISS" }'
+}
+# stowage and the baseline on the same arguments, in 4 rounds that alternate which goes first:
+# hyperfine runs all of one command's runs before the next command's, and a machine that
+# speeds up or slows down meanwhile (other work, the CPU's clock) would favour one of them.
+# Prints "<stowage mean> <baseline mean>" in seconds, each the mean of its rounds.
+against() { # runs per round, arguments…
+  local n=$1 csv=$work/against.csv s=0 b=0
+  shift
+  for round in 1 2 3 4; do
+    if [ $((round % 2)) = 1 ]; then
+      bench "$csv" -N -w $((n / 4 + 3)) -r "$n" -i "$stowage $*" "$baseline $*"
+      s=$(awk -v a="$s" -v m="$(mean "$csv" 0)" 'BEGIN { print a + m }')
+      b=$(awk -v a="$b" -v m="$(mean "$csv" 1)" 'BEGIN { print a + m }')
+    else
+      bench "$csv" -N -w $((n / 4 + 3)) -r "$n" -i "$baseline $*" "$stowage $*"
+      b=$(awk -v a="$b" -v m="$(mean "$csv" 0)" 'BEGIN { print a + m }')
+      s=$(awk -v a="$s" -v m="$(mean "$csv" 1)" 'BEGIN { print a + m }')
+    fi
+  done
+  awk -v s="$s" -v b="$b" 'BEGIN { print s / 4, b / 4 }'
+}
+# One line of the comparison with the baseline: both means (of [`against`]) and the change.
+against_line() { # label, runs per round, arguments…
+  local label=$1 n=$2 pair s b
+  shift 2
+  pair=$(against "$n" "$@")
+  read -r s b <<<"$pair"
+  echo "  against $against, $label: $(ms "$s") vs $(ms "$b"), change $(change "$s" "$b")"
 }
 bench() { # csv, hyperfine args…
   local csv=$1
@@ -129,16 +157,15 @@ if [ -n "$compose" ]; then
   # A long warm-up: with 5 warm-up runs, right after the build, a 1 ms command measured up to
   # 40% slower than with 50.
   bench "$work/one.csv" -N -w 50 -r $((runs * 5)) -i \
-    "$stowage check $one" "$compose -f $one config -q" ${baseline:+"$baseline check $one"}
+    "$stowage check $one" "$compose -f $one config -q"
   s=$(mean "$work/one.csv" 0) c=$(mean "$work/one.csv" 1)
   r=$(ratio "$c" "$s")
   echo "stowage $(ms "$s")   docker compose $(ms "$c")   ratio ${r}x   $(verdict "$r" ge 30)"
-  if [ -n "$baseline" ]; then
-    b=$(mean "$work/one.csv" 2)
-    echo "baseline $(ms "$b")   ratio $(ratio "$c" "$b")x   change $(change "$s" "$b")"
-  fi
 else
   note "skipped: docker compose not found (../shared/oracle/install.sh, or COMPOSE=…)"
+fi
+if [ -n "$baseline" ]; then
+  against_line "one file" $((runs * 2)) check "$one"
 fi
 echo
 
@@ -181,8 +208,7 @@ if [ -d "$corpus" ]; then
   # The peers take seconds per run: fewer runs for them. stowage takes 10 ms: a handful of runs
   # would rest on noise, so it is also timed on its own just before, with as many runs as the
   # one-file case, and that mean is the one compared.
-  bench "$work/many-stowage.csv" -N -w 10 -r $((runs * 5)) -i "${cmds[0]}" \
-    ${baseline:+"$baseline check --exit-zero ${files200[*]}"}
+  bench "$work/many-stowage.csv" -N -w 10 -r $((runs * 5)) -i "${cmds[0]}"
   bench "$work/many.csv" -N -w 1 -r $(((runs + 3) / 4)) -i "${cmds[@]}"
   s=$(mean "$work/many-stowage.csv" 0)
   echo "stowage $(ms "$s") ($((runs * 5)) runs; $(ms "$(mean "$work/many.csv" 0)") in the $(((runs + 3) / 4)) runs beside the peers)"
@@ -197,8 +223,7 @@ if [ -d "$corpus" ]; then
     echo "${names[$i]} $(ms "$t")   ratio ${r}x   (target >= ${bound}x) $(verdict "$r" ge $bound)"
   done
   if [ -n "$baseline" ]; then
-    b=$(mean "$work/many-stowage.csv" 1)
-    echo "baseline $(ms "$b") (timed beside stowage's $((runs * 5)) runs)   change $(change "$s" "$b")"
+    against_line "$count files" "$runs" check --exit-zero "${files200[@]}"
   fi
   echo
 
@@ -210,13 +235,12 @@ if [ -d "$corpus" ]; then
   largest=$(xargs -0 stat -c %s <"$work/corpus0" | sort -n | tail -1)
   echo "$nfiles compose files, $bytes bytes, largest $largest bytes"
   bench "$work/corpus.csv" -w 2 -r "$runs" -i \
-    "$stowage check $corpus" "xargs -0 cat < $work/corpus0" ${baseline:+"$baseline check $corpus"}
+    "$stowage check $corpus" "xargs -0 cat < $work/corpus0"
   s=$(mean "$work/corpus.csv" 0) c=$(mean "$work/corpus.csv" 1)
   r=$(ratio "$s" "$c")
   echo "stowage $(ms "$s")   cat $(ms "$c")   ratio ${r}x   (target <= 20x) $(verdict "$r" le 20)"
   if [ -n "$baseline" ]; then
-    b=$(mean "$work/corpus.csv" 2)
-    echo "baseline $(ms "$b")   ratio $(ratio "$b" "$c")x   change $(change "$s" "$b")"
+    against_line "whole corpus" $(((runs + 3) / 4)) check "$corpus"
   fi
   if [ -x /usr/bin/time ]; then
     /usr/bin/time -v "$stowage" check "$corpus" >/dev/null 2>"$work/time.txt" || true
@@ -263,10 +287,8 @@ for scale in 1 10 100; do
   done
 done
 for kind in services files; do
-  extra=()
-  [ -n "$baseline" ] && extra=("$baseline check $work/${kind}1" "$baseline check $work/${kind}10" "$baseline check $work/${kind}100")
   bench "$work/scale-$kind.csv" -N -w 2 -r "$runs" -i \
-    "$stowage check $work/${kind}1" "$stowage check $work/${kind}10" "$stowage check $work/${kind}100" "${extra[@]}"
+    "$stowage check $work/${kind}1" "$stowage check $work/${kind}10" "$stowage check $work/${kind}100"
   t1=$(mean "$work/scale-$kind.csv" 0) t10=$(mean "$work/scale-$kind.csv" 1) t100=$(mean "$work/scale-$kind.csv" 2)
   r10=$(ratio "$t10" "$t1") r100=$(ratio "$t100" "$t1")
   case $kind in
@@ -275,8 +297,8 @@ for kind in services files; do
   esac
   echo "$what: $(ms "$t1") / $(ms "$t10") / $(ms "$t100")   10x costs ${r10}x $(verdict "$r10" le 12), 100x costs ${r100}x $(verdict "$r100" le 120)"
   if [ -n "$baseline" ]; then
-    b1=$(mean "$work/scale-$kind.csv" 3) b10=$(mean "$work/scale-$kind.csv" 4) b100=$(mean "$work/scale-$kind.csv" 5)
-    echo "  baseline: $(ms "$b1") / $(ms "$b10") / $(ms "$b100")   10x costs $(ratio "$b10" "$b1")x, 100x costs $(ratio "$b100" "$b1")x"
-    echo "  change: 1x $(change "$t1" "$b1"); 10x $(change "$t10" "$b10"); 100x $(change "$t100" "$b100")"
+    for scale in 1 10 100; do
+      against_line "${kind}, ${scale}x" $(((runs + 3) / 4)) check "$work/${kind}${scale}"
+    done
   fi
 done
