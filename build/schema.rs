@@ -1,7 +1,8 @@
 //! Compiles compose's JSON schema (`data/compose-spec.json`) into the static tables of
 //! `src/compose/schema/validator.rs`: one `Node` per subschema, `$ref`s resolved to the index of
-//! their target (draft 7 ignores a `$ref`'s siblings), `properties` sorted for a binary search (with their first bytes as a number),
-//! the messages of `enum` and `required` written out. A keyword the interpreter does not know
+//! their target (draft 7 ignores a `$ref`'s siblings), `properties` sorted for a binary search
+//! (with their first bytes as a number, `src/compose/schema/head.rs`), the messages of `enum` and
+//! `required` written out. A keyword the interpreter does not know
 //! fails the build, so a newer schema cannot be checked only in part.
 
 use std::collections::HashMap;
@@ -9,6 +10,10 @@ use std::fmt::Write;
 use std::path::Path;
 
 use serde_json::{Map, Value};
+
+#[path = "../src/compose/schema/head.rs"]
+mod head;
+use head::head;
 
 const SOURCE: &str = "data/compose-spec.json";
 
@@ -351,16 +356,6 @@ impl<'s> Compiler<'s> {
             pattern_properties.join(", "),
             one_of.join(", ")
         )
-    }
-}
-
-/// `head` of `src/compose/schema/validator.rs`: a name's first eight bytes, zero-padded,
-/// big-endian, which its binary search compares first.
-fn head(name: &str) -> u64 {
-    let bytes = name.as_bytes();
-    match bytes.first_chunk::<8>() {
-        Some(first) => u64::from_be_bytes(*first),
-        None => (bytes.iter().enumerate()).fold(0, |h, (i, &b)| h | u64::from(b) << (56 - 8 * i)),
     }
 }
 

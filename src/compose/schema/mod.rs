@@ -9,6 +9,7 @@
 //! the validated tree into its types, which the schema leaves to them: short-syntax ports
 //! (`transform.Canonical`, Docker's `nat.ParsePortSpec`) and byte sizes (`units.RAMInBytes`).
 
+mod head;
 mod instance;
 mod validator;
 

@@ -7,6 +7,7 @@
 //! jsonschema's priority (`type`, `enum`, `minimum`, `maximum`, `required`, `pattern`,
 //! `uniqueItems`, the properties, `items`, `oneOf`), the members of an object by name.
 
+use super::head::head;
 use super::instance::{Document, Instance, Kind, Member};
 
 pub(super) const NULL: u8 = 1;
@@ -256,16 +257,6 @@ fn property(node: &Node, key: &str) -> Option<usize> {
         })
         .ok()
         .map(|i| node.properties[i].2)
-}
-
-/// The first eight bytes of `name`, zero-padded, big-endian: in the byte order of the names
-/// whenever two differ (build/schema.rs computes the properties' own).
-fn head(name: &str) -> u64 {
-    let bytes = name.as_bytes();
-    match bytes.first_chunk::<8>() {
-        Some(first) => u64::from_be_bytes(*first),
-        None => (bytes.iter().enumerate()).fold(0, |h, (i, &b)| h | u64::from(b) << (56 - 8 * i)),
-    }
 }
 
 /// Whether the document is valid against the whole schema.
