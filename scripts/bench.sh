@@ -114,7 +114,7 @@ change() { # stowage seconds, baseline seconds
 # hyperfine runs all of one command's runs before the next command's, and a machine that
 # speeds up or slows down meanwhile (other work, the CPU's clock) would favour one of them.
 # Prints "<stowage mean> <baseline mean>" in seconds, each the mean of its rounds.
-against() { # runs per round, arguments…
+alternated() { # runs per round, arguments…
   local n=$1 csv=$work/against.csv s=0 b=0
   shift
   for round in 1 2 3 4; do
@@ -130,11 +130,11 @@ against() { # runs per round, arguments…
   done
   awk -v s="$s" -v b="$b" 'BEGIN { print s / 4, b / 4 }'
 }
-# One line of the comparison with the baseline: both means (of [`against`]) and the change.
+# One line of the comparison with the baseline: both means (of [`alternated`]) and the change.
 against_line() { # label, runs per round, arguments…
   local label=$1 n=$2 pair s b
   shift 2
-  pair=$(against "$n" "$@")
+  pair=$(alternated "$n" "$@")
   read -r s b <<<"$pair"
   echo "  against $against, $label: $(ms "$s") vs $(ms "$b"), change $(change "$s" "$b")"
 }
