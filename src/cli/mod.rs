@@ -14,7 +14,7 @@ use std::io::{IsTerminal, Write};
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-use args::{Cli, ColorChoice, Command, RulesFormat};
+use args::{Cli, ColorChoice, Command, Deferred, RulesFormat};
 
 use crate::compose::model::Project;
 use crate::fix;
@@ -157,12 +157,12 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
-        Command::Check(args) => {
+        Command::Check(Deferred(args)) => {
             let colour = use_colour(cli.color, args.output_file.is_none());
             check::run(args, colour)
         }
-        Command::Volumes(args) => volumes::run(args),
-        Command::Migrate(args) => migrate::run(args),
+        Command::Volumes(Deferred(args)) => volumes::run(args),
+        Command::Migrate(Deferred(args)) => migrate::run(args),
         Command::Server => match crate::lsp::run() {
             Ended::Exit {
                 after_shutdown: true,
@@ -385,6 +385,28 @@ fn dedup_changes(changes: &mut Vec<fix::FixedFile>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// clap's own consistency checks, over every command, with the deferred options built; and
+    /// the deferred commands keep their own description, not `LoadArgs`'s.
+    #[test]
+    fn commands_build_with_their_descriptions() {
+        let mut cli = Cli::command();
+        cli.build();
+        cli.clone().debug_assert();
+        for (name, about) in [
+            ("check", "Lint: report every service"),
+            ("volumes", "Every mount of every service"),
+            ("migrate", "Rewrite anonymous volumes"),
+        ] {
+            let sub = cli.find_subcommand(name).expect("a command");
+            let text = sub.get_about().expect("a description").to_string();
+            assert!(text.starts_with(about), "{name}: {text}");
+            assert!(
+                sub.get_arguments()
+                    .any(|a| a.get_id() == "project_directory")
+            );
+        }
+    }
 
     #[test]
     fn default_command_knows_every_subcommand() {
