@@ -2,6 +2,8 @@
 //! laid over an earlier one (compose-go `override.Merge`), `!reset` / `!override`, and
 //! uniqueness of service volumes by target (`override.EnforceUnicity`).
 
+use std::borrow::Cow;
+
 use crate::compose::mounts::{self, MountKind};
 use crate::yaml::value::{Entry, Map, MergeTag, Value, ValueKind};
 
@@ -305,15 +307,15 @@ fn list_as_map(value: Value) -> Value {
 /// syntax `target` as written, the short syntax target as ParseVolume reads it, cleaned when
 /// `canonical` (compose converts a short entry to long syntax, cleaning its target, after the
 /// first uniqueness pass of the file it is written in). `Err` carries compose's message.
-pub(crate) fn volume_key(entry: &Value, canonical: bool) -> Result<Option<String>, String> {
+pub(crate) fn volume_key(entry: &Value, canonical: bool) -> Result<Option<Cow<'_, str>>, String> {
     match &entry.kind {
         ValueKind::Map(m) => match m.get("target").and_then(|e| e.value.as_str()) {
-            Some(t) => Ok(Some(t.to_owned())),
+            Some(t) => Ok(Some(Cow::Borrowed(t))),
             None => Err("is missing a mount target".into()),
         },
         ValueKind::Scalar { text, .. } => match mounts::short_target(text) {
-            Ok(target) if canonical => Ok(Some(mounts::clean_path(target))),
-            Ok(target) => Ok(Some(target.to_owned())),
+            Ok(target) if canonical => Ok(Some(mounts::cleaned(target))),
+            Ok(target) => Ok(Some(Cow::Borrowed(target))),
             Err(e) => Err(mounts::spec_error_message(text, &e)),
         },
         _ => Ok(None),
@@ -359,26 +361,17 @@ pub(crate) fn enforce_unique_volumes(
     if volumes.len() < 2 {
         return Vec::new();
     }
-    // The key of each entry, computed once (a service may have many thousands of entries).
-    let mut keyed: Vec<(Value, Option<String>)> = volumes
-        .drain(..)
-        .map(|e| {
-            let written = volume_key(&e, canonical(&e)).ok().flatten();
-            let key = match (&e.kind, pass) {
-                (ValueKind::Scalar { .. }, Pass::Cleaned) => {
-                    written.as_deref().map(mounts::clean_path)
-                }
-                _ => written,
-            };
-            (e, key)
+    unique_by(volumes.iter().map(|e| {
+        let written = volume_key(e, canonical(e)).ok().flatten()?;
+        Some(match (&e.kind, pass) {
+            (ValueKind::Scalar { .. }, Pass::Cleaned) => match written {
+                Cow::Borrowed(w) => mounts::cleaned(w),
+                Cow::Owned(w) => Cow::Owned(mounts::clean_path(&w)),
+            },
+            _ => written,
         })
-        .collect();
-    let replaced = unique_by(&mut keyed, |(_, key)| key.clone());
-    *volumes = keyed.into_iter().map(|(e, _)| e).collect();
-    replaced
-        .into_iter()
-        .map(|((earlier, _), (later, _))| (earlier, later))
-        .collect()
+    }))
+    .apply(volumes)
 }
 
 /// Which of compose's two uniqueness passes over a service's volumes (see
@@ -394,33 +387,60 @@ pub(crate) enum Pass {
 /// compose's uniqueness of `tmpfs` entries (`keyValueIndexer`): keyed on the text before the
 /// first `=`, so `/x:size=1m` is replaced by a later `/x:size=2m`, and `/run` by `/run`.
 pub(crate) fn enforce_unique_tmpfs(items: &mut Vec<Value>) {
-    unique_by(items, |e| {
-        e.as_str().map(|t| key_value_item(t).0.to_owned())
-    });
+    unique_by(
+        items
+            .iter()
+            .map(|e| e.as_str().map(|t| key_value_item(t).0)),
+    )
+    .apply(items);
 }
 
-/// One pass of compose-go `EnforceUnicity` over a sequence: a later entry with the key of an
-/// earlier one takes its place. Entries without a key are kept.
-fn unique_by<T: Clone>(items: &mut Vec<T>, key_of: impl Fn(&T) -> Option<String>) -> Vec<(T, T)> {
-    let mut out: Vec<T> = Vec::with_capacity(items.len());
-    // Key -> its entry in `out` (indexed: a service may have many thousands of entries).
-    let mut keys: foldhash::HashMap<String, usize> = foldhash::HashMap::default();
-    let mut replaced = Vec::new();
-    for entry in items.drain(..) {
-        let key = key_of(&entry);
-        match key.as_ref().and_then(|k| keys.get(k).copied()) {
-            Some(i) => {
-                let old = std::mem::replace(&mut out[i], entry.clone());
-                replaced.push((old, entry));
+/// One pass of compose-go `EnforceUnicity` over a sequence, from its entries' keys (borrowed
+/// from the entries: [`Replacements::apply`] changes the sequence once they are gone): a later
+/// entry with the key of an earlier one takes its place. Entries without a key are kept.
+fn unique_by<K: std::hash::Hash + Eq>(keys: impl Iterator<Item = Option<K>>) -> Replacements {
+    let mut holders: Vec<usize> = Vec::with_capacity(keys.size_hint().0);
+    let mut replaced: Vec<(usize, usize)> = Vec::new();
+    // Key -> its place in the result (indexed: a service may have many thousands of entries).
+    let mut places: foldhash::HashMap<K, usize> = foldhash::HashMap::default();
+    for (index, key) in keys.enumerate() {
+        match key.as_ref().and_then(|k| places.get(k).copied()) {
+            Some(place) => {
+                replaced.push((holders[place], index));
+                holders[place] = index;
             }
             None => {
                 if let Some(k) = key {
-                    keys.insert(k, out.len());
+                    places.insert(k, holders.len());
                 }
-                out.push(entry);
+                holders.push(index);
             }
         }
     }
-    *items = out;
-    replaced
+    Replacements { holders, replaced }
+}
+
+/// What a uniqueness pass does to a sequence ([`unique_by`]).
+struct Replacements {
+    /// Which entry holds each place of the result.
+    holders: Vec<usize>,
+    /// The (earlier, later) entries of each replacement, by index.
+    replaced: Vec<(usize, usize)>,
+}
+
+impl Replacements {
+    /// Makes the sequence unique and returns the replaced entries (earlier, later); a sequence
+    /// with no repeated key (most) is left as it is.
+    fn apply<T: Clone>(self, items: &mut Vec<T>) -> Vec<(T, T)> {
+        if self.replaced.is_empty() {
+            return Vec::new();
+        }
+        let pairs = self
+            .replaced
+            .iter()
+            .map(|&(earlier, later)| (items[earlier].clone(), items[later].clone()))
+            .collect();
+        *items = self.holders.iter().map(|&i| items[i].clone()).collect();
+        pairs
+    }
 }

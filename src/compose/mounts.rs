@@ -5,6 +5,7 @@
 //! byte for byte, because a linter that disagrees with the loader about whether `v:/data` is
 //! a named volume would give wrong advice exactly where it matters.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use serde::Serialize;
@@ -263,9 +264,13 @@ pub(crate) fn is_file_path(s: &str) -> bool {
 
 /// Go's `path.Clean`: lexical, `/` separators only (backslashes are ordinary characters).
 pub fn clean_path(p: &str) -> String {
-    // Most paths are clean already: one look at their bytes, and a copy.
+    cleaned(p).into_owned()
+}
+
+/// [`clean_path`], borrowing a path that is clean already (most are: one look at their bytes).
+pub(crate) fn cleaned(p: &str) -> Cow<'_, str> {
     if is_clean(p) {
-        return p.to_owned();
+        return Cow::Borrowed(p);
     }
     // Built in place, as Go does: no list of parts, one allocation.
     let rooted = p.starts_with('/');
@@ -303,7 +308,7 @@ pub fn clean_path(p: &str) -> String {
     if out.is_empty() {
         out.push('.');
     }
-    out
+    Cow::Owned(out)
 }
 
 /// Whether [`clean_path`] leaves `p` as it is: `/`, or parts that are neither empty, `.` nor
@@ -331,7 +336,14 @@ fn join_path(base: &str, rest: &str) -> String {
         (true, true) => String::new(),
         (true, false) => clean_path(rest),
         (false, true) => clean_path(base),
-        (false, false) => clean_path(&format!("{base}/{rest}")),
+        (false, false) => {
+            let joined = [base, rest].join("/");
+            match cleaned(&joined) {
+                // Already clean (most joins): the joined text is the result, not a copy of it.
+                Cow::Borrowed(_) => joined,
+                Cow::Owned(clean) => clean,
+            }
+        }
     }
 }
 

@@ -37,7 +37,6 @@ pub struct ImageFacts {
     pub(crate) variant: Option<String>,
     /// Env var(s) that moved the data (comma-separated when several did).
     pub(crate) relocated_by: Option<String>,
-    pub(crate) sources: Vec<String>,
     /// What the service's own configuration can change: its arguments, its configuration files
     /// (how they are written, where the image reads one unasked, which keys matter), and whether
     /// the data counts without being asked for (`analysis::configured` applies them).
@@ -439,7 +438,6 @@ fn resolve(
         confidence,
         variant: variant_note,
         relocated_by: (!relocated_by.is_empty()).then(|| relocated_by.join(", ")),
-        sources: entry.sources.clone(),
         command_flags: entry.command_flags.iter().map(Setting::from).collect(),
         config_format: entry.config_format,
         config_paths: entry.config_paths.clone(),
@@ -741,7 +739,6 @@ mod tests {
             assert_eq!(f.declares_volume, Some(true));
             assert!(f.variant.is_some());
             assert!(f.relocated_by.is_none());
-            assert!(!f.sources.is_empty());
         }
         assert!(facts("postgres:16").variant.unwrap().contains("classic"));
         // with both a tag and a digest the tag decides

@@ -60,13 +60,15 @@ impl Rule for AnonymousVolume {
         // Indexed once: a service may have many thousands of entries.
         let replacing = replacing_persistent_mounts(ctx.project);
         for (service, analysis) in ctx.services() {
-            let binds = BindTargets::of(&analysis.mounts);
+            // Indexed for a service with an anonymous volume only (most have none).
+            let mut binds = None;
             for mount in &analysis.mounts {
                 let Some(loc) = mount.loc else { continue };
-                if !is_written_anonymous(mount)
-                    || masks_bind_subdirectory(mount, &binds)
-                    || replacing.contains(&loc)
-                {
+                if !is_written_anonymous(mount) {
+                    continue;
+                }
+                let binds = binds.get_or_insert_with(|| BindTargets::of(&analysis.mounts));
+                if masks_bind_subdirectory(mount, binds) || replacing.contains(&loc) {
                     continue;
                 }
                 let data_of = analysis
