@@ -364,9 +364,10 @@ pub(crate) fn enforce_unique_volumes(
     unique_by(volumes.iter().map(|e| {
         let written = volume_key(e, canonical(e)).ok().flatten()?;
         Some(match (&e.kind, pass) {
+            // A key `volume_key` made is clean already.
             (ValueKind::Scalar { .. }, Pass::Cleaned) => match written {
                 Cow::Borrowed(w) => mounts::cleaned(w),
-                Cow::Owned(w) => Cow::Owned(mounts::clean_path(&w)),
+                cleaned => cleaned,
             },
             _ => written,
         })
@@ -442,5 +443,28 @@ impl Replacements {
             .collect();
         *items = self.holders.iter().map(|&i| items[i].clone()).collect();
         pairs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unique_by;
+
+    #[test]
+    fn a_later_entry_takes_the_place_of_the_earlier_one_with_its_key() {
+        // Keyed on the text before `=`; `-` has no key and is kept wherever it is.
+        let key = |t: &&'static str| (*t != "-").then(|| t.split('=').next().unwrap_or(t));
+        let mut items = vec!["a=1", "b", "-", "a=2", "c", "-", "a=3"];
+        let replaced = unique_by(items.iter().map(key)).apply(&mut items);
+        assert_eq!(items, ["a=3", "b", "-", "c", "-"]);
+        assert_eq!(replaced, [("a=1", "a=2"), ("a=2", "a=3")]);
+
+        let mut unique = vec!["a", "b", "-", "-"];
+        assert!(
+            unique_by(unique.iter().map(key))
+                .apply(&mut unique)
+                .is_empty()
+        );
+        assert_eq!(unique, ["a", "b", "-", "-"]);
     }
 }
