@@ -343,7 +343,7 @@ pub(crate) fn left_summary(project: &Project, left: &[Finding], allow_outside: b
         let why = if !allow_outside && rules::convert::outside_project(project, f.loc.file) {
             "in a file outside the project's directory, which other projects may use too; \
              `--allow-outside` rewrites it"
-        } else if f.rule == "anonymous-volume" && f.services.len() > 1 {
+        } else if f.rule == rules::anonymous_volume::META.id && f.services.len() > 1 {
             "written once, in an anchor, for several services that each have their own data \
              there: one named volume would merge it; give each service an entry of its own"
         } else {

@@ -13,7 +13,7 @@ use crate::yaml::value::Loc;
 
 pub(crate) struct AnonymousVolume;
 
-static META: RuleMeta = RuleMeta {
+pub(crate) static META: RuleMeta = RuleMeta {
     id: "anonymous-volume",
     category: Category::Persistence,
     severity: Severity::Warning,

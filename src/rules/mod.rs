@@ -12,7 +12,7 @@ use crate::images::KnowledgeBase;
 use crate::rules::convert::FixSettings;
 use crate::yaml::value::Loc;
 
-mod anonymous_volume;
+pub(crate) mod anonymous_volume;
 mod bind_mount;
 mod duplicate_key;
 mod duplicate_mount_target;
