@@ -399,22 +399,39 @@ pub(crate) fn enforce_unique_tmpfs(items: &mut Vec<Value>) {
 /// One pass of compose-go `EnforceUnicity` over a sequence, from its entries' keys (borrowed
 /// from the entries: [`Replacements::apply`] changes the sequence once they are gone): a later
 /// entry with the key of an earlier one takes its place. Entries without a key are kept.
-fn unique_by<K: std::hash::Hash + Eq>(keys: impl Iterator<Item = Option<K>>) -> Replacements {
+pub(crate) fn unique_by<K: std::hash::Hash + Eq>(
+    keys: impl Iterator<Item = Option<K>>,
+) -> Replacements {
     let mut holders: Vec<usize> = Vec::with_capacity(keys.size_hint().0);
     let mut replaced: Vec<(usize, usize)> = Vec::new();
-    // Key -> its place in the result (indexed: a service may have many thousands of entries).
-    let mut places: foldhash::HashMap<K, usize> = foldhash::HashMap::default();
+    // The key of each place of the result, looked through while there are few (most lists);
+    // once there are many, a hash of them (a service may have many thousands of entries).
+    let mut few: Vec<Option<K>> = Vec::new();
+    let mut many: Option<foldhash::HashMap<K, usize>> = None;
     for (index, key) in keys.enumerate() {
-        match key.as_ref().and_then(|k| places.get(k).copied()) {
-            Some(place) => {
-                replaced.push((holders[place], index));
-                holders[place] = index;
+        let earlier = key.as_ref().and_then(|k| match &many {
+            Some(places) => places.get(k).copied(),
+            None => few.iter().position(|p| p.as_ref() == Some(k)),
+        });
+        if let Some(place) = earlier {
+            replaced.push((holders[place], index));
+            holders[place] = index;
+            continue;
+        }
+        let place = holders.len();
+        holders.push(index);
+        match &mut many {
+            Some(places) => {
+                if let Some(k) = key {
+                    places.insert(k, place);
+                }
             }
             None => {
-                if let Some(k) = key {
-                    places.insert(k, holders.len());
+                few.push(key);
+                if few.len() > 16 {
+                    let places = few.drain(..).enumerate();
+                    many = Some(places.filter_map(|(p, k)| Some((k?, p))).collect());
                 }
-                holders.push(index);
             }
         }
     }
@@ -422,7 +439,7 @@ fn unique_by<K: std::hash::Hash + Eq>(keys: impl Iterator<Item = Option<K>>) -> 
 }
 
 /// What a uniqueness pass does to a sequence ([`unique_by`]).
-struct Replacements {
+pub(crate) struct Replacements {
     /// Which entry holds each place of the result.
     holders: Vec<usize>,
     /// The (earlier, later) entries of each replacement, by index.
@@ -432,7 +449,7 @@ struct Replacements {
 impl Replacements {
     /// Makes the sequence unique and returns the replaced entries (earlier, later); a sequence
     /// with no repeated key (most) is left as it is.
-    fn apply<T: Clone>(self, items: &mut Vec<T>) -> Vec<(T, T)> {
+    pub(crate) fn apply<T: Clone>(self, items: &mut Vec<T>) -> Vec<(T, T)> {
         if self.replaced.is_empty() {
             return Vec::new();
         }

@@ -10,6 +10,7 @@ use serde_json::{Map as JsonMap, Number, Value as Json};
 
 use super::{Touched, Violation, is_size, ram_in_bytes, size_within};
 use crate::compose::loader::problem::SchemaProblem;
+use crate::compose::merge;
 use crate::yaml::value::{Loc, MergeTag, Value, ValueKind};
 
 /// The typed document: its root, and the items of its arrays and the members of its objects, each
@@ -264,43 +265,16 @@ pub(super) fn unique_list(path: &[&str]) -> Option<bool> {
 /// left out, a later entry with the key of an earlier one put in its place (`key_value`: the key
 /// of `KEY=VALUE`).
 pub(super) fn kept(items: &[Value], key_value: bool) -> Vec<&Value> {
-    let mut out: Vec<(Option<&str>, &Value)> = Vec::new();
-    // The earlier entries looked through while they are few (most lists), by a hash of their
-    // keys once they are many.
-    let mut index: Option<foldhash::HashMap<&str, usize>> = None;
-    for item in items.iter().filter(|v| !is_reset(v)) {
-        let k = unique_key(item, key_value);
-        let earlier = k.and_then(|k| match &index {
-            Some(index) => index.get(k).copied(),
-            None => out.iter().position(|&(o, _)| o == Some(k)),
-        });
-        if let Some(j) = earlier {
-            out[j].1 = item;
-            continue;
-        }
-        out.push((k, item));
-        match (&mut index, k) {
-            (Some(index), Some(k)) => {
-                index.insert(k, out.len() - 1);
-            }
-            (None, _) if out.len() > 16 => {
-                let keys = out.iter().enumerate();
-                index = Some(keys.filter_map(|(i, (k, _))| Some(((*k)?, i))).collect());
-            }
-            _ => {}
-        }
-    }
-    out.into_iter().map(|(_, item)| item).collect()
+    let mut kept: Vec<&Value> = items.iter().filter(|v| !is_reset(v)).collect();
+    merge::unique_by(kept.iter().map(|v| unique_key(v, key_value))).apply(&mut kept);
+    kept
 }
 
 /// What an entry of a [`unique_list`] is made unique by: the key of `KEY=VALUE` (`key_value`) or
 /// the whole scalar; nothing for a mapping or a list.
 fn unique_key(item: &Value, key_value: bool) -> Option<&str> {
     match &item.kind {
-        ValueKind::Scalar { text, .. } if key_value => {
-            let text = text.as_str();
-            Some(memchr::memchr(b'=', text.as_bytes()).map_or(text, |i| &text[..i]))
-        }
+        ValueKind::Scalar { text, .. } if key_value => Some(merge::key_value_item(text).0),
         ValueKind::Scalar { text, .. } => Some(text.as_str()),
         _ => None,
     }
